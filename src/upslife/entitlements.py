@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, Protocol, final
@@ -716,7 +717,7 @@ class Coverage:
         """Every day the plan in force falls to a lower plan, the trial's end included."""
         return tuple(
             PlanDrop(b.start, a.plan, b.plan)
-            for a, b in zip(self.segments, self.segments[1:], strict=False)
+            for a, b in itertools.pairwise(self.segments)
             if b.plan < a.plan
         )
 
@@ -770,6 +771,7 @@ class _Timeline:
         if start > self.cursor:
             gap = Reason(ReasonKind.NO_TIME_LEFT, "no paid or trial time left: BASIC (SPEC E1)")
             self.segments.append(Segment(Plan.BASIC, self.cursor, start, (gap,)))
+            self.cursor = start
         if end > start:
             self.segments.append(Segment(plan, start, end, tuple(reasons)))
             self.cursor = end
