@@ -1,13 +1,45 @@
 """The model catalog (SPEC C1): battery, warranty and service-life facts per UPS model.
 
-Placeholder kept minimal until the catalog data lands; the value types are final.
+Model data is data, never literals in the rules: the package ships a catalog file
+(``upslife/data/catalog.json``) and a user can load one of the same schema and merge it
+over the shipped one. Every value in the shipped file names its public source, or says
+``"assumption: ..."`` and why, in the entry's ``sources`` (SPEC C1).
+
+>>> catalog = Catalog.default()
+>>> catalog.get(" smt1500c ").battery_sku
+'RBC7'
+>>> catalog.get("SMTL750RMI2UC").chemistry is Chemistry.LITHIUM_ION
+True
+
+The module reads no file but the shipped data file and the file a caller names; it holds
+no state but an immutable cache of the shipped catalog.
 """
 
 from __future__ import annotations
 
+import difflib
 import enum
+import functools
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from importlib import resources
+from os import PathLike, fspath
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final, final
 
-__all__ = ["Chemistry"]
+import attrs
+
+from upslife._validation import require_positive_int, require_text
+from upslife.errors import InvalidInput, InvalidQuantity, UnknownModel
+
+__all__ = [
+    "ASSUMPTION_PREFIX",
+    "MODEL_FIELDS",
+    "Catalog",
+    "Chemistry",
+    "ModelInfo",
+]
 
 
 class Chemistry(enum.Enum):
@@ -15,3 +47,452 @@ class Chemistry(enum.Enum):
 
     LEAD_ACID = "lead-acid"
     LITHIUM_ION = "lithium-ion"
+
+
+ASSUMPTION_PREFIX: Final = "assumption:"
+"""A ``sources`` text that starts with this marks a value no public source backs (SPEC C1)."""
+
+MODEL_FIELDS: Final = (
+    "model",
+    "family",
+    "va",
+    "form_factor",
+    "battery_sku",
+    "chemistry",
+    "battery_life_months",
+    "base_warranty_months",
+    "warranty_extension_sku",
+    "service_life_months",
+)
+"""The data fields of :class:`ModelInfo`, in file order; each may have a ``sources`` entry."""
+
+_TEXT_FIELDS: Final = frozenset(
+    {"model", "family", "form_factor", "battery_sku", "warranty_extension_sku"}
+)
+_COUNT_FIELDS: Final = frozenset(
+    {"va", "battery_life_months", "base_warranty_months", "service_life_months"}
+)
+_SCHEMA_HINT: Final = (
+    "see docs/catalog.md for the schema, or the shipped upslife/data/catalog.json for an example"
+)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _model_key(value: str) -> str:
+    """A model code as stored: trimmed, upper case (``" smt1500c"`` → ``"SMT1500C"``)."""
+    return require_text(value, "model").upper()
+
+
+def _text_field(instance: ModelInfo, attribute: attrs.Attribute[str], value: object) -> None:
+    require_text(value, f"{attribute.name} of model {instance.model}")
+
+
+def _count_field(instance: ModelInfo, attribute: attrs.Attribute[int], value: object) -> None:
+    require_positive_int(value, f"{attribute.name} of model {instance.model}")
+
+
+def _chemistry_field(
+    instance: ModelInfo, attribute: attrs.Attribute[Chemistry], value: object
+) -> None:
+    if not isinstance(value, Chemistry):
+        raise InvalidInput(
+            f"{attribute.name} of model {instance.model} must be a Chemistry, "
+            f"got {type(value).__name__}: {_shortened(repr(value))}"
+        )
+
+
+def _frozen_sources(value: Mapping[str, str]) -> Mapping[str, str]:
+    """A read-only copy of ``sources``, keys in :data:`MODEL_FIELDS` order."""
+    candidate: object = value  # typed callers aside, a loaded file can hold anything
+    if not isinstance(candidate, Mapping):
+        raise InvalidInput(
+            f"sources must map field names to texts, got {_json_type(candidate)}"
+        )
+    copy: dict[object, object] = dict(candidate)
+    unknown = sorted(repr(key) for key in copy if key not in MODEL_FIELDS)
+    if unknown:
+        raise InvalidInput(
+            f"sources names unknown field(s) {', '.join(unknown)}; "
+            f"known fields: {', '.join(MODEL_FIELDS)}"
+        )
+    frozen: dict[str, str] = {}
+    for key in MODEL_FIELDS:
+        if key in copy:
+            text = copy[key]
+            if not isinstance(text, str) or not text.strip():
+                raise InvalidInput(
+                    f"the source of {key} must be a non-empty text, got {_json_type(text)}"
+                )
+            frozen[key] = text.strip()
+    return MappingProxyType(frozen)
+
+
+# --------------------------------------------------------------------------- values
+
+
+@final
+@attrs.frozen
+class ModelInfo:
+    """What the rules need to know about one UPS model (SPEC C1).
+
+    Counts are whole calendar months (SPEC D3) or volt-amperes and must be at least 1;
+    texts must be non-empty; a bad value raises an :class:`~upslife.errors.InvalidInput`
+    that names the model and the field (SPEC D5). ``sources`` maps a field name to the
+    public source of its value, or to a text starting with :data:`ASSUMPTION_PREFIX` that
+    says why the value was chosen where no source was found.
+
+    Args:
+        model: the APC model code, stored trimmed and in upper case (``"SMT1500C"``).
+        family: the product family (``"Smart-UPS SMT"``).
+        va: the rating in volt-amperes.
+        form_factor: ``"tower"`` or ``"rack 2U"`` (free text: other forms exist).
+        battery_sku: the replacement battery cartridge (``"RBC7"``); rack-mount and tower
+            models of one rating take different cartridges.
+        chemistry: lead-acid or lithium-ion (SPEC E8, E9).
+        battery_life_months: expected battery life; the replace-by date is the battery
+            install date plus this, unless the UPS reports its own (SPEC E9).
+        base_warranty_months: the device warranty from registration (SPEC E8).
+        warranty_extension_sku: the WEXTWAR/WBEXTWAR SKU a reseller quotes (SPEC E7, N6).
+        service_life_months: recommended service life; reaching it is the "UPS upgrade
+            due" event (SPEC N1).
+        sources: field name → source or ``"assumption: ..."`` (SPEC C1).
+
+    >>> ModelInfo("smt750c", "Smart-UPS SMT", 750, "tower", "RBC48", Chemistry.LEAD_ACID,
+    ...           48, 36, "WEXTWAR1YR-SP-01", 96).model
+    'SMT750C'
+    """
+
+    model: str = attrs.field(converter=_model_key)
+    family: str = attrs.field(validator=_text_field)
+    va: int = attrs.field(validator=_count_field)
+    form_factor: str = attrs.field(validator=_text_field)
+    battery_sku: str = attrs.field(validator=_text_field)
+    chemistry: Chemistry = attrs.field(validator=_chemistry_field)
+    battery_life_months: int = attrs.field(validator=_count_field)
+    base_warranty_months: int = attrs.field(validator=_count_field)
+    warranty_extension_sku: str = attrs.field(validator=_text_field)
+    service_life_months: int = attrs.field(validator=_count_field)
+    # Compared but not hashed: a read-only mapping is not hashable, and equal facts with
+    # different notes hash alike anyway.
+    sources: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_frozen_sources, hash=False
+    )
+
+    @property
+    def unsourced_fields(self) -> tuple[str, ...]:
+        """The data fields with no note in ``sources`` (SPEC C1: the shipped file has none)."""
+        return tuple(name for name in MODEL_FIELDS if name not in self.sources)
+
+    @property
+    def assumed_fields(self) -> tuple[str, ...]:
+        """The data fields whose value is an assumption rather than a public fact (SPEC C1)."""
+        return tuple(
+            name
+            for name, text in self.sources.items()
+            if text.lower().startswith(ASSUMPTION_PREFIX)
+        )
+
+    def to_json_data(self) -> dict[str, Any]:
+        """This entry in the catalog file's schema (the inverse of the loader)."""
+        data: dict[str, Any] = {name: getattr(self, name) for name in MODEL_FIELDS}
+        data["chemistry"] = self.chemistry.value
+        data["sources"] = dict(self.sources)
+        return data
+
+
+def _build_index(catalog: Catalog) -> Mapping[str, ModelInfo]:
+    return MappingProxyType({info.model: info for info in catalog.entries})
+
+
+def _unique_entries(value: Iterable[ModelInfo]) -> tuple[ModelInfo, ...]:
+    """The entries sorted by model; a model listed twice is refused rather than guessed."""
+    candidate: object = value  # typed callers aside, check what actually arrived
+    if isinstance(candidate, (str, bytes, Mapping)) or not isinstance(candidate, Iterable):
+        raise InvalidInput(
+            f"a catalog is built from ModelInfo values, got {type(candidate).__name__}"
+        )
+    entries: list[ModelInfo] = []
+    seen: set[str] = set()
+    for entry in candidate:
+        if not isinstance(entry, ModelInfo):
+            raise InvalidInput(
+                f"a catalog holds ModelInfo values, got {type(entry).__name__}"
+            )
+        entries.append(entry)
+        if entry.model in seen:
+            raise InvalidInput(
+                f"model {entry.model} is listed twice; keep one entry per model "
+                "(use Catalog.merged to override an entry)"
+            )
+        seen.add(entry.model)
+    return tuple(sorted(entries, key=lambda entry: entry.model))
+
+
+@final
+@attrs.frozen
+class Catalog:
+    """An immutable set of :class:`ModelInfo`, looked up by model code (SPEC C1).
+
+    Lookups ignore case and surrounding blanks. An unknown model raises
+    :class:`~upslife.errors.UnknownModel` (a ``LookupError``), whose message says how to
+    supply a catalog of one's own.
+
+    >>> Catalog.default().merged(Catalog([])).get("smc1500ic").family
+    'Smart-UPS C SMC'
+    """
+
+    entries: tuple[ModelInfo, ...] = attrs.field(converter=_unique_entries)
+    _index: Mapping[str, ModelInfo] = attrs.field(
+        init=False,
+        eq=False,
+        hash=False,
+        repr=False,
+        default=attrs.Factory(_build_index, takes_self=True),
+    )
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def default(cls) -> Catalog:
+        """The catalog shipped with the package (``upslife/data/catalog.json``)."""
+        return _shipped_catalog()
+
+    @classmethod
+    def from_file(cls, path: str | PathLike[str]) -> Catalog:
+        """Load a user's catalog file (UTF-8 JSON, the shipped file's schema).
+
+        Raises:
+            InvalidInput: the file cannot be read, is not JSON, or an entry is malformed;
+                the message names the file, the model and the field.
+        """
+        name = fspath(path)
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except OSError as e:
+            raise InvalidInput(f"cannot read catalog file {name}: {e.strerror or e}") from e
+        except UnicodeDecodeError as e:
+            raise InvalidInput(f"catalog file {name} is not UTF-8 text: {e.reason}") from e
+        return cls.from_json(text, origin=f"catalog file {name}")
+
+    @classmethod
+    def from_json(
+        cls, source: str | bytes | Mapping[str, Any], *, origin: str = "catalog"
+    ) -> Catalog:
+        """Load a catalog from JSON text or from the already-parsed JSON object.
+
+        The schema is ``{"_about": ..., "models": [entry, ...]}``; keys starting with
+        ``"_"`` are comments. Each entry holds every field of :data:`MODEL_FIELDS`
+        (``chemistry`` as ``"lead-acid"`` or ``"lithium-ion"``) and optionally
+        ``sources``. ``origin`` names the input in error messages.
+
+        Raises:
+            InvalidInput: malformed JSON or a malformed entry; the message names the
+                model (or the entry's position) and the field (SPEC D5).
+        """
+        if isinstance(source, (str, bytes)):
+            try:
+                data: object = json.loads(source)
+            except json.JSONDecodeError as e:
+                raise InvalidInput(
+                    f"{origin} is not valid JSON: {e.msg} at line {e.lineno}, "
+                    f"column {e.colno}; {_SCHEMA_HINT}"
+                ) from e
+            except UnicodeDecodeError as e:
+                raise InvalidInput(f"{origin} is not UTF-8 text: {e.reason}") from e
+            except RecursionError as e:
+                raise InvalidInput(f"{origin} is nested too deeply to be a catalog") from e
+        else:
+            data = source
+        return cls(_parse_document(data, origin))
+
+    # ------------------------------------------------------------------ lookup
+
+    def get(self, model: str) -> ModelInfo:
+        """The entry of ``model``, matched ignoring case and surrounding blanks.
+
+        Raises:
+            UnknownModel: no entry for the model; the message says how to add one.
+            InvalidInput: ``model`` is not a non-empty string.
+        """
+        key = _model_key(model)
+        try:
+            return self._index[key]
+        except KeyError:
+            raise UnknownModel(self._unknown_message(key)) from None
+
+    def __contains__(self, model: object) -> bool:
+        if not isinstance(model, str) or not model.strip():
+            return False
+        return model.strip().upper() in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        """The model codes, in sorted order."""
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The model codes, in sorted order."""
+        return tuple(self._index)
+
+    # ------------------------------------------------------------------ combining
+
+    def merged(self, other: Catalog) -> Catalog:
+        """This catalog with ``other``'s entries added; on a shared model ``other`` wins.
+
+        >>> shipped = Catalog.default()
+        >>> mine = Catalog([attrs.evolve(shipped.get("SMT1500C"), battery_life_months=36)])
+        >>> shipped.merged(mine).get("SMT1500C").battery_life_months
+        36
+        """
+        if not isinstance(other, Catalog):
+            raise InvalidInput(f"can only merge another Catalog, got {type(other).__name__}")
+        combined = dict(self._index)
+        combined.update(other._index)
+        return Catalog(combined.values())
+
+    def to_json(self) -> str:
+        """The catalog as JSON in the file schema, so ``from_json(c.to_json()) == c``."""
+        document = {
+            "_about": "upslife model catalog (SPEC C1); schema in docs/catalog.md",
+            "models": [entry.to_json_data() for entry in self.entries],
+        }
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+    def _unknown_message(self, key: str) -> str:
+        near = difflib.get_close_matches(key, self._index, n=3, cutoff=0.8)
+        hint = f" (close: {', '.join(near)})" if near else ""
+        return (
+            f"unknown UPS model {key!r}: the catalog has no entry for it{hint}. "
+            "To add or correct models, write a JSON file in the shipped catalog's schema "
+            "(docs/catalog.md) and load it with "
+            "Catalog.default().merged(Catalog.from_file(path)) (SPEC C1)"
+        )
+
+
+# The shipped catalog is immutable data read from the package itself, so caching it is
+# safe: every call returns an equal value, and no rule's result depends on the cache.
+@functools.lru_cache(maxsize=1)
+def _shipped_catalog() -> Catalog:
+    data_file = resources.files("upslife") / "data" / "catalog.json"
+    return Catalog.from_json(data_file.read_text(encoding="utf-8"), origin="shipped catalog")
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parse_document(data: object, origin: str) -> list[ModelInfo]:
+    if not isinstance(data, Mapping):
+        raise InvalidInput(
+            f"{origin} must be a JSON object with a 'models' list, got "
+            f"{_json_type(data)}; {_SCHEMA_HINT}"
+        )
+    unknown = sorted(
+        _shortened(repr(key)) for key in data if not (isinstance(key, str) and key.startswith("_"))
+        and key != "models"
+    )
+    if unknown:
+        raise InvalidInput(
+            f"{origin} has unknown top-level key(s) {', '.join(unknown)}; expected 'models' "
+            f"(keys starting with '_' are comments); {_SCHEMA_HINT}"
+        )
+    if "models" not in data:
+        raise InvalidInput(f"{origin} has no 'models' list; {_SCHEMA_HINT}")
+    models = data["models"]
+    if not isinstance(models, list):
+        raise InvalidInput(f"{origin}: 'models' must be a list, got {_json_type(models)}")
+    entries = [_parse_entry(raw, f"{origin}, entry {position}") for position, raw in
+               enumerate(models, start=1)]
+    seen: dict[str, int] = {}
+    for position, entry in enumerate(entries, start=1):
+        if entry.model in seen:
+            raise InvalidInput(
+                f"{origin}: model {entry.model} is listed twice (entries {seen[entry.model]} "
+                f"and {position}); keep one"
+            )
+        seen[entry.model] = position
+    return entries
+
+
+def _parse_entry(raw: object, where: str) -> ModelInfo:
+    if not isinstance(raw, Mapping):
+        raise InvalidInput(f"{where} must be a JSON object, got {_json_type(raw)}")
+    model = raw.get("model")
+    if isinstance(model, str) and model.strip():
+        where = f"{where} (model {model.strip().upper()})"
+    unknown = sorted(
+        _shortened(repr(key)) for key in raw
+        if key not in MODEL_FIELDS and key != "sources"
+        and not (isinstance(key, str) and key.startswith("_"))
+    )
+    if unknown:
+        raise InvalidInput(
+            f"{where}: unknown field(s) {', '.join(unknown)}; "
+            f"known fields: {', '.join(MODEL_FIELDS)}, sources"
+        )
+    missing = [name for name in MODEL_FIELDS if name not in raw]
+    if missing:
+        raise InvalidInput(f"{where}: missing field(s) {', '.join(missing)}")
+    values: dict[str, Any] = {}
+    for name in MODEL_FIELDS:
+        value = raw[name]
+        if name in _TEXT_FIELDS:
+            if not isinstance(value, str):
+                raise InvalidInput(
+                    f"{where}: field {name} must be a string, got {_json_type(value)}"
+                )
+            value = value.strip()
+        elif name in _COUNT_FIELDS and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidQuantity(
+                f"{where}: field {name} must be a whole number, got {_json_type(value)}"
+            )
+        values[name] = value
+    values["chemistry"] = _parse_chemistry(values["chemistry"], where)
+    sources = raw.get("sources", {})
+    if not isinstance(sources, Mapping):
+        raise InvalidInput(
+            f"{where}: field sources must be an object of field name -> text, "
+            f"got {_json_type(sources)}"
+        )
+    try:
+        return ModelInfo(**values, sources=sources)
+    except InvalidQuantity as e:
+        raise InvalidQuantity(f"{where}: {e}") from e
+    except InvalidInput as e:
+        raise InvalidInput(f"{where}: {e}") from e
+
+
+def _parse_chemistry(value: object, where: str) -> Chemistry:
+    if isinstance(value, str):
+        wanted = value.strip().lower().replace("_", "-")
+        for chemistry in Chemistry:
+            if wanted == chemistry.value:
+                return chemistry
+    known = " or ".join(repr(chemistry.value) for chemistry in Chemistry)
+    raise InvalidInput(f"{where}: field chemistry must be {known}, got {_json_type(value)}")
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a parsed value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({json.dumps(value)})"
+    if isinstance(value, (int, float)):
+        return f"a number ({_shortened(repr(value))})"
+    if isinstance(value, str):
+        return f"a string ({_shortened(repr(value))})"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return type(value).__name__
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters, so a huge value cannot flood a message."""
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
