@@ -26,16 +26,46 @@ if TYPE_CHECKING:
 __all__ = [
     "AdapterError",
     "AlreadyRegistered",
+    "AlreadyShared",
     "DateBeforeRegistration",
+    "DeviceNotOwned",
+    "EventAlreadyResolved",
+    "EventNotForReseller",
     "FeatureNotInPlan",
+    "InstantOutOfOrder",
     "InvalidDate",
     "InvalidEmail",
     "InvalidInput",
     "InvalidQuantity",
+    "InvitationAlreadyAccepted",
+    "InvitationCancelled",
+    "InvitationDeclined",
+    "InvitationDisconnected",
+    "InvitationError",
+    "InvitationExpired",
+    "InvitationNotAccepted",
+    "InvitationNotSettled",
+    "InvitationOptedOut",
+    "InvitationTimeReversed",
     "NaiveDatetime",
     "NotFound",
+    "NotPermitted",
     "OverAssignment",
+    "ReminderOutOfWindow",
+    "ResellerAlreadyInvited",
+    "ResellerNotConnected",
     "RuleViolation",
+    "ShareExpired",
+    "ShareLimitReached",
+    "ShareNotFound",
+    "ShareNotPending",
+    "SignUpRequired",
+    "TokenError",
+    "TokenExpired",
+    "TokenReplayed",
+    "TokenTampered",
+    "TokenWrongAction",
+    "UnknownKey",
     "UnknownModel",
     "UnknownPlan",
     "UpslifeError",
@@ -146,3 +176,331 @@ class FeatureNotInPlan(RuleViolation):
         self.feature = feature
         self.plan = plan
         self.required = required
+
+
+# --- sharing (SPEC S1–S5)
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from upslife.sharing import Action, Role, ShareState
+
+
+@final
+class NotPermitted(RuleViolation):
+    """A role that may not take an action on a device (SPEC S3, S4).
+
+    ``role`` is ``None`` for someone with no access to the device. A shared user may do
+    everything the owner may except delete the device and transfer its ownership.
+    """
+
+    def __init__(self, role: Role | None, action: Action, device: str | None = None) -> None:
+        who = {None: "someone without access", "OWNER": "the owner"}.get(
+            None if role is None else role.name, "a shared user"
+        )
+        if role is None:
+            hint = ": ask the owner to share it (SPEC S3)"
+        elif action.name in ("DELETE_DEVICE", "TRANSFER_OWNERSHIP"):
+            hint = ": only its owner may (SPEC S3)"
+        elif action.name == "REMOVE_FROM_VIEW":
+            hint = ": the owner deletes it or transfers its ownership instead (SPEC S4)"
+        else:
+            hint = " (SPEC S3)"
+        on = "" if device is None else f" (device {device})"
+        super().__init__(f"{who} may not {action.description}{on}{hint}")
+        self.role = role
+        self.action = action
+        self.device = device
+
+
+@final
+class ShareLimitReached(RuleViolation):
+    """A share that would give an owner more than ``limit`` distinct other users (SPEC S1)."""
+
+    def __init__(self, owner: str, user: str, limit: int, users: frozenset[str]) -> None:
+        super().__init__(
+            f"{owner} already shares devices with {len(users)} other user(s) "
+            f"({', '.join(sorted(users))}), the most allowed is {limit}; {user} is refused. "
+            "Revoke a share or cancel a pending invitation first (SPEC S1)"
+        )
+        self.owner = owner
+        self.user = user
+        self.limit = limit
+        self.users = users
+
+
+@final
+class AlreadyShared(RuleViolation):
+    """Inviting a user who already has access to, or a live invitation for, the device (SPEC S2)."""
+
+    def __init__(self, device: str, user: str, what: str) -> None:
+        super().__init__(
+            f"{user} already has {what} for device {device}; "
+            "revoke it first to send a new invitation (SPEC S1, S2)"
+        )
+        self.device = device
+        self.user = user
+
+
+@final
+class ShareNotFound(NotFound):
+    """No pending or active share of the device with that user (SPEC S4)."""
+
+    def __init__(self, device: str, user: str) -> None:
+        super().__init__(f"device {device} has no pending or active share with {user} (SPEC S4)")
+        self.device = device
+        self.user = user
+
+
+@final
+class ShareExpired(RuleViolation):
+    """Accepting a share invitation at or after its expiry instant (SPEC S2)."""
+
+    def __init__(self, device: str, user: str, expires_at: datetime) -> None:
+        super().__init__(
+            f"the invitation of {user} to device {device} expired at {expires_at.isoformat()}; "
+            "ask the owner for a new one (SPEC S2)"
+        )
+        self.device = device
+        self.user = user
+        self.expires_at = expires_at
+
+
+@final
+class ShareNotPending(RuleViolation):
+    """Accepting a share that was accepted, revoked or removed already (SPEC S2)."""
+
+    def __init__(self, device: str, user: str, state: ShareState) -> None:
+        super().__init__(
+            f"the share of device {device} with {user} is {state.value}, not pending: "
+            "it cannot be accepted (SPEC S2)"
+        )
+        self.device = device
+        self.user = user
+        self.state = state
+
+
+@final
+class SignUpRequired(RuleViolation):
+    """A share accepted by a user who has no account yet (SPEC S2)."""
+
+    def __init__(self, device: str, user: str) -> None:
+        super().__init__(
+            f"{user} has no account yet: sign up first, then accept the invitation to "
+            f"device {device} (SPEC S2)"
+        )
+        self.device = device
+        self.user = user
+
+
+@final
+class DeviceNotOwned(NotFound):
+    """A device that is not (or no longer) one of the owner's devices (SPEC S1, S4)."""
+
+    def __init__(self, device: str, owner: str) -> None:
+        super().__init__(f"device {device} is not one of the devices owned by {owner}")
+        self.device = device
+        self.owner = owner
+
+
+@final
+class InstantOutOfOrder(InvalidInput):
+    """A sharing change dated before the last change already made (SPEC D4)."""
+
+    def __init__(self, now: datetime, last: datetime) -> None:
+        super().__init__(
+            f"now={now.isoformat()} is before the last sharing change at {last.isoformat()}; "
+            "sharing changes are applied in time order"
+        )
+        self.now = now
+        self.last = last
+
+
+# --- invitations (SPEC I1–I7)
+
+
+class InvitationError(RuleViolation):
+    """A reseller invitation refuses the requested step (SPEC I1–I6).
+
+    Each reason has its own subclass so the product can show its own page ("this
+    invitation has expired", "your customer has disconnected"); ``invitation_id`` names the
+    invitation and ``action`` the refused step (``"accept"``, ``"cancel"``, ...).
+    """
+
+    def __init__(self, invitation_id: str, action: str, reason: str) -> None:
+        super().__init__(f"cannot {action} invitation {invitation_id}: {reason}")
+        self.invitation_id = invitation_id
+        self.action = action
+
+
+@final
+class ResellerAlreadyInvited(InvitationError):
+    """Inviting while the owner's invitation is PENDING or ACCEPTED (SPEC I1)."""
+
+    def __init__(
+        self, invitation_id: str, owner_id: str, reseller_email: str, *, accepted: bool
+    ) -> None:
+        if accepted:
+            how, fix = f"is connected to {reseller_email} through it", "disconnect first"
+        else:
+            how, fix = f"has it pending with {reseller_email}", "cancel it first"
+        RuleViolation.__init__(
+            self,
+            f"cannot invite a reseller: owner {owner_id} {how} (invitation {invitation_id}); "
+            f"an owner has one reseller at a time: {fix} (SPEC I1)",
+        )
+        self.invitation_id = invitation_id
+        self.action = "invite"
+        self.owner_id = owner_id
+        self.reseller_email = reseller_email
+
+
+@final
+class InvitationExpired(InvitationError):
+    """The invitation expired: EXPIRED, or PENDING at or after its expiry (SPEC I2, I3)."""
+
+
+@final
+class InvitationCancelled(InvitationError):
+    """The owner cancelled the invitation (SPEC I3)."""
+
+
+@final
+class InvitationDeclined(InvitationError):
+    """The reseller declined the invitation (SPEC I3)."""
+
+
+@final
+class InvitationDisconnected(InvitationError):
+    """The owner disconnected the connection; a new invitation is needed (SPEC I3, I6)."""
+
+
+@final
+class InvitationOptedOut(InvitationError):
+    """The reseller opted out of the connection; a new invitation is needed (SPEC I6)."""
+
+
+@final
+class InvitationAlreadyAccepted(InvitationError):
+    """A step that needs a pending invitation, on an accepted one: accepting twice (SPEC I1)."""
+
+
+@final
+class InvitationNotAccepted(InvitationError):
+    """Disconnecting or opting out of an invitation that is still pending (SPEC I1)."""
+
+
+@final
+class InvitationNotSettled(InvalidInput):
+    """An invitation still PENDING in storage although its expiry has passed (SPEC I2).
+
+    Pass it through ``upslife.invitations.settle`` (store the EXPIRED result and send its
+    notice) before inviting again, so storage never holds two open invitations.
+    """
+
+    def __init__(self, invitation_id: str, expires_at: datetime) -> None:
+        super().__init__(
+            f"invitation {invitation_id} is stored as pending but expired at "
+            f"{expires_at.isoformat()}; settle it (store the EXPIRED invitation, send the "
+            "owner's notice) before inviting again (SPEC I2, I4)"
+        )
+        self.invitation_id = invitation_id
+        self.expires_at = expires_at
+
+
+@final
+class InvitationTimeReversed(InvalidInput):
+    """A step dated before the invitation's last recorded instant (SPEC D4)."""
+
+    def __init__(self, invitation_id: str, now: datetime, last: datetime) -> None:
+        super().__init__(
+            f"now={now.isoformat()} is before the last change of invitation {invitation_id} "
+            f"at {last.isoformat()}; invitation changes are applied in time order"
+        )
+        self.invitation_id = invitation_id
+        self.now = now
+        self.last = last
+
+
+class TokenError(InvalidInput):
+    """A link token is refused (SPEC I5): the link page shows an error, nothing changes."""
+
+
+@final
+class TokenTampered(TokenError):
+    """A token that is malformed, altered, or signed with another secret (SPEC I5)."""
+
+
+@final
+class UnknownKey(TokenError):
+    """A token signed with a key the keyring does not (or no longer) hold (SPEC I5)."""
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(
+            f"no signing key {key_id!r} in the keyring: the link was signed with a key that "
+            "was retired or never configured (SPEC I5)"
+        )
+        self.key_id = key_id
+
+
+@final
+class TokenWrongAction(TokenError):
+    """A valid token used for another action, e.g. an accept token to unsubscribe (SPEC I5)."""
+
+    def __init__(self, invitation_id: str, expected: str, got: str) -> None:
+        super().__init__(
+            f"the token for invitation {invitation_id} is a {got} token, not a {expected} "
+            "token (SPEC I5)"
+        )
+        self.invitation_id = invitation_id
+        self.expected = expected
+        self.got = got
+
+
+@final
+class TokenExpired(TokenError):
+    """A token used at or after its expiry (SPEC I2, I5)."""
+
+    def __init__(self, invitation_id: str, expires_at: datetime) -> None:
+        super().__init__(
+            f"the link for invitation {invitation_id} expired at {expires_at.isoformat()} "
+            "(SPEC I5)"
+        )
+        self.invitation_id = invitation_id
+        self.expires_at = expires_at
+
+
+@final
+class TokenReplayed(TokenError):
+    """A single-use (accept or decline) token used a second time (SPEC I5)."""
+
+    def __init__(self, invitation_id: str, token_id: str) -> None:
+        super().__init__(
+            f"the link for invitation {invitation_id} was used already (token {token_id}); "
+            "accept and decline links work once (SPEC I5)"
+        )
+        self.invitation_id = invitation_id
+        self.token_id = token_id
+
+
+# --- notifications (SPEC N1–N10)
+
+
+@final
+class ResellerNotConnected(RuleViolation):
+    """A reminder for a reseller whose connection is not ACCEPTED at that moment (SPEC N7, N8)."""
+
+
+@final
+class ReminderOutOfWindow(RuleViolation):
+    """A reminder outside ``due - 90 days <= today < due + 90 days`` (SPEC N8)."""
+
+
+@final
+class EventAlreadyResolved(RuleViolation):
+    """A reminder for an event whose due date moved or whose condition cleared (SPEC N3, N8)."""
+
+
+@final
+class EventNotForReseller(RuleViolation):
+    """A reminder for an event resellers are not told of: a UPS upgrade (SPEC N6, N8)."""
