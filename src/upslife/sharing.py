@@ -232,7 +232,11 @@ class Action(enum.Enum):
         return Plan.BASIC if self.feature is None else self.feature.minimum_plan
 
 
-_OWNER_ONLY: Final = frozenset({Action.DELETE_DEVICE, Action.TRANSFER_OWNERSHIP})
+# SPEC S1 and S4 give sharing and revoking to the owner; S3's list of a shared user's
+# privileges does not include them.
+_OWNER_ONLY: Final = frozenset(
+    {Action.DELETE_DEVICE, Action.TRANSFER_OWNERSHIP, Action.SHARE, Action.REVOKE_SHARE}
+)
 _SHARED_ONLY: Final = frozenset({Action.ACCEPT_SHARE, Action.REMOVE_FROM_VIEW})
 _SYSTEM_ONLY: Final = frozenset({Action.EXPIRE_SHARE})
 
@@ -245,7 +249,8 @@ PRIVILEGES: Final[Mapping[Role, frozenset[Action]]] = MappingProxyType(
 """The privilege matrix (SPEC S3, S4): the actions each role may take on a device.
 
 A shared user has every privilege of the owner except :attr:`Action.DELETE_DEVICE` and
-:attr:`Action.TRANSFER_OWNERSHIP`. Only a shared user can accept an invitation or remove a
+:attr:`Action.TRANSFER_OWNERSHIP` (SPEC S3); sharing and revoking other users' access stay
+with the owner (SPEC S1, S4). Only a shared user can accept an invitation or remove a
 device from their own view (the owner deletes or transfers instead); nobody "expires" an
 invitation, time does. It is a read-only mapping.
 """
