@@ -42,6 +42,7 @@ from upslife.errors import (
     SignUpRequired,
     UpslifeError,
 )
+from upslife.notifications import Severity
 from upslife.sharing import (
     DEFAULT_SHARE_EXPIRY,
     MAX_SHARED_USERS,
@@ -53,7 +54,6 @@ from upslife.sharing import (
     LogEntry,
     Outcome,
     Role,
-    Severity,
     ShareState,
     ShareVia,
     SharingState,

@@ -17,11 +17,12 @@ they say what was wrong and, where there is one, what to do instead.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, final
 
 if TYPE_CHECKING:
     from upslife.entitlements import Feature, Plan
+    from upslife.sharing import Action, Role, ShareState
 
 __all__ = [
     "AdapterError",
@@ -180,10 +181,6 @@ class FeatureNotInPlan(RuleViolation):
 
 # --- sharing (SPEC S1–S5)
 
-if TYPE_CHECKING:
-    from datetime import datetime
-
-    from upslife.sharing import Action, Role, ShareState
 
 
 @final

@@ -51,6 +51,7 @@ from upslife.errors import (
     SignUpRequired,
     UpslifeError,
 )
+from upslife.notifications import Severity
 
 __all__ = [
     "DEFAULT_RETENTION",
@@ -64,7 +65,6 @@ __all__ = [
     "LogEntry",
     "Outcome",
     "Role",
-    "Severity",
     "Share",
     "ShareState",
     "ShareVia",
@@ -294,22 +294,6 @@ def authorize(role: Role | None, action: Action, plan: Plan, device: str | None 
 # --------------------------------------------------------------------------- the event log
 
 
-class Severity(enum.Enum):
-    """How an event log entry is ranked in :func:`listing` (SPEC S5): critical first."""
-
-    CRITICAL = "critical"
-    WARNING = "warning"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        """0 for critical, 1 for warning, 2 for info: the listing order."""
-        return _SEVERITY_RANK[self]
-
-
-_SEVERITY_RANK: Final = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
-
-
 class Outcome(enum.Enum):
     """Whether a logged action was carried out or refused (SPEC S5)."""
 
@@ -502,7 +486,7 @@ def listing(
     """
     kept = list(enumerate(_retained(log, now, retention)))
     kept.sort(key=lambda pair: (pair[1].at, pair[0]), reverse=True)
-    kept.sort(key=lambda pair: pair[1].severity.rank)  # stable: keeps newest first
+    kept.sort(key=lambda pair: -pair[1].severity)  # stable: keeps newest first
     return tuple(entry for _, entry in kept)
 
 
