@@ -26,9 +26,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdapterError",
+    "AlreadyExists",
     "AlreadyRegistered",
     "AlreadyShared",
+    "ConcurrentUpdate",
     "DateBeforeRegistration",
+    "DeliveryFailed",
     "DeviceNotOwned",
     "EventAlreadyResolved",
     "EventNotForReseller",
@@ -61,13 +64,18 @@ __all__ = [
     "ShareNotFound",
     "ShareNotPending",
     "SignUpRequired",
+    "StorageError",
     "TokenError",
     "TokenExpired",
     "TokenReplayed",
     "TokenTampered",
     "TokenWrongAction",
+    "UnknownCode",
+    "UnknownDevice",
+    "UnknownInvitation",
     "UnknownKey",
     "UnknownModel",
+    "UnknownOwner",
     "UnknownPlan",
     "UpslifeError",
     "WarrantyNotRunning",
@@ -137,8 +145,12 @@ class UnknownModel(NotFound):
     """A UPS model that the catalog does not know (SPEC C1)."""
 
 
+class AlreadyExists(RuleViolation):
+    """A record with this identity is stored already."""
+
+
 @final
-class AlreadyRegistered(RuleViolation):
+class AlreadyRegistered(AlreadyExists):
     """A serial number that is registered already (SPEC E2)."""
 
 
@@ -501,3 +513,48 @@ class EventAlreadyResolved(RuleViolation):
 @final
 class EventNotForReseller(RuleViolation):
     """A reminder for an event resellers are not told of: a UPS upgrade (SPEC N6, N8)."""
+
+
+# --- storage, delivery and the application layer
+
+
+@final
+class UnknownDevice(NotFound):
+    """No device with this serial number is registered."""
+
+
+@final
+class UnknownOwner(NotFound):
+    """No owner with this id."""
+
+
+@final
+class UnknownCode(NotFound):
+    """No activation code with this value (SPEC E6)."""
+
+
+@final
+class UnknownInvitation(NotFound):
+    """No reseller invitation with this id (SPEC I1)."""
+
+
+class StorageError(AdapterError):
+    """The database failed; the driver's exception is the ``__cause__``."""
+
+
+@final
+class ConcurrentUpdate(StorageError):
+    """Someone else changed the record first; nothing was written. Retry the use case."""
+
+
+@final
+class DeliveryFailed(AdapterError):
+    """A mail server or webhook did not take a message.
+
+    ``permanent`` is true for a refusal that retrying will not fix (SMTP 5xx, HTTP 4xx);
+    the outbox retries the others with backoff.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

@@ -1,0 +1,351 @@
+"""Ports: what the application layer needs from the outside world, in domain words.
+
+Each port is a small :class:`typing.Protocol`; adapters (``upslife.adapters``, the shipped
+in-memory store in ``upslife.testing``, the UPS transports in ``upslife.hardware``)
+implement them, and the application layer (``upslife.app``) only ever talks to these.
+The records here are the data the ports exchange: frozen values, no behaviour.
+
+Error contract for every adapter:
+
+- a name that does not exist raises the matching :class:`~upslife.errors.NotFound`
+  subclass (:class:`~upslife.errors.UnknownDevice`, ...);
+- a duplicate raises :class:`~upslife.errors.AlreadyExists` (or
+  :class:`~upslife.errors.AlreadyRegistered` for a serial);
+- anything the driver raises is translated to :class:`~upslife.errors.StorageError`
+  (``raise StorageError(...) from e``), so callers never see a driver's own exception;
+- a failed call changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import date, datetime
+from email.message import Message
+from typing import Protocol, final
+
+import attrs
+
+from upslife._validation import require_text
+from upslife.entitlements import ActivationCode, ExtendedWarranty, License, UpgradePolicy
+from upslife.invitations import Invitation, Keyring, ResellerPrompt
+from upslife.notifications import ChatRoute, Contact, DeliveryPreference, Recipient, SentStage
+from upslife.sharing import LogEntry, SharingState
+
+__all__ = [
+    "ChatSender",
+    "Clock",
+    "CodeStore",
+    "DeliveryStatus",
+    "Device",
+    "DeviceStore",
+    "EventLogStore",
+    "InvitationStore",
+    "MailSender",
+    "Outbox",
+    "OutboxItem",
+    "Owner",
+    "OwnerStore",
+    "SharingStore",
+    "Store",
+    "TokenSecrets",
+]
+
+
+# --------------------------------------------------------------------------- records
+
+
+@final
+@attrs.frozen
+class Owner:
+    """A customer account: the owner of devices (SPEC N6, I1, S1).
+
+    ``id`` is the owner's account email, as :mod:`upslife.sharing` names people.
+    ``timezone`` is an IANA name: lifecycle dates are the owner's local dates (SPEC D1).
+    ``chat_webhooks`` maps each chat route's name to its incoming-webhook URL.
+    """
+
+    id: str
+    contact: Contact
+    timezone: str = "UTC"
+    chat_routes: tuple[ChatRoute, ...] = ()
+    chat_webhooks: tuple[tuple[str, str], ...] = ()
+    owner_delivery: DeliveryPreference = DeliveryPreference.IMMEDIATE
+    reseller_delivery: DeliveryPreference = DeliveryPreference.IMMEDIATE
+    reseller_prompt: ResellerPrompt = attrs.field(factory=ResellerPrompt)
+
+    def __attrs_post_init__(self) -> None:
+        require_text(self.id, "owner id")
+        require_text(self.timezone, "timezone")
+
+    def webhook_for(self, route: str) -> str | None:
+        """The webhook URL configured for the route named ``route``, if any."""
+        return dict(self.chat_webhooks).get(route)
+
+
+@final
+@attrs.frozen
+class Device:
+    """A registered UPS and what the store knows of it (SPEC E2, E9, N1).
+
+    ``next_notice_on`` is derived: the owner-local day on which the device next has a
+    notice to send (``None``: nothing scheduled). The application layer recomputes it
+    whenever the device changes, and stores index it so a sweep reads only due devices.
+    """
+
+    serial: str
+    owner_id: str
+    model: str
+    registered_on: date
+    policy: UpgradePolicy = UpgradePolicy.DEFER
+    battery_installed_on: date | None = None
+    battery_reported_replace_by: date | None = None
+    battery_failure_reported_on: date | None = None
+    manufactured_on: date | None = None
+    firmware: str | None = None
+    next_notice_on: date | None = None
+
+
+class DeliveryStatus(enum.Enum):
+    """Where an outbox item is in its life."""
+
+    PENDING = "pending"  # waiting to be delivered (again, after a failure)
+    SENT = "sent"  # handed to the mail server or webhook
+    SUPPRESSED = "suppressed"  # not sent, on purpose (consent withdrawn: SPEC N7)
+    FAILED = "failed"  # given up after the last attempt
+    DIGESTED = "digested"  # folded into a daily digest item (SPEC N10)
+
+
+@final
+@attrs.frozen
+class OutboxItem:
+    """One message waiting in, or gone from, the outbox (SPEC N9).
+
+    ``key`` is the notice's (or digest's) idempotency key and is unique in the outbox:
+    adding an item whose key exists changes nothing. ``payload`` is the notice serialized
+    by the application layer; stores keep it opaque. ``day`` is the owner-local day the
+    notice is for.
+    """
+
+    key: str
+    serial: str | None
+    owner_id: str
+    recipient: Recipient
+    day: date
+    payload: str
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+    digest_key: str | None = None
+
+
+# --------------------------------------------------------------------------- clock, secrets
+
+
+class Clock(Protocol):
+    """The current instant; the only place the application reads time (SPEC D4)."""
+
+    def now(self) -> datetime:
+        """An aware ``datetime`` (UTC)."""
+        ...
+
+
+class TokenSecrets(Protocol):
+    """The signing keys for reseller links (SPEC I5), from configuration."""
+
+    def keyring(self) -> Keyring: ...
+
+
+# --------------------------------------------------------------------------- senders
+
+
+class MailSender(Protocol):
+    """Delivers RFC 5322 messages.
+
+    ``send`` either hands the message over for delivery or raises
+    :class:`~upslife.errors.DeliveryFailed`: ``permanent`` false for a failure worth
+    retrying (server down, 4xx), true for a refusal (5xx). Sending the same message twice
+    may deliver it twice; its ``Message-ID`` lets the receiving side drop the copy.
+    """
+
+    def send(self, message: Message) -> None: ...
+
+
+class ChatSender(Protocol):
+    """Posts a JSON message to an incoming webhook (Slack or Teams); errors as for mail."""
+
+    def post(self, url: str, payload: dict[str, object]) -> None: ...
+
+
+# --------------------------------------------------------------------------- storage
+
+
+class OwnerStore(Protocol):
+    def add_owner(self, owner: Owner) -> None:
+        """Add an owner; an existing id raises ``AlreadyExists``."""
+        ...
+
+    def get_owner(self, owner_id: str) -> Owner:
+        """The owner; an unknown id raises ``UnknownOwner``."""
+        ...
+
+    def save_owner(self, owner: Owner) -> None:
+        """Replace an existing owner's record; unknown raises ``UnknownOwner``."""
+        ...
+
+
+class DeviceStore(Protocol):
+    def add_device(self, device: Device) -> None:
+        """Add a device; a known serial raises ``AlreadyRegistered`` (SPEC E2)."""
+        ...
+
+    def get_device(self, serial: str) -> Device:
+        """The device; an unknown serial raises ``UnknownDevice``."""
+        ...
+
+    def save_device(self, device: Device) -> None:
+        """Replace an existing device's record (owner, battery, next notice date...)."""
+        ...
+
+    def devices_of(self, owner_id: str) -> tuple[Device, ...]:
+        """The owner's devices, by serial."""
+        ...
+
+    def devices_due(
+        self, on_or_before: date, *, after: str | None = None, limit: int = 500
+    ) -> tuple[Device, ...]:
+        """Devices whose ``next_notice_on`` is on or before the day, by serial, after
+        ``after``: the index a daily sweep reads, so its cost follows the notices due."""
+        ...
+
+    def count_devices(self) -> int: ...
+
+    def add_licenses(self, serial: str, licenses: Sequence[License]) -> None:
+        """Attach licenses to a device; a known license id raises ``AlreadyExists``."""
+        ...
+
+    def licenses_of(self, serial: str) -> tuple[License, ...]:
+        """The device's licenses in the order they were added."""
+        ...
+
+    def add_warranty(self, serial: str, warranty: ExtendedWarranty) -> None: ...
+
+    def warranties_of(self, serial: str) -> tuple[ExtendedWarranty, ...]: ...
+
+
+class CodeStore(Protocol):
+    def add_code(self, code: ActivationCode) -> None:
+        """Add an activation code; a known code raises ``AlreadyExists``."""
+        ...
+
+    def get_code(self, code: str) -> ActivationCode:
+        """The code; unknown raises ``UnknownCode``."""
+        ...
+
+    def save_code(self, code: ActivationCode, *, expected_assigned: int) -> None:
+        """Store the code's new count only if the stored count is still
+        ``expected_assigned``; otherwise raise ``ConcurrentUpdate`` and change nothing
+        (two devices assigned from one code at once can never over-assign it, SPEC E6)."""
+        ...
+
+
+class InvitationStore(Protocol):
+    def save_invitation(self, invitation: Invitation) -> None:
+        """Insert or replace an invitation, by id."""
+        ...
+
+    def get_invitation(self, invitation_id: str) -> Invitation:
+        """The invitation; unknown raises ``UnknownInvitation``."""
+        ...
+
+    def current_invitation(self, owner_id: str) -> Invitation | None:
+        """The owner's most recently sent invitation, if any (SPEC I1)."""
+        ...
+
+    def use_token(self, token_id: str) -> None:
+        """Record a single-use token as used; a second use raises ``AlreadyExists``."""
+        ...
+
+    def token_used(self, token_id: str) -> bool: ...
+
+
+class SharingStore(Protocol):
+    def get_sharing(self, owner_id: str) -> SharingState:
+        """The owner's sharing state (empty for an owner with none)."""
+        ...
+
+    def save_sharing(self, state: SharingState) -> None: ...
+
+
+class EventLogStore(Protocol):
+    def append_log(self, owner_id: str, entries: Sequence[LogEntry]) -> None: ...
+
+    def log_of(self, owner_id: str, *, since: datetime) -> tuple[LogEntry, ...]:
+        """Entries at or after ``since``, oldest first."""
+        ...
+
+    def prune_log(self, before: datetime) -> int:
+        """Delete entries older than ``before``; returns how many (SPEC S5 retention)."""
+        ...
+
+
+class Outbox(Protocol):
+    def sent_stages(self, serial: str) -> tuple[SentStage, ...]:
+        """The stages already planned for the device's events (SPEC N4)."""
+        ...
+
+    def enqueue(
+        self,
+        items: Sequence[OutboxItem],
+        sent: Sequence[SentStage],
+        *,
+        device: Device | None = None,
+    ) -> int:
+        """In one transaction: add the items whose key is new, record the stages, and
+        save ``device`` (its new ``next_notice_on``). Returns the number of items added.
+        Idempotent: a re-run with the same keys adds nothing (SPEC N9)."""
+        ...
+
+    def claim(
+        self, now: datetime, *, worker: str, limit: int, lease_seconds: float = 300.0
+    ) -> tuple[OutboxItem, ...]:
+        """Claim up to ``limit`` PENDING items whose ``next_attempt_at`` has come, for
+        ``lease_seconds``: no other worker gets them until the lease ends. On PostgreSQL
+        this is ``FOR UPDATE SKIP LOCKED``, so workers never claim the same item."""
+        ...
+
+    def mark_sent(self, key: str, at: datetime) -> None: ...
+
+    def mark_failed(
+        self, key: str, *, error: str, retry_at: datetime | None, at: datetime
+    ) -> None:
+        """Count a failed attempt; ``retry_at`` None means give up (status FAILED)."""
+        ...
+
+    def mark_suppressed(self, key: str, *, reason: str, at: datetime) -> None: ...
+
+    def fold_into_digest(self, digest: OutboxItem, member_keys: Sequence[str]) -> None:
+        """In one transaction: add the digest item and mark the members DIGESTED."""
+        ...
+
+    def items(
+        self, *, status: DeliveryStatus | None = None, owner_id: str | None = None
+    ) -> tuple[OutboxItem, ...]:
+        """Outbox items, by key (for reports, digests and tests)."""
+        ...
+
+
+class Store(
+    OwnerStore, DeviceStore, CodeStore, InvitationStore, SharingStore, EventLogStore, Outbox,
+    Protocol,
+):
+    """Everything the application stores. ``transaction()`` groups calls: inside it they
+    commit together or, if the block raises, not at all (calls outside one are each atomic).
+    """
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
