@@ -1,0 +1,198 @@
+"""The chat sender for Slack and Teams incoming webhooks (:class:`~upslife.ports.ChatSender`).
+
+:class:`WebhookSender` POSTs a JSON payload with :mod:`urllib.request` (standard library). What
+the payload says is the renderer's business; the owner's plan decides elsewhere whether a
+route exists at all (SPEC N6, E10): the sender itself gates nothing.
+
+Any 2xx answer is success (Slack answers ``200 ok``, Teams ``200`` or ``202``). Everything
+else is :class:`~upslife.errors.DeliveryFailed`, the :mod:`urllib` error chained:
+
+=====================================================  =============
+answer                                                 ``permanent``
+=====================================================  =============
+4xx (400 bad payload, 403/404/410 revoked hook, ...)   yes
+408 Request Timeout, 429 Too Many Requests             no
+5xx                                                    no
+3xx: redirects are not followed (see below)            yes
+refused, reset, timed out, TLS failure, bad answer     no
+=====================================================  =============
+
+A ``Retry-After`` header of a 429 or 503 answer is quoted in the error message ("retry after
+30 s"); :class:`~upslife.errors.DeliveryFailed` has no field for it.
+
+Safety: only ``https://`` URLs are accepted, plus ``http://`` to the loopback host
+(``127.0.0.1``, ``localhost``, ``[::1]``) for tests and local relays; anything else (plain
+``http`` to another host, ``file:``, ``ftp:``) is refused before any connection. Redirects
+are not followed, so a webhook cannot bounce a message to another scheme or host. A webhook
+URL's path is its secret, so errors and logs name only the scheme and host. Proxies from
+the environment (``HTTPS_PROXY``) are honoured, except for loopback URLs.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import ssl
+import urllib.error
+import urllib.request
+from http.client import HTTPMessage
+from typing import IO, Final, final
+from urllib.parse import SplitResult, urlsplit
+
+from upslife.errors import DeliveryFailed, InvalidInput
+
+__all__ = ["DEFAULT_USER_AGENT", "LOOPBACK_HOSTS", "WebhookSender"]
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_USER_AGENT: Final = "upslife-webhooks/1"
+"""The ``User-Agent`` sent unless another is given."""
+
+LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+"""The hosts that may be reached over plain ``http://``."""
+
+_TRANSIENT_4XX: Final = frozenset({408, 429})
+_MAX_ANSWER: Final = 64 * 1024  # bytes of an answer read; the rest is not wanted
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Turn every 3xx answer into an :class:`urllib.error.HTTPError` instead of following it."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        return None
+
+
+@final
+class WebhookSender:
+    """Posts JSON to incoming-webhook URLs.
+
+    Args:
+        timeout: seconds allowed for connecting and for each read of the answer.
+        user_agent: the ``User-Agent`` header.
+        ssl_context: the TLS settings for ``https``; default :func:`ssl.create_default_context`
+            (verifies the certificate and the host name). Give one to trust a private CA.
+
+    Raises:
+        InvalidInput: a malformed setting.
+    """
+
+    __slots__ = ("_direct", "_proxied", "timeout", "user_agent")
+
+    def __init__(
+        self,
+        timeout: float = 10.0,
+        *,
+        user_agent: str = DEFAULT_USER_AGENT,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise InvalidInput(f"webhook timeout must be a positive number, got {timeout!r}")
+        if not isinstance(user_agent, str) or not user_agent.strip() or "\n" in user_agent:
+            raise InvalidInput(f"user_agent must be a one-line string, got {user_agent!r}")
+        self.timeout: Final = float(timeout)
+        self.user_agent: Final = user_agent.strip()
+        context = ssl_context if ssl_context is not None else ssl.create_default_context()
+        https = urllib.request.HTTPSHandler(context=context)
+        self._proxied: Final = urllib.request.build_opener(_NoRedirects(), https)
+        self._direct: Final = urllib.request.build_opener(
+            _NoRedirects(), https, urllib.request.ProxyHandler({})
+        )
+
+    def __repr__(self) -> str:
+        return f"WebhookSender(timeout={self.timeout}, user_agent={self.user_agent!r})"
+
+    def post(self, url: str, payload: dict[str, object]) -> None:
+        """POST ``payload`` as JSON (``Content-Type: application/json``) to ``url``.
+
+        Raises:
+            InvalidInput: a URL that is not ``https://`` (or ``http://`` to loopback), or a
+                payload that is not a JSON object; nothing was sent.
+            DeliveryFailed: the webhook refused the message or could not be reached (see the
+                module for which failures are ``permanent``).
+        """
+        parts = _check_url(url)
+        if not isinstance(payload, dict):
+            raise InvalidInput(f"a webhook payload is a dict, got {type(payload).__name__}")
+        try:
+            body = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as e:
+            raise InvalidInput(f"the webhook payload is not JSON-serializable: {e}") from e
+        where = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "User-Agent": self.user_agent},
+        )
+        opener = self._direct if parts.hostname in LOOPBACK_HOSTS else self._proxied
+        _log.debug("posting %d bytes to the webhook at %s", len(body), where)
+        try:
+            with opener.open(request, timeout=self.timeout) as response:
+                status: int = response.status
+                response.read(_MAX_ANSWER)
+        except urllib.error.HTTPError as e:
+            raise _refusal(e, where) from e
+        except urllib.error.URLError as e:
+            raise DeliveryFailed(f"could not reach the webhook at {where}: {e.reason}") from e
+        except TimeoutError as e:
+            raise DeliveryFailed(f"the webhook at {where} did not answer in time") from e
+        except (http.client.HTTPException, OSError) as e:
+            raise DeliveryFailed(f"the webhook at {where} failed: {type(e).__name__}: {e}") from e
+        _log.debug("the webhook at %s answered %d", where, status)
+
+
+def _check_url(url: object) -> SplitResult:
+    if not isinstance(url, str):
+        raise InvalidInput(f"a webhook URL is a string, got {type(url).__name__}")
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+        parts.port  # noqa: B018  # a malformed port raises here, not in the middle of a send
+    except ValueError as e:
+        raise InvalidInput(f"malformed webhook URL: {e}") from e
+    scheme = parts.scheme.lower()
+    if not host:
+        raise InvalidInput("the webhook URL names no host")
+    if scheme == "https" or (scheme == "http" and host in LOOPBACK_HOSTS):
+        return parts
+    if scheme == "http":
+        raise InvalidInput(
+            f"refusing plain http:// to {host}: webhook URLs must be https:// "
+            "(http:// is allowed to 127.0.0.1 and localhost only)"
+        )
+    raise InvalidInput(f"a webhook URL must be https://, got a {scheme or 'scheme-less'} URL")
+
+
+def _refusal(error: urllib.error.HTTPError, where: str) -> DeliveryFailed:
+    """The :class:`DeliveryFailed` for a non-2xx answer; closes the answer."""
+    code = error.code
+    try:
+        text = _excerpt(error.read(_MAX_ANSWER)) if error.fp is not None else ""
+        retry_after = error.headers.get("Retry-After") if error.headers is not None else None
+    except (http.client.HTTPException, OSError):
+        text, retry_after = "", None
+    finally:
+        error.close()
+    permanent = 300 <= code < 500 and code not in _TRANSIENT_4XX
+    message = f"the webhook at {where} answered {code} {error.reason}"
+    if text:
+        message += f": {text}"
+    if retry_after:
+        wait = _excerpt(retry_after.encode())
+        message += f" (retry after {wait} s)" if wait.isdigit() else f" (retry after {wait})"
+    if 300 <= code < 400:
+        message += "; redirects are not followed: configure the final https:// URL"
+    return DeliveryFailed(message, permanent=permanent)
+
+
+def _excerpt(data: bytes) -> str:
+    return " ".join(data.decode("utf-8", "replace").split())[:200]

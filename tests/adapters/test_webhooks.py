@@ -1,0 +1,293 @@
+"""WebhookSender against a real HTTP server on 127.0.0.1: no other network (SPEC N6, E10).
+
+Chat routes are a STANDARD feature (SPEC E10); the plan is checked before a route exists, so
+the sender itself gates nothing and these tests post without any plan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+import urllib.error
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, NoReturn
+
+import attrs
+import pytest
+
+from upslife.adapters.webhooks import WebhookSender
+from upslife.errors import DeliveryFailed, InvalidInput
+
+HOST = "127.0.0.1"
+SECRET_PATH = "/services/T0000/B0000/XXXXSECRETXXXX"
+PAYLOAD: dict[str, object] = {
+    "text": "Battery Replacement Due: SMT1500C AS1234567890 by 1 March 2026 — ça presse",
+    "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*Replace Battery*"}}],
+}
+
+
+@attrs.define
+class Answer:
+    status: int = 200
+    body: bytes = b"ok"
+    headers: dict[str, str] = attrs.field(factory=dict)
+
+
+@attrs.define
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@attrs.define
+class Hook:
+    """What the test server answers, and every request it received."""
+
+    url: str
+    port: int
+    answer: Answer
+    received: list[Received]
+
+
+@contextmanager
+def webhook(answer: Answer | None = None) -> Iterator[Hook]:
+    """A ThreadingHTTPServer on 127.0.0.1 answering every POST with ``answer``."""
+    received: list[Received] = []
+    script = answer or Answer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            received.append(
+                Received("POST", self.path, dict(self.headers.items()), self.rfile.read(length))
+            )
+            self.send_response(script.status)
+            for name, value in script.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(script.body)))
+            self.end_headers()
+            self.wfile.write(script.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep the test output quiet
+
+    server = ThreadingHTTPServer((HOST, 0), Handler)
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield Hook(f"http://{HOST}:{port}{SECRET_PATH}", port, script, received)
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+@contextmanager
+def silent_server() -> Iterator[int]:
+    """A TCP server that accepts connections and never says a word; yields its port."""
+    listener = socket.create_server((HOST, 0))
+    listener.settimeout(0.05)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted.append(connection)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for connection in accepted:
+            connection.close()
+        listener.close()
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class TestDelivery:
+    def test_the_json_arrives_with_the_json_content_type(self) -> None:
+        with webhook() as hook:
+            WebhookSender(user_agent="upslife-test/1").post(hook.url, PAYLOAD)
+        [request] = hook.received
+        assert request.method == "POST"
+        assert request.path == SECRET_PATH
+        assert request.headers["Content-Type"] == "application/json"
+        assert request.headers["User-Agent"] == "upslife-test/1"
+        assert json.loads(request.body.decode("utf-8")) == PAYLOAD
+
+    @pytest.mark.parametrize(
+        "answer",
+        [Answer(200, b"ok"), Answer(202, b""), Answer(200, b"1"), Answer(204, b"")],
+        ids=["slack-200-ok", "teams-202", "teams-200", "204"],
+    )
+    def test_any_2xx_answer_is_success(self, answer: Answer) -> None:
+        # SPEC N6: Slack answers "200 ok", Teams 200 or 202.
+        with webhook(answer) as hook:
+            WebhookSender().post(hook.url, PAYLOAD)
+        assert len(hook.received) == 1
+
+    def test_localhost_may_be_reached_over_plain_http(self) -> None:
+        with webhook() as hook:
+            WebhookSender().post(f"http://localhost:{hook.port}/hook", {"text": "hi"})
+        assert len(hook.received) == 1
+
+    def test_a_loopback_url_bypasses_a_proxy_from_the_environment(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("http_proxy", f"http://{HOST}:{closed_port()}")
+        monkeypatch.setenv("no_proxy", "")
+        with webhook() as hook:
+            WebhookSender().post(hook.url, PAYLOAD)
+        assert len(hook.received) == 1
+
+
+class TestRefusals:
+    @pytest.mark.parametrize(
+        ("status", "permanent"),
+        [
+            (400, True),
+            (403, True),
+            (404, True),
+            (410, True),
+            (408, False),
+            (429, False),
+            (500, False),
+            (502, False),
+            (503, False),
+        ],
+    )
+    def test_a_4xx_answer_is_permanent_but_408_429_and_5xx_are_transient(
+        self, status: int, permanent: bool
+    ) -> None:
+        with (
+            webhook(Answer(status, b"invalid_payload")) as hook,
+            pytest.raises(DeliveryFailed, match=str(status)) as failure,
+        ):
+            WebhookSender().post(hook.url, PAYLOAD)
+        assert failure.value.permanent is permanent
+        assert isinstance(failure.value.__cause__, urllib.error.HTTPError)
+        assert "invalid_payload" in str(failure.value)  # Slack's reason, for the support log
+        assert len(hook.received) == 1
+
+    def test_retry_after_of_a_429_is_quoted_in_the_error(self) -> None:
+        with (
+            webhook(Answer(429, b"rate_limited", {"Retry-After": "30"})) as hook,
+            pytest.raises(DeliveryFailed, match=r"retry after 30 s") as failure,
+        ):
+            WebhookSender().post(hook.url, PAYLOAD)
+        assert not failure.value.permanent
+
+    def test_a_redirect_is_not_followed_and_is_a_permanent_failure(self) -> None:
+        with webhook() as target:
+            moved = Answer(302, b"", {"Location": target.url})
+            with (
+                webhook(moved) as hook,
+                pytest.raises(DeliveryFailed, match="redirects are not followed") as failure,
+            ):
+                WebhookSender().post(hook.url, PAYLOAD)
+        assert failure.value.permanent
+        assert target.received == []
+
+    def test_the_secret_path_of_a_webhook_is_never_in_an_error_or_a_log(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
+        with (
+            webhook(Answer(404, b"no_service")) as hook,
+            pytest.raises(DeliveryFailed) as failure,
+        ):
+            WebhookSender().post(hook.url, PAYLOAD)
+        assert "XXXXSECRETXXXX" not in str(failure.value)
+        assert f"{HOST}:{hook.port}" in str(failure.value)
+        assert caplog.records
+        assert all("XXXXSECRETXXXX" not in r.getMessage() for r in caplog.records)
+
+
+class TestOutages:
+    def test_a_refused_port_is_a_transient_failure(self) -> None:
+        with pytest.raises(DeliveryFailed, match="could not reach") as failure:
+            WebhookSender(timeout=2.0).post(f"http://{HOST}:{closed_port()}/hook", PAYLOAD)
+        assert not failure.value.permanent
+        assert isinstance(failure.value.__cause__, urllib.error.URLError)
+
+    def test_a_server_that_never_answers_fails_transiently_within_the_timeout(self) -> None:
+        timeout = 0.5
+        with silent_server() as port:
+            started = time.monotonic()
+            with pytest.raises(DeliveryFailed) as failure:
+                WebhookSender(timeout=timeout).post(f"http://{HOST}:{port}/hook", PAYLOAD)
+            elapsed = time.monotonic() - started
+        assert not failure.value.permanent
+        assert timeout * 0.8 <= elapsed < timeout + 2.0
+
+
+def no_network(*args: object, **kwargs: object) -> NoReturn:
+    raise AssertionError("the sender opened a connection or resolved a name")
+
+
+class TestRefusedBeforeAnyConnection:
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://hooks.slack.com/services/T0000/B0000/XXXX",
+            "http://example.com.127.0.0.1.nip.io/hook",
+            "http://127.0.0.2/hook",
+            "http://127.0.0.1@hooks.example.com/hook",
+            "http://localhost.example.com/hook",
+            "ftp://hooks.example.com/hook",
+            "file:///etc/passwd",
+            "hooks.slack.com/services/T0000/B0000/XXXX",
+            "https:///no-host",
+            "https://hooks.example.com:port/hook",
+        ],
+    )
+    def test_a_url_that_is_not_https_or_loopback_http_is_invalid_input(
+        self, url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(socket, "create_connection", no_network)
+        monkeypatch.setattr(socket, "getaddrinfo", no_network)
+        monkeypatch.setattr(socket.socket, "connect", no_network)
+        with pytest.raises(InvalidInput):
+            WebhookSender().post(url, PAYLOAD)
+
+    @pytest.mark.parametrize(
+        "payload",
+        [{"when": object()}, {"ratio": float("nan")}, ["not", "an", "object"]],
+        ids=["object", "nan", "list"],
+    )
+    def test_a_payload_that_is_not_a_json_object_is_invalid_input(
+        self, payload: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(socket, "create_connection", no_network)
+        with pytest.raises(InvalidInput):
+            WebhookSender().post("https://hooks.example.com/hook", payload)
+
+    @pytest.mark.parametrize(
+        "settings",
+        [{"timeout": 0}, {"timeout": -1.0}, {"user_agent": ""}, {"user_agent": "a\nb"}],
+        ids=["zero", "negative", "empty-agent", "two-line-agent"],
+    )
+    def test_a_malformed_setting_is_invalid_input(self, settings: dict[str, Any]) -> None:
+        with pytest.raises(InvalidInput):
+            WebhookSender(**settings)
