@@ -41,6 +41,7 @@ __all__ = [
     "InvalidEmail",
     "InvalidInput",
     "InvalidQuantity",
+    "InvalidTemplate",
     "InvitationAlreadyAccepted",
     "InvitationCancelled",
     "InvitationDeclined",
@@ -51,6 +52,7 @@ __all__ = [
     "InvitationNotSettled",
     "InvitationOptedOut",
     "InvitationTimeReversed",
+    "MissingUnsubscribeLink",
     "NaiveDatetime",
     "NotFound",
     "NotPermitted",
@@ -558,3 +560,30 @@ class DeliveryFailed(AdapterError):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+
+
+# --- rendering
+
+
+@final
+class InvalidTemplate(InvalidInput):
+    """A message template that cannot be filled, refused when it is built (SPEC E10).
+
+    An unknown ``$name``, a stray ``$``, a subject with a line break, or a body that leaves
+    out a detail its recipient must see (SPEC N6, N10). ``template`` names the part
+    (``"reseller"``, ``"subject"``, ...).
+    """
+
+    def __init__(self, template: str, reason: str) -> None:
+        super().__init__(f"template {template}: {reason}")
+        self.template = template
+        self.reason = reason
+
+
+@final
+class MissingUnsubscribeLink(InvalidInput):
+    """A reseller email rendered without the unsubscribe URL it must carry (SPEC I6, N6).
+
+    Mail to a reseller carries ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` (RFC 8058)
+    built from a signed link the caller makes; without one the message is not rendered.
+    """
