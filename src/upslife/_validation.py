@@ -53,16 +53,25 @@ def require_positive_int(value: object, name: str = "quantity") -> int:
     return value
 
 
+def _encodable(value: str, name: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidInput(f"{name} is not valid Unicode text (lone surrogate)") from e
+    return value
+
+
 def require_text(value: object, name: str = "text") -> str:
-    """A non-empty ``str`` with no leading or trailing blanks."""
+    """A non-empty ``str`` of valid Unicode; leading and trailing blanks are dropped."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{name} must be a non-empty string, got {value!r}")
-    return value.strip()
+    return _encodable(value.strip(), name)
 
 
 def require_email(value: object, name: str = "email") -> str:
     """A plausible email address, normalised to lower case in its domain part."""
     if not isinstance(value, str) or len(value) > 254 or not _EMAIL.match(value):
         raise InvalidEmail(f"{name} is not a valid email address: {value!r}")
+    _encodable(value, name)
     local, _, domain = value.rpartition("@")
     return f"{local}@{domain.lower()}"

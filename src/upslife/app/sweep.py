@@ -1,0 +1,367 @@
+"""The daily sweep: plan the notices due, fold digests, deliver through the outbox.
+
+Three steps, each safe to interrupt at any point and to run again:
+
+1. **plan** (:func:`plan_notices`) reads only the devices whose indexed ``next_notice_on``
+   is on or before the latest local date on Earth, computes each one's notices for its
+   owner's local "today" (SPEC D1, N1–N7), and writes them to the outbox keyed by their
+   idempotency key (N9) together with the stages sent and the device's next notice date,
+   in one transaction per device. A crash before the commit loses nothing (the device is
+   still due); a crash after it repeats nothing (the keys exist, the date moved on).
+2. **digests** (:func:`fold_digests`) gathers the held notices of recipients who chose a
+   daily digest into one digest item per recipient and day (N10).
+3. **deliver** (:func:`deliver`) claims pending items with a lease (``FOR UPDATE SKIP
+   LOCKED`` on PostgreSQL, so several workers never take the same item), checks consent
+   again at the moment of sending (N7), renders, sends, and marks each item. A failed send
+   is retried with exponential backoff; a refusal gives up. A crash between sending and
+   marking sends that one item again after its lease; its ``Message-ID`` (derived from the
+   key) lets the receiving side (and the Maildir outbox) drop the copy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+
+import attrs
+
+from upslife._validation import require_instant
+from upslife.app import payloads
+from upslife.app.clock import local_date
+from upslife.app.facts import facts_of, refresh_next_notice
+from upslife.catalog import Catalog
+from upslife.errors import DeliveryFailed, UpslifeError
+from upslife.invitations import Invitation, InvitationState, Keyring, TokenAction, sign
+from upslife.notifications import (
+    DEFAULT_DUE_GRACE_DAYS,
+    DeliveryPreference,
+    Digest,
+    Notice,
+    RecipientKind,
+    due_notices,
+    sent_stages,
+)
+from upslife.ports import (
+    ChatSender,
+    DeliveryStatus,
+    MailSender,
+    OutboxItem,
+    Owner,
+    Store,
+)
+from upslife.rendering import render_chat, render_email
+
+__all__ = [
+    "DeliveryReport",
+    "DeliverySettings",
+    "PlanReport",
+    "SweepReport",
+    "deliver",
+    "fold_digests",
+    "plan_notices",
+    "sweep",
+]
+
+log = logging.getLogger(__name__)
+
+# The latest UTC offset in use (Kiribati, UTC+14): no owner's "today" is later than this.
+_MAX_UTC_OFFSET = timedelta(hours=14)
+
+
+@attrs.frozen
+class PlanReport:
+    """What :func:`plan_notices` did: rows read, devices due, notices written."""
+
+    devices_read: int = 0
+    devices_due: int = 0
+    notices_planned: int = 0
+    by_kind: Mapping[str, int] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    suppressed: int = 0
+
+
+@attrs.frozen
+class SweepReport:
+    plan: PlanReport
+    digests: int
+    delivery: DeliveryReport
+
+
+@attrs.frozen
+class DeliverySettings:
+    """How messages are addressed and retried.
+
+    ``unsubscribe_url`` is a template with ``{token}``: reseller mails carry a one-click
+    unsubscribe link signed with ``keyring`` (SPEC I5, RFC 8058). Retries wait
+    ``backoff * 2 ** (attempts - 1)``, capped at ``max_backoff``, up to ``max_attempts``.
+    """
+
+    sender: str = "notices@upslife.invalid"
+    unsubscribe_url: str = "https://upslife.invalid/unsubscribe/{token}"
+    keyring: Keyring | None = None
+    unsubscribe_valid_for: timedelta = timedelta(days=365)
+    max_attempts: int = 8
+    backoff: timedelta = timedelta(minutes=1)
+    max_backoff: timedelta = timedelta(hours=6)
+    lease_seconds: float = 300.0
+    batch: int = 200
+
+
+def _held(owner: Owner, kind: RecipientKind) -> bool:
+    if kind is RecipientKind.OWNER:
+        return owner.owner_delivery is DeliveryPreference.DAILY_DIGEST
+    if kind is RecipientKind.RESELLER:
+        return owner.reseller_delivery is DeliveryPreference.DAILY_DIGEST
+    return False
+
+
+def _reseller(inv: Invitation | None, now: datetime) -> tuple[str | None, InvitationState | None]:
+    if inv is None:
+        return None, None
+    return inv.reseller_email, inv.state_at(now)
+
+
+def plan_notices(
+    store: Store,
+    catalog: Catalog,
+    now: datetime,
+    *,
+    batch: int = 500,
+    due_grace_days: int = DEFAULT_DUE_GRACE_DAYS,
+    on_device: Callable[[str], None] | None = None,
+) -> PlanReport:
+    """Write the notices due at instant ``now`` to the outbox (step 1 of the sweep).
+
+    ``on_device`` is called after each due device's transaction commits (progress bars,
+    fault-injection tests).
+    """
+    require_instant(now, "now")
+    horizon = (now + _MAX_UTC_OFFSET).date()
+    owners: dict[str, Owner] = {}
+    resellers: dict[str, tuple[str | None, InvitationState | None]] = {}
+    read = due = planned = 0
+    by_kind: dict[str, int] = defaultdict(int)
+    after: str | None = None
+    while True:
+        devices = store.devices_due(horizon, after=after, limit=batch)
+        if not devices:
+            break
+        after = devices[-1].serial
+        for device in devices:
+            read += 1
+            owner = owners.get(device.owner_id)
+            if owner is None:
+                owner = owners[device.owner_id] = store.get_owner(device.owner_id)
+                resellers[owner.id] = _reseller(store.current_invitation(owner.id), now)
+            today = local_date(now, owner.timezone)
+            if device.next_notice_on is None or device.next_notice_on > today:
+                continue
+            due += 1
+            facts = facts_of(store, catalog, device)
+            sent = store.sent_stages(device.serial)
+            reseller_email, reseller_state = resellers[owner.id]
+            notices = due_notices(
+                facts,
+                today,
+                owner=owner.contact,
+                reseller_email=reseller_email,
+                reseller_state=reseller_state,
+                chat_routes=owner.chat_routes,
+                sent=sent,
+                due_grace_days=due_grace_days,
+            )
+            new_sent = sent_stages(notices)
+            updated = refresh_next_notice(
+                device, facts, (*sent, *new_sent), after=today, due_grace_days=due_grace_days
+            )
+            items = [
+                OutboxItem(
+                    key=n.key,
+                    serial=device.serial,
+                    owner_id=owner.id,
+                    recipient=n.recipient,
+                    day=today,
+                    payload=payloads.encode(n),
+                    next_attempt_at=None if _held(owner, n.recipient.kind) else now,
+                )
+                for n in notices
+            ]
+            planned += store.enqueue(items, new_sent, device=updated)
+            for n in notices:
+                by_kind[f"{n.kind.value}/{n.stage.value}"] += 1
+            if on_device is not None:
+                on_device(device.serial)
+    log.info("planned %d notice(s) for %d due device(s) of %d read", planned, due, read)
+    return PlanReport(read, due, planned, dict(by_kind))
+
+
+def fold_digests(store: Store, now: datetime) -> int:
+    """Fold held notices into one digest item per recipient and day (SPEC N10).
+
+    A reseller with many customers gets one message a day across all of them. The digest's
+    key is stable, so folding again after a crash adds nothing.
+    """
+    groups: dict[tuple[str, str, date], list[tuple[OutboxItem, Notice]]] = defaultdict(list)
+    for item in store.items(status=DeliveryStatus.PENDING):
+        if item.next_attempt_at is not None or item.digest_key is not None:
+            continue
+        notice = payloads.decode(item.payload)
+        if isinstance(notice, Notice):
+            key = (item.recipient.kind.value, item.recipient.address, item.day)
+            groups[key].append((item, notice))
+    for members in groups.values():
+        first = members[0][0]
+        digest = Digest(first.recipient, first.day, tuple(n for _, n in members))
+        store.fold_into_digest(
+            OutboxItem(
+                key=digest.key,
+                serial=None,
+                owner_id=first.owner_id,
+                recipient=digest.recipient,
+                day=first.day,
+                payload=payloads.encode(digest),
+                next_attempt_at=now,
+            ),
+            [item.key for item, _ in members],
+        )
+    return len(groups)
+
+
+def _connected(store: Store, owner_id: str, reseller: str, now: datetime) -> Invitation | None:
+    """SPEC N7: the owner's invitation if ``reseller`` is connected at this moment."""
+    inv = store.current_invitation(owner_id)
+    if inv is None or inv.state_at(now) is not InvitationState.ACCEPTED:
+        return None
+    return inv if inv.reseller_email == reseller else None
+
+
+def _with_consent(
+    store: Store, item: OutboxItem, message: Notice | Digest, now: datetime
+) -> tuple[Notice | Digest | None, Invitation | None]:
+    """What may still go to the recipient now, and the connection that allows it."""
+    if item.recipient.kind is not RecipientKind.RESELLER:
+        return message, None
+    if isinstance(message, Notice):
+        inv = _connected(store, item.owner_id, item.recipient.address, now)
+        return (message, inv) if inv else (None, None)
+    kept: list[Notice] = []
+    allowed: Invitation | None = None
+    for notice in message.notices:
+        owner_id = store.get_device(notice.serial).owner_id
+        inv = _connected(store, owner_id, item.recipient.address, now)
+        if inv is not None:
+            kept.append(notice)
+            allowed = allowed or inv
+    if not kept:
+        return None, None
+    if len(kept) == len(message.notices):
+        return message, allowed
+    return Digest(message.recipient, message.day, tuple(kept)), allowed
+
+
+def _unsubscribe_url(settings: DeliverySettings, inv: Invitation, now: datetime) -> str:
+    if settings.keyring is None:
+        raise DeliveryFailed(
+            "reseller notices need a signing keyring for their unsubscribe link (SPEC I5)",
+            permanent=True,
+        )
+    expires = now + settings.unsubscribe_valid_for
+    token = sign(settings.keyring, inv.id, TokenAction.UNSUBSCRIBE, expires)
+    return settings.unsubscribe_url.format(token=token)
+
+
+def _send(
+    store: Store,
+    item: OutboxItem,
+    message: Notice | Digest,
+    connection: Invitation | None,
+    senders: tuple[MailSender, ChatSender | None],
+    settings: DeliverySettings,
+    now: datetime,
+) -> None:
+    mail, chat = senders
+    if item.recipient.kind is RecipientKind.CHAT:
+        url = store.get_owner(item.owner_id).webhook_for(item.recipient.address)
+        if chat is None or url is None or item.recipient.chat is None:
+            raise DeliveryFailed(
+                f"no webhook configured for chat route {item.recipient.address!r}", permanent=True
+            )
+        chat.post(url, render_chat(message, item.recipient.chat))
+        return
+    unsubscribe = _unsubscribe_url(settings, connection, now) if connection else None
+    mail.send(render_email(message, sender=settings.sender, unsubscribe_url=unsubscribe))
+
+
+def deliver(
+    store: Store,
+    mail: MailSender,
+    now: datetime,
+    *,
+    chat: ChatSender | None = None,
+    settings: DeliverySettings | None = None,
+    worker: str = "sweep",
+) -> DeliveryReport:
+    """Send every pending item whose time has come (step 3 of the sweep)."""
+    settings = settings or DeliverySettings()
+    sent = failed = retrying = suppressed = 0
+    while True:
+        claimed = store.claim(
+            now, worker=worker, limit=settings.batch, lease_seconds=settings.lease_seconds
+        )
+        if not claimed:
+            break
+        for item in claimed:
+            try:
+                message, connection = _with_consent(store, item, payloads.decode(item.payload), now)
+                if message is None:
+                    reason = "reseller not connected at sending time (SPEC N7)"
+                    store.mark_suppressed(item.key, reason=reason, at=now)
+                    suppressed += 1
+                    continue
+                _send(store, item, message, connection, (mail, chat), settings, now)
+            except DeliveryFailed as e:
+                attempts = item.attempts + 1
+                give_up = e.permanent or attempts >= settings.max_attempts
+                wait = min(settings.backoff * 2 ** (attempts - 1), settings.max_backoff)
+                store.mark_failed(
+                    item.key, error=str(e), retry_at=None if give_up else now + wait, at=now
+                )
+                log.warning("delivery of %s failed (attempt %d): %s", item.key, attempts, e)
+                if give_up:
+                    failed += 1
+                else:
+                    retrying += 1
+                continue
+            except UpslifeError as e:  # a payload or template that can never be sent
+                store.mark_failed(item.key, error=str(e), retry_at=None, at=now)
+                failed += 1
+                continue
+            store.mark_sent(item.key, now)
+            sent += 1
+    return DeliveryReport(sent, failed, retrying, suppressed)
+
+
+def sweep(
+    store: Store,
+    catalog: Catalog,
+    mail: MailSender,
+    now: datetime,
+    *,
+    chat: ChatSender | None = None,
+    settings: DeliverySettings | None = None,
+    worker: str = "sweep",
+    due_grace_days: int = DEFAULT_DUE_GRACE_DAYS,
+) -> SweepReport:
+    """The daily job: plan, fold digests, deliver. Idempotent; run it as often as you like."""
+    planned = plan_notices(store, catalog, now, due_grace_days=due_grace_days)
+    digests = fold_digests(store, now)
+    delivered = deliver(store, mail, now, chat=chat, settings=settings, worker=worker)
+    return SweepReport(planned, digests, delivered)
