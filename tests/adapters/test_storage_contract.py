@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from upslife.adapters.sqlite import SqliteStore
 from upslife.ports import Store
 from upslife.testing import MemoryStore
 from upslife.testing.contract import StoreContract
@@ -10,3 +15,13 @@ from upslife.testing.contract import StoreContract
 class TestMemoryStore(StoreContract):
     def make_store(self) -> Store:
         return MemoryStore()
+
+
+class TestSqliteStore(StoreContract):
+    @pytest.fixture(autouse=True)
+    def _database_file(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "upslife.sqlite3"
+
+    def make_store(self) -> Store:
+        return SqliteStore(self.path)
+
