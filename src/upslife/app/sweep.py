@@ -297,7 +297,9 @@ def _send(
         chat.post(url, render_chat(message, item.recipient.chat))
         return
     unsubscribe = _unsubscribe_url(settings, connection, now) if connection else None
-    mail.send(render_email(message, sender=settings.sender, unsubscribe_url=unsubscribe))
+    mail.send(
+        render_email(message, sender=settings.sender, unsubscribe_url=unsubscribe, sent_at=now)
+    )
 
 
 def deliver(
