@@ -6,6 +6,8 @@ The names below are the public API, re-exported from the domain modules
 not listed in ``__all__`` is private and may change.
 """
 
+import logging
+
 from upslife.catalog import (
     ASSUMPTION_PREFIX,
     MODEL_FIELDS,
@@ -185,6 +187,9 @@ from upslife.sharing import (
 )
 
 __version__ = "0.1.0"
+
+# A library logs; the application decides where it goes.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "ASSUMPTION_PREFIX",

@@ -1,0 +1,7 @@
+"""``python -m upslife``: the same as the ``upslife`` command."""
+
+import sys
+
+from upslife.cli import main
+
+sys.exit(main())

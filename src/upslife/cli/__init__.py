@@ -1,0 +1,353 @@
+"""The ``upslife`` command: the daily sweep for cron, the use cases, and a demo.
+
+Exit codes: 0 success; 1 the job ran but something failed (e.g. notices that could not be
+delivered); 2 bad input (a malformed date, an unknown device, a missing file) with a
+one-line message on standard error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from upslife.app import FixedClock, Lifecycle, SystemClock
+from upslife.cli.config import Config, load_config
+from upslife.entitlements import Plan, Term
+from upslife.errors import UpslifeError
+from upslife.invitations import TokenAction
+from upslife.notifications import Contact
+from upslife.ports import Clock, Owner
+from upslife.sharing import ShareVia
+
+__all__ = ["main"]
+
+
+class _Fail(Exception):
+    """The job ran and failed: exit 1."""
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _out(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, sort_keys=True, default=str))
+    else:
+        print(text)
+
+
+def _service(args: argparse.Namespace, config: Config) -> Lifecycle:
+    clock: Clock = SystemClock()
+    if getattr(args, "on", None) is not None:
+        on: date = args.on
+        clock = FixedClock(datetime(on.year, on.month, on.day, 12, tzinfo=UTC))
+    return Lifecycle(
+        config.open_store(), clock=clock, keyring=config.keyring(), settings=config.delivery()
+    )
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def cmd_demo(args: argparse.Namespace, config: Config) -> None:
+    from upslife.cli.demo import run_demo, text_progress
+
+    result = run_demo(Path(args.dir), devices=args.devices, days=args.days, progress=text_progress)
+    rows = sorted(result.notices_by_kind.items())
+    table = "\n".join(f"  {kind:<34} {count:>5}" for kind, count in rows)
+    text = (
+        f"upslife demo: {result.devices} devices, {result.days} daily sweeps from 2025-01-01\n\n"
+        f"notices planned, by kind/stage:\n{table}\n"
+        f"  {'total':<34} {sum(result.notices_by_kind.values()):>5}\n\n"
+        f"coverage changes: {result.licenses_assigned} licenses assigned, "
+        f"{result.upgrades} upgrades, {result.renewals_in_year} renewals during the year\n"
+        f"messages: {result.messages} mails in the outbox, {result.chat_messages} Slack posts\n\n"
+        f"database: {result.database}\noutbox (Maildir): {result.outbox}\n"
+        f"chat posts: {result.directory / 'chat'}\n"
+        f"try: upslife --db {result.database} explain {result.example_serial}"
+    )
+    data = {
+        "devices": result.devices,
+        "days": result.days,
+        "notices_by_kind": result.notices_by_kind,
+        "messages": result.messages,
+        "chat_messages": result.chat_messages,
+        "licenses_assigned": result.licenses_assigned,
+        "upgrades": result.upgrades,
+        "renewals_in_year": result.renewals_in_year,
+        "database": str(result.database),
+        "outbox": str(result.outbox),
+    }
+    _out(args, data, text)
+
+
+def cmd_sweep(args: argparse.Namespace, config: Config) -> None:
+    service = _service(args, config)
+    try:
+        report = service.sweep(config.mail_sender())
+    finally:
+        service.store.close()
+    d = report.delivery
+    data = {
+        "devices_read": report.plan.devices_read,
+        "devices_due": report.plan.devices_due,
+        "notices_planned": report.plan.notices_planned,
+        "digests": report.digests,
+        "sent": d.sent,
+        "retrying": d.retrying,
+        "failed": d.failed,
+        "suppressed": d.suppressed,
+    }
+    _out(
+        args,
+        data,
+        f"planned {report.plan.notices_planned} notice(s) for {report.plan.devices_due} "
+        f"device(s); sent {d.sent}, retrying {d.retrying}, failed {d.failed}, "
+        f"suppressed {d.suppressed}",
+    )
+    if d.failed:
+        raise _Fail(f"{d.failed} notice(s) could not be delivered")
+
+
+def cmd_owner_add(args: argparse.Namespace, config: Config) -> None:
+    service = _service(args, config)
+    contact = Contact(args.company, args.name, args.email, args.role, args.phone)
+    service.add_owner(Owner(args.email, contact, args.timezone))
+    _out(args, {"owner": args.email}, f"owner {args.email} added")
+
+
+def cmd_register(args: argparse.Namespace, config: Config) -> None:
+    service = _service(args, config)
+    device = service.register_device(args.owner, args.serial, args.model, on=args.on)
+    _out(
+        args,
+        {"serial": device.serial, "registered_on": device.registered_on.isoformat()},
+        f"registered {device.serial} ({device.model}) on {device.registered_on.isoformat()}: "
+        f"6-month Standard trial",
+    )
+
+
+def cmd_code(args: argparse.Namespace, config: Config) -> None:
+    service = _service(args, config)
+    code = service.issue_code(args.code, args.plan, args.term, args.quantity, args.installer)
+    _out(
+        args,
+        {"code": code.code, "quantity": code.quantity},
+        f"code {code.code}: {code.quantity} × {code.plan.title} {code.term.label}",
+    )
+
+
+def cmd_assign(args: argparse.Namespace, config: Config) -> None:
+    service = _service(args, config)
+    licenses = service.assign_code(args.code, args.serial, by=args.by, count=args.count)
+    _out(
+        args,
+        {"licenses": [lic.id for lic in licenses]},
+        f"assigned {len(licenses)} license(s) to {args.serial}",
+    )
+
+
+def cmd_explain(args: argparse.Namespace, config: Config) -> None:
+    service = _service(args, config)
+    cov = service.coverage(args.serial)
+    data = {
+        "serial": args.serial,
+        "segments": [
+            {
+                "plan": s.plan.name,
+                "start": s.start.isoformat(),
+                "end": s.end.isoformat() if s.end else None,
+                "reasons": [r.text for r in s.reasons],
+            }
+            for s in cov.segments
+        ],
+    }
+    _out(args, data, cov.explain())
+
+
+def cmd_invite(args: argparse.Namespace, config: Config) -> None:
+    service = _service(args, config)
+    links = service.invite_reseller(args.owner, args.reseller)
+    inv = links.invitation
+    data = {
+        "invitation": inv.id,
+        "expires_at": inv.expires_at.isoformat(),
+        "accept_token": links.accept_token,
+        "decline_token": links.decline_token,
+    }
+    _out(
+        args,
+        data,
+        f"invited {inv.reseller_email} (expires {inv.expires_at.isoformat()})\n"
+        f"accept token: {links.accept_token}\ndecline token: {links.decline_token}",
+    )
+
+
+def cmd_respond(args: argparse.Namespace, config: Config) -> None:
+    service = _service(args, config)
+    inv, notice = service.respond(args.token, TokenAction[args.action.upper()])
+    data = {"invitation": inv.id, "state": inv.state.value, "owner_told": bool(notice)}
+    _out(args, data, f"invitation {inv.id}: {inv.state.value}")
+
+
+def cmd_disconnect(args: argparse.Namespace, config: Config) -> None:
+    inv = _service(args, config).disconnect_reseller(args.owner)
+    _out(
+        args,
+        {"invitation": inv.id, "state": inv.state.value},
+        f"{inv.reseller_email}: disconnected",
+    )
+
+
+def cmd_share(args: argparse.Namespace, config: Config) -> None:
+    service = _service(args, config)
+    needs_sign_up = service.share(
+        args.serial,
+        args.user,
+        by=args.by,
+        via=ShareVia[args.via.upper()],
+        user_has_account=not args.no_account,
+    )
+    text = f"shared {args.serial} with {args.user}" + (
+        " (asked to sign up first)" if needs_sign_up else ""
+    )
+    _out(args, {"needs_sign_up": needs_sign_up}, text)
+
+
+def cmd_revoke(args: argparse.Namespace, config: Config) -> None:
+    _service(args, config).revoke_share(args.serial, args.user, by=args.by)
+    _out(args, {"revoked": args.user}, f"revoked {args.user} from {args.serial}")
+
+
+# ---------------------------------------------------------------------- parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    # The options are accepted before and after the command; SUPPRESS keeps a command's
+    # parser from resetting a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, help="a TOML file with an [upslife] table"
+    )
+    common.add_argument(
+        "--db", default=argparse.SUPPRESS, help="SQLite path or postgresql:// URL (env UPSLIFE_DB)"
+    )
+    common.add_argument(
+        "--mail", default=argparse.SUPPRESS, help="maildir:///path or smtp(s)://... (UPSLIFE_MAIL)"
+    )
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="upslife",
+        description="Lifecycle rules for fleets of small UPS units.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, func: Callable[[argparse.Namespace, Config], None], help: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, parents=[common])
+        p.set_defaults(func=func)
+        return p
+
+    p = add("demo", cmd_demo, "build a sample fleet and sweep a year of days into a Maildir")
+    p.add_argument(
+        "--dir", default="upslife-demo", help="where the demo writes (default upslife-demo)"
+    )
+    p.add_argument("--devices", type=int, default=48)
+    p.add_argument("--days", type=int, default=365)
+
+    p = add("sweep", cmd_sweep, "the daily job: plan, digest and deliver the notices due")
+    p.add_argument("--on", type=_date, help="sweep as of this date (default: now)")
+
+    p = add("owner-add", cmd_owner_add, "add a customer account")
+    p.add_argument("--email", required=True)
+    p.add_argument("--company", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--role")
+    p.add_argument("--phone")
+    p.add_argument("--timezone", default="UTC")
+
+    p = add("register", cmd_register, "register a device (starts its trial)")
+    p.add_argument("--owner", required=True)
+    p.add_argument("--serial", required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--on", type=_date)
+
+    p = add("code", cmd_code, "record an activation code")
+    p.add_argument("code")
+    p.add_argument("--plan", required=True, choices=[p.name for p in Plan if p.is_paid])
+    p.add_argument("--term", required=True, choices=[t.label for t in Term])
+    p.add_argument("--quantity", type=int, required=True)
+    p.add_argument("--installer", required=True, help="the order's installer email")
+
+    p = add("assign", cmd_assign, "assign licenses of a code to a device")
+    p.add_argument("--code", required=True)
+    p.add_argument("--serial", required=True)
+    p.add_argument("--by", required=True, help="the owner or a shared user")
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--on", type=_date)
+
+    p = add("explain", cmd_explain, "a device's coverage, segment by segment, with reasons")
+    p.add_argument("serial")
+
+    p = add("invite", cmd_invite, "invite the owner's reseller")
+    p.add_argument("--owner", required=True)
+    p.add_argument("--reseller", required=True)
+
+    p = add("respond", cmd_respond, "a reseller follows a link")
+    p.add_argument("--token", required=True)
+    p.add_argument("--action", required=True, choices=["accept", "decline", "unsubscribe"])
+
+    p = add("disconnect", cmd_disconnect, "the owner disconnects the reseller")
+    p.add_argument("--owner", required=True)
+
+    p = add("share", cmd_share, "share a device with a managed-service user")
+    p.add_argument("--serial", required=True)
+    p.add_argument("--user", required=True)
+    p.add_argument("--by", required=True)
+    p.add_argument("--via", default="email", choices=["email", "link"])
+    p.add_argument("--no-account", action="store_true", help="the user must sign up first")
+
+    p = add("revoke", cmd_revoke, "revoke a user's share")
+    p.add_argument("--serial", required=True)
+    p.add_argument("--user", required=True)
+    p.add_argument("--by", required=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="upslife: %(levelname)s: %(message)s")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    for name, default in (("config", None), ("db", None), ("mail", None), ("json", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    try:
+        config = load_config(args.config, overrides={"db": args.db, "mail": args.mail})
+        args.func(args, config)
+    except UpslifeError as e:
+        print(f"upslife: error: {e}", file=sys.stderr)
+        return 2
+    except _Fail as e:
+        print(f"upslife: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(
+            f"upslife: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr
+        )
+        return 2
+    return 0
