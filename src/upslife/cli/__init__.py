@@ -248,6 +248,12 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
     )
+    common.add_argument(
+        "--on",
+        type=_date,
+        default=argparse.SUPPRESS,
+        help="act as of this date, 12:00 UTC (default: now); for register, the registration day",
+    )
 
     parser = argparse.ArgumentParser(
         prog="upslife",
@@ -271,7 +277,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=365)
 
     p = add("sweep", cmd_sweep, "the daily job: plan, digest and deliver the notices due")
-    p.add_argument("--on", type=_date, help="sweep as of this date (default: now)")
 
     p = add("owner-add", cmd_owner_add, "add a customer account")
     p.add_argument("--email", required=True)
@@ -285,7 +290,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--owner", required=True)
     p.add_argument("--serial", required=True)
     p.add_argument("--model", required=True)
-    p.add_argument("--on", type=_date)
 
     p = add("code", cmd_code, "record an activation code")
     p.add_argument("code")
@@ -299,7 +303,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--serial", required=True)
     p.add_argument("--by", required=True, help="the owner or a shared user")
     p.add_argument("--count", type=int, default=1)
-    p.add_argument("--on", type=_date)
 
     p = add("explain", cmd_explain, "a device's coverage, segment by segment, with reasons")
     p.add_argument("serial")
@@ -333,7 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="upslife: %(levelname)s: %(message)s")
     parser = _parser()
     args = parser.parse_args(argv)
-    for name, default in (("config", None), ("db", None), ("mail", None), ("json", False)):
+    defaults = (("config", None), ("db", None), ("mail", None), ("json", False), ("on", None))
+    for name, default in defaults:
         if not hasattr(args, name):
             setattr(args, name, default)
     try:
