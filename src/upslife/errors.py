@@ -37,11 +37,14 @@ __all__ = [
     "EventNotForReseller",
     "FeatureNotInPlan",
     "InstantOutOfOrder",
+    "InvalidCommand",
     "InvalidDate",
     "InvalidEmail",
     "InvalidInput",
     "InvalidQuantity",
+    "InvalidSnapshot",
     "InvalidTemplate",
+    "InvalidTransportConfig",
     "InvitationAlreadyAccepted",
     "InvitationCancelled",
     "InvitationDeclined",
@@ -52,10 +55,18 @@ __all__ = [
     "InvitationNotSettled",
     "InvitationOptedOut",
     "InvitationTimeReversed",
+    "MalformedResponse",
     "MissingUnsubscribeLink",
+    "ModbusRefused",
     "NaiveDatetime",
     "NotFound",
     "NotPermitted",
+    "NutAccessDenied",
+    "NutDeviceUnavailable",
+    "NutError",
+    "NutNotSupported",
+    "NutRefused",
+    "NutUnknownUps",
     "OverAssignment",
     "ReminderOutOfWindow",
     "ResellerAlreadyInvited",
@@ -72,6 +83,8 @@ __all__ = [
     "TokenReplayed",
     "TokenTampered",
     "TokenWrongAction",
+    "TransportError",
+    "TransportTimeout",
     "UnknownCode",
     "UnknownDevice",
     "UnknownInvitation",
@@ -79,6 +92,8 @@ __all__ = [
     "UnknownModel",
     "UnknownOwner",
     "UnknownPlan",
+    "UnknownUps",
+    "UnsupportedCommand",
     "UpslifeError",
     "WarrantyNotRunning",
 ]
@@ -587,3 +602,126 @@ class MissingUnsubscribeLink(InvalidInput):
     Mail to a reseller carries ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` (RFC 8058)
     built from a signed link the caller makes; without one the message is not rendered.
     """
+
+
+# --- hardware (UPS transports in upslife.hardware: NUT, Modbus TCP, the simulator)
+
+
+class TransportError(AdapterError):
+    """A UPS transport failed: connection refused or lost, or the peer misbehaved.
+
+    ``device`` names the UPS on the transport when the failure concerns one. Transports
+    raise a subclass where one fits; the driver's own exception is the ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, device: str | None = None) -> None:
+        super().__init__(message)
+        self.device = device
+
+
+@final
+class TransportTimeout(TransportError, TimeoutError):
+    """The UPS peer did not answer within the configured bound (``timeout`` seconds)."""
+
+    def __init__(self, message: str, *, timeout: float, device: str | None = None) -> None:
+        super().__init__(message, device=device)
+        self.timeout = timeout
+
+
+@final
+class MalformedResponse(TransportError):
+    """The peer answered with bytes or register values that do not decode to a reading.
+
+    A value out of range (a charge of 140 %) is malformed too: the UPS, not the caller,
+    is at fault. The connection is dropped and opened afresh on the next call.
+    """
+
+
+class UnknownUps(TransportError, NotFound):
+    """The transport knows no UPS by that name (NUT's ``ERR UNKNOWN-UPS``, or a name the
+    Modbus or simulated transport was not configured with)."""
+
+
+class UnsupportedCommand(TransportError):
+    """The transport or the device cannot carry out a command or variable write.
+
+    Raised before any byte is sent when the transport has no mapping for it (no public
+    Modbus register for the input sensitivity, no remote firmware install over NUT), or
+    when the peer says so (:class:`NutNotSupported`). Nothing was changed.
+    """
+
+
+@final
+class ModbusRefused(TransportError):
+    """The Modbus device answered with an exception response (``exception_code``:
+    1 illegal function, 2 illegal address, 3 illegal value, 4 device failure, ...)."""
+
+    def __init__(self, message: str, *, exception_code: int, device: str | None = None) -> None:
+        super().__init__(message, device=device)
+        self.exception_code = exception_code
+
+
+class NutError(TransportError):
+    """``upsd`` answered ``ERR <code> [<detail>]`` (NUT network protocol, "Error responses").
+
+    ``code`` is the code as sent (compare it with ``upslife.hardware.nut.NutErrorCode``);
+    ``request`` is the command that was refused, with any password masked.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        detail: str = "",
+        request: str = "",
+        device: str | None = None,
+    ) -> None:
+        super().__init__(message, device=device)
+        self.code = code
+        self.detail = detail
+        self.request = request
+
+
+@final
+class NutUnknownUps(NutError, UnknownUps):
+    """``ERR UNKNOWN-UPS``: no such UPS in the server's ``ups.conf``."""
+
+
+@final
+class NutNotSupported(NutError, UnsupportedCommand):
+    """``ERR VAR-NOT-SUPPORTED``, ``CMD-NOT-SUPPORTED``, ``READONLY``,
+    ``FEATURE-NOT-SUPPORTED`` or ``FEATURE-NOT-CONFIGURED``: the device or server cannot."""
+
+
+@final
+class NutAccessDenied(NutError):
+    """``ERR ACCESS-DENIED`` and the login errors: the credentials, or the user's
+    ``actions``/``instcmds`` in ``upsd.users``, do not allow the request."""
+
+
+@final
+class NutDeviceUnavailable(NutError):
+    """``ERR DATA-STALE`` or ``DRIVER-NOT-CONNECTED``: upsd has no fresh data from the UPS
+    (driver stopped, cable or network to the UPS down). Worth retrying later."""
+
+
+@final
+class NutRefused(NutError):
+    """Any other ``ERR`` (``INVALID-VALUE``, ``TOO-LONG``, ``SET-FAILED``, ...)."""
+
+
+@final
+class InvalidSnapshot(InvalidInput):
+    """A device snapshot value that is out of range or of the wrong type."""
+
+
+@final
+class InvalidCommand(InvalidInput):
+    """A device command or variable write that is malformed (missing argument, a name
+    with spaces, a value with a line break); it is refused before anything is sent."""
+
+
+@final
+class InvalidTransportConfig(InvalidInput):
+    """A transport URL, address, timeout or retry count that cannot be used."""

@@ -1,0 +1,523 @@
+"""APC Smart-UPS over Modbus TCP: the register map, pure decoders, and a transport.
+
+Smart-UPS units with a network management card or SmartConnect port speak Modbus TCP on
+port 502 (APC SMT user's manual, "Modbus settings": TCP Protocols Disable / Read-Only /
+Read-Write). The register map below follows two public sources, cited beside each value:
+
+- APC application note MPAO-98KJ7F ("Modbus Register Map - Smart-UPS", part 990-9840),
+  which fixes the encodings: big-endian registers, two's complement signed numbers,
+  ASCII strings of two characters per register padded with spaces (unsupported strings
+  read as zeros), scaled numbers with a binary point (value / 2**scale);
+- NUT's ``drivers/apc_modbus.c`` and ``drivers/apc_modbus.h`` (Axel Gembe, 2023), which
+  give the address, width, type and scale of each value NUT reads, and the command
+  registers and bits.
+
+Decoders are pure functions from register lists to values; anything a device could
+send that does not decode raises :class:`~upslife.errors.MalformedResponse`, never
+another exception. ``pymodbus`` (the ``upslife[modbus]`` extra) is imported only when a
+:class:`ModbusTransport` connects, so the decoders work without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Final, Self, TypeVar, final
+from urllib.parse import urlsplit
+
+from upslife._validation import require_instant
+from upslife.errors import (
+    InvalidCommand,
+    InvalidInput,
+    InvalidTransportConfig,
+    MalformedResponse,
+    ModbusRefused,
+    TransportError,
+    TransportTimeout,
+    UnknownUps,
+    UnsupportedCommand,
+)
+from upslife.hardware._dates import apc_days, date_from_apc_days, parse_nut_date
+from upslife.hardware.snapshot import (
+    Command,
+    DeviceCommand,
+    DeviceSnapshot,
+    StatusFlag,
+)
+
+if TYPE_CHECKING:
+    from pymodbus.client import ModbusTcpClient
+
+__all__ = [
+    "BATTERY_INSTALL_DATE",
+    "DEFAULT_PORT",
+    "DYNAMIC_BLOCK",
+    "INVENTORY_BLOCK",
+    "MODBUS_COMMANDS",
+    "STATUS_BLOCK",
+    "ModbusTransport",
+    "decode_date",
+    "decode_int",
+    "decode_self_test",
+    "decode_status",
+    "decode_string",
+    "decode_uint",
+    "outlet_reboot_value",
+    "scaled",
+    "snapshot_from_registers",
+]
+
+#: Modbus TCP's port, fixed on APC's SmartConnect port (SMT user's manual).
+DEFAULT_PORT: Final = 502
+
+# --------------------------------------------------------------------------- register map
+# (address, count) blocks read per snapshot; NUT apc_modbus reads the same blocks.
+STATUS_BLOCK: Final = (0, 27)  # apc_modbus.c upsdrv_updateinfo: "Status Data", 0..26
+DYNAMIC_BLOCK: Final = (128, 32)  # apc_modbus.c: "Dynamic Data", 128..159
+INVENTORY_BLOCK: Final = (516, 80)  # apc_modbus.c inventory map, 516..595
+
+# Status block (apc_modbus.c upsdrv_updateinfo; MPAO-98KJ7F appendix B bit fields).
+UPS_STATUS: Final = 0  # UPSStatus_BF, 2 registers (uint32)
+_UPS_STATUS_BITS: Final = {
+    1: StatusFlag.OL,  # Online
+    2: StatusFlag.OB,  # OnBattery
+    3: StatusFlag.BYPASS,  # Bypass
+    4: StatusFlag.OFF,  # OutputOff
+    5: StatusFlag.ALARM,  # Fault (apc_modbus: alarm "General fault")
+    6: StatusFlag.ALARM,  # InputBad (apc_modbus: alarm "Input not acceptable")
+    7: StatusFlag.TEST,  # Test
+    21: StatusFlag.OVER,  # Overload
+}
+SIMPLE_SIGNALING_STATUS: Final = 18  # SimpleSignalingStatus_BF: bit 1 ShutdownImminent -> LB
+BATTERY_SYSTEM_ERROR: Final = 19  # BatterySystemError_BF: bit 2 NeedsReplacement -> RB
+# (apc_modbus.h: "register 19 in status block", NEEDS_REPLACEMENT = 1 << 2. The driver's
+# apc_modbus.c reads register 18 bit 1 for RB, the same bit it reads for LB: we follow
+# the header and the application note. See docs/hardware.md.)
+SELF_TEST_RESULT: Final = 23  # ReplaceBatteryTestStatus_BF (apc_modbus "ups.test.result")
+CALIBRATION_STATUS: Final = 24  # RunTimeCalibrationStatus_BF: bit 1 InProgress -> CAL
+
+# Dynamic block (apc_modbus.c apc_modbus_register_map_dynamic: address, width, type, scale).
+RUNTIME: Final = 128  # battery.runtime: 2 registers, uint32, scale 0 -> seconds
+CHARGE: Final = 130  # battery.charge: uint16, scale 9 -> percent = raw / 512
+REPLACE_BY: Final = 133  # battery.date.maintenance: uint16 days since 2000-01-01 (SPEC E9)
+BATTERY_TEMPERATURE: Final = 135  # battery.temperature: int16, scale 7 -> degC = raw / 128
+LOAD: Final = 136  # ups.load: uint16, scale 8 -> percent = raw / 256
+INPUT_STATUS: Final = 150  # InputStatus_BF: bit 5 Boost -> BOOST, bit 6 Trim -> TRIM
+CHARGE_SCALE: Final = 9
+TEMPERATURE_SCALE: Final = 7
+LOAD_SCALE: Final = 8
+
+# Inventory block (apc_modbus.c apc_modbus_register_map_inventory).
+FIRMWARE: Final = (516, 8)  # ups.firmware: string, 8 registers
+MODEL: Final = (532, 16)  # ups.model: string, 16 registers
+SERIAL: Final = (564, 8)  # ups.serial: string, 8 registers
+MANUFACTURE_DATE: Final = 591  # ups.mfr.date: uint16 days since 2000-01-01
+BATTERY_INSTALL_DATE: Final = 595  # battery.date: uint16 days since 2000-01-01, writable
+
+# Command registers (apc_modbus.h), written with function 16 like apc_modbus does.
+OUTLET_COMMAND: Final = 1538  # OutletCommand_BF, 2 registers (uint32)
+OUTLET_CMD_REBOOT: Final = 1 << 4  # CMD_OUTPUT_REBOOT
+OUTLET_TARGET_MAIN: Final = 1 << 8  # TARGET_MAIN_OUTLET_GROUP; switched group n: 1 << (9 + n)
+BATTERY_TEST_COMMAND: Final = 1541  # ReplaceBatteryTestCommand_BF
+BATTERY_TEST_START: Final = 1 << 0
+
+#: How each command maps onto registers (SPEC E10 command data): the register written, or
+#: ``None`` where no public source documents one (input sensitivity, firmware install).
+MODBUS_COMMANDS: Final[dict[Command, int | None]] = {
+    Command.SELF_TEST: BATTERY_TEST_COMMAND,
+    Command.SET_INPUT_SENSITIVITY: None,
+    Command.SET_BATTERY_INSTALL_DATE: BATTERY_INSTALL_DATE,
+    Command.OUTLET_GROUP_REBOOT: OUTLET_COMMAND,
+    Command.FIRMWARE_INSTALL_START: None,
+}
+
+_SELF_TEST_RESULTS: Final = (  # ReplaceBatteryTestStatus_BF bits 0-5, as apc_modbus names them
+    (1 << 0, "Pending"),
+    (1 << 1, "InProgress"),
+    (1 << 2, "Passed"),
+    (1 << 3, "Failed"),
+    (1 << 4, "Refused"),
+    (1 << 5, "Aborted"),
+)
+
+
+# --------------------------------------------------------------------------- decoders
+
+
+def _registers(values: Sequence[int], count: int | None = None, what: str = "block") -> list[int]:
+    """The registers as a list of 0..65535 ints, of ``count`` length if given."""
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        raise MalformedResponse(f"{what}: expected a sequence of registers, got {values!r}")
+    registers = list(values)
+    if count is not None and len(registers) != count:
+        raise MalformedResponse(f"{what}: expected {count} registers, got {len(registers)}")
+    for value in registers:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFF:
+            raise MalformedResponse(f"{what}: {value!r} is not a 16-bit register value")
+    return registers
+
+
+def decode_uint(registers: Sequence[int]) -> int:
+    """Big-endian unsigned number over one or more registers (MPAO-98KJ7F 1.3.1)."""
+    value = 0
+    for register in _registers(registers, what="number"):
+        value = (value << 16) | register
+    return value
+
+
+def decode_int(registers: Sequence[int]) -> int:
+    """Big-endian two's-complement number over one or more registers."""
+    width = 16 * len(_registers(registers, what="number"))
+    value = decode_uint(registers)
+    if width and value >= 1 << (width - 1):
+        value -= 1 << width
+    return value
+
+
+def scaled(raw: int, scale: int) -> float:
+    """A fixed-point value: ``raw / 2**scale`` (apc_modbus ``_apc_modbus_to_double``).
+
+    >>> scaled(51200, 9)  # battery charge register 130: 100 %
+    100.0
+    """
+    return raw / (1 << scale)
+
+
+def decode_string(registers: Sequence[int]) -> str | None:
+    """An APC string: two characters per register, most significant byte first.
+
+    Leading NULs (an unsupported string reads as zeros) and trailing NULs and spaces
+    (padding) are dropped; bytes outside printable ASCII 0x20-0x7E read as spaces, as
+    apc_modbus does (MPAO-98KJ7F 1.3.3 "Strings"). An empty string is ``None``.
+
+    >>> decode_string([0x534D, 0x5431, 0x3530, 0x3043, 0x2020])
+    'SMT1500C'
+    """
+    data = b"".join(r.to_bytes(2, "big") for r in _registers(registers, what="string"))
+    data = data.lstrip(b"\0").rstrip(b"\0 ")
+    text = "".join(chr(b) if 0x20 <= b <= 0x7E else " " for b in data).strip()
+    return text or None
+
+
+def decode_date(register: int) -> date | None:
+    """A date register: days since 2000-01-01; 0 (unset) is ``None`` (apc_modbus.c
+    ``apc_date_start_offset``)."""
+    (value,) = _registers([register], 1, "date")
+    return date_from_apc_days(value)
+
+
+def decode_self_test(register: int) -> str | None:
+    """The last self-test's result word (ReplaceBatteryTestStatus_BF), ``None`` if none."""
+    (value,) = _registers([register], 1, "self-test status")
+    for bit, word in _SELF_TEST_RESULTS:
+        if value & bit:
+            return word
+    return None
+
+
+def decode_status(
+    status: Sequence[int], dynamic: Sequence[int]
+) -> tuple[frozenset[StatusFlag], frozenset[str]]:
+    """The status flags from the status block (0..26) and the dynamic block (128..159)."""
+    status_regs = _registers(status, STATUS_BLOCK[1], "status block")
+    dynamic_regs = _registers(dynamic, DYNAMIC_BLOCK[1], "dynamic block")
+    flags: set[StatusFlag] = set()
+    ups_status = decode_uint(status_regs[UPS_STATUS : UPS_STATUS + 2])
+    for bit, flag in _UPS_STATUS_BITS.items():
+        if ups_status & (1 << bit):
+            flags.add(flag)
+    if status_regs[SIMPLE_SIGNALING_STATUS] & (1 << 1):
+        flags.add(StatusFlag.LB)
+    if status_regs[BATTERY_SYSTEM_ERROR] & (1 << 2):
+        flags.add(StatusFlag.RB)
+    if status_regs[CALIBRATION_STATUS] & (1 << 1):
+        flags.add(StatusFlag.CAL)
+    input_status = dynamic_regs[INPUT_STATUS - DYNAMIC_BLOCK[0]]
+    if input_status & (1 << 5):
+        flags.add(StatusFlag.BOOST)
+    if input_status & (1 << 6):
+        flags.add(StatusFlag.TRIM)
+    return frozenset(flags), frozenset()
+
+
+def snapshot_from_registers(
+    status: Sequence[int],
+    dynamic: Sequence[int],
+    inventory: Sequence[int],
+    *,
+    read_at: datetime | None = None,
+) -> DeviceSnapshot:
+    """The snapshot the three register blocks describe (pure).
+
+    ``status`` holds registers 0..26, ``dynamic`` 128..159 and ``inventory`` 516..595.
+    A block of the wrong length, a value that is not a 16-bit register, or a reading out
+    of range (a charge above 100 %) raises :class:`~upslife.errors.MalformedResponse`.
+    """
+    if read_at is not None:
+        require_instant(read_at, "read_at")  # the caller's mistake, not the UPS's
+    status_regs = _registers(status, STATUS_BLOCK[1], "status block")
+    dyn = _registers(dynamic, DYNAMIC_BLOCK[1], "dynamic block")
+    inv = _registers(inventory, INVENTORY_BLOCK[1], "inventory block")
+
+    def d(address: int) -> int:
+        return dyn[address - DYNAMIC_BLOCK[0]]
+
+    def i(field: tuple[int, int]) -> list[int]:
+        start = field[0] - INVENTORY_BLOCK[0]
+        return inv[start : start + field[1]]
+
+    flags, other = decode_status(status_regs, dyn)
+    try:
+        return DeviceSnapshot(
+            model=decode_string(i(MODEL)),
+            serial=decode_string(i(SERIAL)),
+            firmware=decode_string(i(FIRMWARE)),
+            manufactured_on=decode_date(inv[MANUFACTURE_DATE - INVENTORY_BLOCK[0]]),
+            battery_installed_on=decode_date(inv[BATTERY_INSTALL_DATE - INVENTORY_BLOCK[0]]),
+            battery_replace_by=decode_date(d(REPLACE_BY)),  # SPEC E9: the UPS's own date
+            status=flags,
+            other_status=other,
+            load_percent=scaled(d(LOAD), LOAD_SCALE),
+            charge_percent=scaled(d(CHARGE), CHARGE_SCALE),
+            runtime=timedelta(seconds=decode_uint([d(RUNTIME), d(RUNTIME + 1)])),
+            battery_temperature_c=scaled(decode_int([d(BATTERY_TEMPERATURE)]), TEMPERATURE_SCALE),
+            self_test_result=decode_self_test(status_regs[SELF_TEST_RESULT]),
+            read_at=read_at,
+        )
+    except InvalidInput as e:
+        raise MalformedResponse(f"the UPS's registers hold a value it cannot have: {e}") from e
+
+
+def outlet_reboot_value(group: int) -> list[int]:
+    """The two OutletCommand_BF registers that reboot outlet group ``group`` (0: main).
+
+    >>> outlet_reboot_value(0)
+    [0, 272]
+    """
+    target = OUTLET_TARGET_MAIN if group == 0 else 1 << (8 + group)
+    value = OUTLET_CMD_REBOOT | target
+    return [value >> 16, value & 0xFFFF]
+
+
+# --------------------------------------------------------------------------- transport
+
+_T = TypeVar("_T")
+
+
+def _parse_url(url: str) -> tuple[str, int, int]:
+    parts = urlsplit(url)
+    if parts.scheme != "modbus":
+        raise InvalidTransportConfig(f"a Modbus URL starts with modbus://, got {url!r}")
+    try:
+        port = parts.port or DEFAULT_PORT
+    except ValueError as e:
+        raise InvalidTransportConfig(f"bad port in Modbus URL: {e}") from e
+    if not parts.hostname:
+        raise InvalidTransportConfig(f"no host in Modbus URL {url!r}")
+    unit_text = parts.path.strip("/") or "1"
+    if not unit_text.isdigit():
+        raise InvalidTransportConfig(f"the Modbus unit id must be a number, got {unit_text!r}")
+    return parts.hostname, port, int(unit_text)
+
+
+@final
+class ModbusTransport:
+    """An :class:`~upslife.hardware.snapshot.UpsTransport` for one APC UPS over Modbus TCP.
+
+    The transport reaches one device, named ``name`` (the host by default). Each request
+    waits at most ``timeout`` seconds and is tried ``1 + retries`` times, so a request
+    gives up after ``timeout * (1 + retries)`` seconds: :attr:`bound`. ``unit`` is the
+    Modbus unit (slave) id, 1 by default on APC cards. Commands map onto registers per
+    :data:`MODBUS_COMMANDS`; the raw :meth:`set_variable` knows ``battery.date`` only.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        *,
+        unit: int = 1,
+        name: str | None = None,
+        timeout: float = 3.0,
+        retries: int = 1,
+    ) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise InvalidTransportConfig(f"timeout must be a positive number of seconds: {timeout}")
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 5:
+            raise InvalidTransportConfig(f"retries must be 0..5, got {retries!r}")
+        if isinstance(unit, bool) or not isinstance(unit, int) or not 0 <= unit <= 247:
+            raise InvalidTransportConfig(f"the Modbus unit id must be 0..247, got {unit!r}")
+        self.host = host
+        self.port = port
+        self.unit = unit
+        self.name = name or host
+        self.timeout = float(timeout)
+        self.retries = retries
+        self._client: ModbusTcpClient | None = None
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, name: str | None = None, timeout: float = 3.0, retries: int = 1
+    ) -> ModbusTransport:
+        """``modbus://host[:port][/unit]`` (port 502 and unit 1 by default)."""
+        host, port, unit = _parse_url(url)
+        return cls(host, port, unit=unit, name=name, timeout=timeout, retries=retries)
+
+    @property
+    def bound(self) -> float:
+        """The longest a request may take before it fails, in seconds."""
+        return self.timeout * (1 + self.retries)
+
+    # -- connection
+
+    def _connection(self) -> ModbusTcpClient:
+        if self._client is not None:
+            return self._client
+        try:
+            from pymodbus.client import ModbusTcpClient
+        except ImportError as e:  # pragma: no cover - the extra is installed in the test env
+            raise InvalidTransportConfig(
+                'ModbusTransport needs pymodbus: pip install "upslife[modbus]"'
+            ) from e
+        client = ModbusTcpClient(
+            self.host,
+            port=self.port,
+            timeout=self.timeout,
+            retries=self.retries,
+            reconnect_delay=0,
+        )
+        # pymodbus leaves connect() and close() unannotated.
+        if not client.connect():  # type: ignore[no-untyped-call]
+            client.close()  # type: ignore[no-untyped-call]
+            raise TransportError(
+                f"cannot connect to the Modbus device at {self.host}:{self.port}", device=self.name
+            )
+        self._client = client
+        return client
+
+    def _call(self, what: str, call: Callable[[ModbusTcpClient], _T]) -> _T:
+        from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+
+        client = self._connection()
+        try:
+            response = call(client)
+        except ModbusIOException as e:
+            self.close()
+            raise TransportTimeout(
+                f"the Modbus device at {self.host}:{self.port} did not answer {what} within "
+                f"{self.bound:g} s ({e})",
+                timeout=self.bound,
+                device=self.name,
+            ) from e
+        except ConnectionException as e:
+            self.close()
+            raise TransportError(
+                f"lost the Modbus device at {self.host}:{self.port} during {what}: {e}",
+                device=self.name,
+            ) from e
+        except ModbusException as e:
+            self.close()
+            raise TransportError(
+                f"Modbus failure at {self.host}:{self.port} during {what}: {e}", device=self.name
+            ) from e
+        if response.isError():  # type: ignore[attr-defined]
+            code = int(getattr(response, "exception_code", 0) or 0)
+            raise ModbusRefused(
+                f"the Modbus device at {self.host}:{self.port} refused {what} "
+                f"(exception code {code})",
+                exception_code=code,
+                device=self.name,
+            )
+        return response
+
+    def _read_block(self, block: tuple[int, int]) -> list[int]:
+        address, count = block
+        response = self._call(
+            f"a read of registers {address}..{address + count - 1}",
+            lambda c: c.read_holding_registers(address, count=count, device_id=self.unit),
+        )
+        registers = list(getattr(response, "registers", []))
+        return _registers(registers, count, f"registers {address}..{address + count - 1}")
+
+    def _write(self, address: int, values: list[int]) -> None:
+        self._call(
+            f"a write of register {address}",
+            lambda c: c.write_registers(address, values, device_id=self.unit),
+        )
+
+    def _check_device(self, device: str) -> None:
+        if device != self.name:
+            raise UnknownUps(
+                f"this Modbus transport reaches {self.name!r} only, not {device!r}", device=device
+            )
+
+    # -- the port
+
+    def list_devices(self) -> tuple[str, ...]:
+        return (self.name,)
+
+    def read(self, device: str, *, read_at: datetime | None = None) -> DeviceSnapshot:
+        self._check_device(device)
+        if read_at is not None:
+            require_instant(read_at, "read_at")
+        status = self._read_block(STATUS_BLOCK)
+        dynamic = self._read_block(DYNAMIC_BLOCK)
+        inventory = self._read_block(INVENTORY_BLOCK)
+        try:
+            return snapshot_from_registers(status, dynamic, inventory, read_at=read_at)
+        except MalformedResponse as e:
+            e.device = device
+            raise
+
+    def set_variable(self, device: str, name: str, value: str) -> None:
+        self._check_device(device)
+        if name != "battery.date":
+            raise UnsupportedCommand(
+                f"the Modbus transport can write battery.date only, not {name!r}", device=device
+            )
+        try:
+            day = parse_nut_date(value)
+        except InvalidInput as e:
+            raise InvalidCommand(f"battery.date {value!r}: {e}") from e
+        if day is None:
+            raise InvalidCommand(f"battery.date needs a date, got {value!r}")
+        self.run_command(device, DeviceCommand.set_battery_install_date(day))
+
+    def run_command(self, device: str, command: DeviceCommand) -> None:
+        if not isinstance(command, DeviceCommand):
+            raise InvalidCommand(f"expected a DeviceCommand, got {command!r}")
+        self._check_device(device)
+        register = MODBUS_COMMANDS[command.command]
+        if register is None:
+            raise UnsupportedCommand(
+                f"{command.command.name} has no documented Modbus register on APC Smart-UPS; "
+                "use NUT or the UPS's own interface",
+                device=device,
+            )
+        if command.command is Command.SELF_TEST:
+            self._write(register, [BATTERY_TEST_START])
+        elif command.outlet_group is not None:
+            self._write(register, outlet_reboot_value(command.outlet_group))
+        elif command.battery_installed_on is not None:
+            try:
+                days = apc_days(command.battery_installed_on)  # SPEC E9
+            except InvalidInput as e:
+                raise InvalidCommand(str(e)) from e
+            self._write(register, [days])
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()  # type: ignore[no-untyped-call]  # unannotated in pymodbus
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
