@@ -39,6 +39,9 @@ nut_install() {
 nut_start() {
   local root dir port tries status
   root="$(_nut_repo_root)"
+  if [ -n "${NUT_TEST_DIR:-}" ] && [ -d "$NUT_TEST_DIR" ]; then
+    nut_stop  # a server from an earlier nut_start in this shell
+  fi
   if [ ! -x "$NUT_DRIVER_DIR/upsd" ] || [ ! -x "$NUT_DRIVER_DIR/dummy-ups" ]; then
     echo "nut_start: $NUT_DRIVER_DIR/upsd or dummy-ups is missing; run nut_install first" >&2
     return 1

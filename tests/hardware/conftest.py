@@ -219,9 +219,7 @@ class ModbusServer:
         for address, value in image.items():
             values[address] = value
         self._registers = values
-        probe = socket.create_server(("127.0.0.1", 0))
-        self.port: int = probe.getsockname()[1]
-        probe.close()
+        self.port = 0  # the server binds a free port; read back once it listens
 
         async def record(
             function_code: int,
@@ -245,8 +243,9 @@ class ModbusServer:
         self._server: Any = None
 
         async def serve() -> None:
-            self._server = ModbusTcpServer(device, address=("127.0.0.1", self.port))
+            self._server = ModbusTcpServer(device, address=("127.0.0.1", 0))
             await self._server.serve_forever(background=True)
+            self.port = self._server.transport.sockets[0].getsockname()[1]
             self._ready.set()
             await self._server.serving
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -216,10 +216,12 @@ class TestAgainstARealUpsd:
 # ============================================================================ scripted upsd
 
 
-def scripted(replies: dict[str, bytes]) -> Callable[[str], bytes | None]:
+def scripted(
+    replies: Mapping[str, bytes | list[bytes]],
+) -> Callable[[str], bytes | list[bytes] | None]:
     """A handler: exact request lines to replies; logins succeed; the rest is unknown."""
 
-    def handle(line: str) -> bytes | None:
+    def handle(line: str) -> bytes | list[bytes] | None:
         if line in replies:
             return replies[line]
         if line.startswith(("USERNAME ", "PASSWORD ")):
@@ -356,7 +358,7 @@ class TestAgainstAScriptedServer:
         drip = [f"BEGIN LIST VAR {UPS}\n".encode()] + [
             f'VAR {UPS} x.{k} "{k}"\n'.encode() for k in range(100)
         ]
-        server = fake_upsd(scripted({f"LIST VAR {UPS}": drip}), drip=0.1)  # type: ignore[dict-item]
+        server = fake_upsd(scripted({f"LIST VAR {UPS}": drip}), drip=0.1)
         with NutTransport("127.0.0.1", server.port, timeout=0.6) as nut:
             started = time.monotonic()
             with pytest.raises(TransportTimeout):
@@ -389,7 +391,7 @@ class TestAgainstAScriptedServer:
             with pytest.raises(TransportError):
                 client.list_var(UPS)
 
-    def test_a_refused_connection_is_a_transport_error(self, silent_server: int) -> None:
+    def test_a_refused_connection_is_a_transport_error(self) -> None:
         probe = socket.create_server(("127.0.0.1", 0))
         port = probe.getsockname()[1]
         probe.close()

@@ -154,11 +154,7 @@ class TestCommands:
 # ============================================================================ contract
 
 
-def every_transport() -> list[str]:
-    return ["simulator", "modbus", "nut"]
-
-
-@pytest.fixture(params=every_transport())
+@pytest.fixture(params=["simulator", "modbus", "nut"])
 def smt1500c(
     request: pytest.FixtureRequest, modbus_server: Callable[..., ModbusServer]
 ) -> Iterator[tuple[UpsTransport, str]]:

@@ -270,6 +270,7 @@ class NutClient:
     certificate is checked as ``tls`` says (``ssl.create_default_context()`` checks the
     host name). After a timeout or a malformed answer the connection is closed, since
     its state is unknown; a :class:`~upslife.errors.NutError` leaves it usable.
+    ``sock`` hands over an already connected socket (tests use a socket pair).
     """
 
     def __init__(
@@ -637,7 +638,7 @@ class NutTransport:
     and the next call opens a new one. Commands map onto NUT per :data:`NUT_COMMANDS`.
     Writes of ``input.sensitivity`` and ``battery.date`` are spelled the way the device
     spells its current value (``H`` or ``high``; ``2023-05-14`` or ``05/14/23``), since
-    drivers parse only their own spelling.
+    drivers parse only their own spelling. Not thread-safe: use one transport per thread.
     """
 
     def __init__(
