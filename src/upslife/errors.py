@@ -35,6 +35,7 @@ __all__ = [
     "DeviceNotOwned",
     "EventAlreadyResolved",
     "EventNotForReseller",
+    "ExtraNotInstalled",
     "FeatureNotInPlan",
     "InstantOutOfOrder",
     "InvalidCommand",
@@ -69,8 +70,10 @@ __all__ = [
     "NutUnknownUps",
     "OverAssignment",
     "ReminderOutOfWindow",
+    "ReportNotPermitted",
     "ResellerAlreadyInvited",
     "ResellerNotConnected",
+    "RowsOutOfOrder",
     "RuleViolation",
     "ShareExpired",
     "ShareLimitReached",
@@ -602,6 +605,57 @@ class MissingUnsubscribeLink(InvalidInput):
     Mail to a reseller carries ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` (RFC 8058)
     built from a signed link the caller makes; without one the message is not rendered.
     """
+
+
+# --- reports (SPEC R1–R6)
+
+
+@final
+class ReportNotPermitted(RuleViolation):
+    """Someone who is neither the owner nor a shared user asks for a device's report (SPEC R5).
+
+    A reseller is refused too: it sees only what lifecycle notices carry (SPEC N6).
+    """
+
+    def __init__(self, device: str, user: str) -> None:
+        super().__init__(
+            f"{user} may not produce the reports of device {device}: only its owner and the "
+            "users it is shared with may (SPEC R5); a reseller receives what lifecycle "
+            "notices carry instead (SPEC N6)"
+        )
+        self.device = device
+        self.user = user
+
+
+@final
+class RowsOutOfOrder(InvalidInput):
+    """Rows streamed to an export are not in renewal order (SPEC R4).
+
+    Raised by ``upslife.reports.in_renewal_order`` when a caller promised pre-sorted rows
+    (e.g. from a store's index) and one arrives before its predecessor's due date.
+    """
+
+    def __init__(self, serial: str, previous: str) -> None:
+        super().__init__(
+            f"row {serial} comes after row {previous} but is due earlier: rows must be in "
+            "renewal order, earliest due date first, ties by serial (SPEC R4); sort them "
+            "with sorted_for_renewal or read them from the store by the indexed due date"
+        )
+        self.serial = serial
+        self.previous = previous
+
+
+@final
+class ExtraNotInstalled(UpslifeError, ImportError):
+    """A format needs an optional extra whose package is not installed (XLSX, iCalendar)."""
+
+    def __init__(self, extra: str, package: str) -> None:
+        super().__init__(
+            f"this format needs the {package} package, which is not installed; "
+            f'install it with: pip install "upslife[{extra}]"'
+        )
+        self.extra = extra
+        self.package = package
 
 
 # --- hardware (UPS transports in upslife.hardware: NUT, Modbus TCP, the simulator)
