@@ -196,6 +196,102 @@ class TestCommands:
         assert code == 2
         assert err.startswith("upslife: error:")
 
+    def test_reports_quotes_forecasts_and_the_calendar(
+        self, capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+    ) -> None:
+        # SPEC R1, R2, R4, R5, R6
+        setup_fleet(capsys, db)
+        out_csv = tmp_path / "renewals.csv"
+        code, _, err = run(
+            capsys,
+            "--db",
+            db,
+            "report",
+            "renewals",
+            "--owner",
+            "ops@acme.example",
+            "--out",
+            str(out_csv),
+            "--on",
+            "2026-01-10",
+        )
+        assert code == 0, err
+        header, row = out_csv.read_text().splitlines()[:2]
+        assert "Serial" in header
+        assert "AS0000000001" in row
+        assert "load" not in header.lower()  # SPEC R2: no operational data
+        code, _, _ = run(
+            capsys,
+            "--db",
+            db,
+            "report",
+            "inventory",
+            "--owner",
+            "ops@acme.example",
+            "--format",
+            "xlsx",
+            "--out",
+            str(tmp_path / "inv.xlsx"),
+        )
+        assert code == 0
+        # a stranger gets an empty report: no device is shared with them (SPEC R5)
+        code, out, _ = run(
+            capsys,
+            "--db",
+            db,
+            "report",
+            "renewals",
+            "--owner",
+            "ops@acme.example",
+            "--user",
+            "stranger@example.com",
+            "--out",
+            str(tmp_path / "s.csv"),
+            "--json",
+        )
+        assert json.loads(out)["rows"] == 0
+        code, out, _ = run(
+            capsys, "--db", db, "quote", "AS0000000001", "--on", "2026-01-10", "--json"
+        )
+        options = {(o["plan"], o["term"]): o["expires_on"] for o in json.loads(out)["options"]}
+        # trial 2025-11-01 → 2026-05-01; STANDARD 1Y appends: 2025-11-01 + 18 months
+        assert options[("STANDARD", "Y1")] == "2027-05-01"
+        code, _, _ = run(capsys, "--db", db, "quote", "AS0000000001", "--user", "x@example.com")
+        assert code == 2  # SPEC R5: a stranger's quote is refused
+        prices = tmp_path / "prices.json"
+        prices.write_text('{"APCRBC7": "189.00"}')
+        code, out, _ = run(
+            capsys,
+            "--db",
+            db,
+            "forecast",
+            "--owner",
+            "ops@acme.example",
+            "--months",
+            "6",
+            "--prices",
+            str(prices),
+            "--on",
+            "2026-01-10",
+            "--json",
+        )
+        assert code == 0
+        assert len(json.loads(out)["months"]) == 6
+        code, out, _ = run(
+            capsys,
+            "--db",
+            db,
+            "calendar",
+            "--owner",
+            "ops@acme.example",
+            "--out",
+            str(tmp_path / "c.ics"),
+            "--json",
+        )
+        assert code == 0
+        assert json.loads(out)["events"] >= 3
+        assert (tmp_path / "c.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
+
     def test_demo_runs_to_completion(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path
     ) -> None:

@@ -1,7 +1,10 @@
-"""From stored records to the facts the rules take (SPEC E4, E8, E9, N1).
+"""From stored records to the values the rules take (SPEC E4, E8, E9, N1, R1).
 
-This is where the catalog (C1) meets a device: its base warranty, battery life, service
-life and SKUs turn stored dates into a :class:`~upslife.notifications.DeviceFacts`.
+This is where the catalog (C1) meets a stored device: :func:`report_device_of` turns its
+record, licenses and warranties into a :class:`~upslife.reports.ReportDevice` (coverage,
+warranty, battery replace-by, service life), and :func:`build_facts` into the
+:class:`~upslife.notifications.DeviceFacts` of the notice rules. Both go through
+:func:`upslife.reports.report_device`, so reports and notices can never disagree.
 """
 
 from __future__ import annotations
@@ -11,18 +14,47 @@ from datetime import date
 import attrs
 
 from upslife.catalog import Catalog
-from upslife.entitlements import Battery, ExtendedWarranty, License, coverage, warranty
+from upslife.entitlements import Battery, ExtendedWarranty, License, Registration
 from upslife.notifications import (
     DEFAULT_DUE_GRACE_DAYS,
     DeviceFacts,
     SentStage,
     lifecycle_events,
     next_notice_date,
-    service_life_ends_on,
 )
 from upslife.ports import Device, DeviceStore
+from upslife.reports import ReportDevice, Vitals, report_device
 
-__all__ = ["build_facts", "facts_of", "refresh_next_notice"]
+__all__ = ["build_facts", "facts_of", "refresh_next_notice", "report_device_of"]
+
+
+def report_device_of(
+    device: Device,
+    licenses: tuple[License, ...],
+    warranties: tuple[ExtendedWarranty, ...],
+    catalog: Catalog,
+    *,
+    vitals: Vitals | None = None,
+) -> ReportDevice:
+    """Everything the rules derive for one stored device.
+
+    A battery whose install date is unknown is taken as installed on the registration
+    day (a new UPS registers with its first battery).
+    """
+    battery = Battery(
+        device.battery_installed_on or device.registered_on, device.battery_reported_replace_by
+    )
+    return report_device(
+        Registration(device.serial, device.model, device.registered_on),
+        catalog,
+        licenses=licenses,
+        extensions=warranties,
+        battery=battery,
+        policy=device.policy,
+        manufactured_on=device.manufactured_on,
+        battery_failure_reported_on=device.battery_failure_reported_on,
+        vitals=vitals,
+    )
 
 
 def build_facts(
@@ -31,34 +63,8 @@ def build_facts(
     warranties: tuple[ExtendedWarranty, ...],
     catalog: Catalog,
 ) -> DeviceFacts:
-    """The lifecycle facts of one device.
-
-    A battery whose install date is unknown is taken as installed on the registration
-    day (a new UPS registers with its first battery; decision in docs/decisions.md).
-    """
-    model = catalog.get(device.model)
-    cov = coverage(device.registered_on, licenses, warranties=warranties, policy=device.policy)
-    guarantee = warranty(
-        device.registered_on, model.base_warranty_months, warranties, chemistry=model.chemistry
-    )
-    battery = Battery(
-        device.battery_installed_on or device.registered_on, device.battery_reported_replace_by
-    )
-    return DeviceFacts(
-        device.serial,
-        device.model,
-        cov,
-        warranty_expires_on=guarantee.expires_on,
-        battery_replace_by=battery.replace_by(model.battery_life_months),
-        service_life_ends_on=service_life_ends_on(
-            model.service_life_months,
-            registered_on=device.registered_on,
-            manufactured_on=device.manufactured_on,
-        ),
-        battery_failure_reported_on=device.battery_failure_reported_on,
-        battery_sku=model.battery_sku,
-        warranty_extension_sku=model.warranty_extension_sku,
-    )
+    """The lifecycle facts of one device (SPEC N1)."""
+    return report_device_of(device, licenses, warranties, catalog).facts()
 
 
 def facts_of(store: DeviceStore, catalog: Catalog, device: Device) -> DeviceFacts:

@@ -8,14 +8,14 @@ port, and each owner's "today" is the local date at that instant (SPEC D1, D4).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 
 import attrs
 
 from upslife.app import payloads
 from upslife.app.clock import SystemClock, local_date, require_timezone
-from upslife.app.facts import build_facts, facts_of, refresh_next_notice
+from upslife.app.facts import build_facts, facts_of, refresh_next_notice, report_device_of
 from upslife.app.sweep import DeliverySettings, SweepReport, sweep
 from upslife.catalog import Catalog
 from upslife.entitlements import (
@@ -52,6 +52,7 @@ from upslife.invitations import (
 )
 from upslife.notifications import EventKind, Notice, lifecycle_events, reminder
 from upslife.ports import ChatSender, Clock, Device, MailSender, OutboxItem, Owner, Store
+from upslife.reports import ReportDevice, authorize_report, reportable
 from upslife.sharing import (
     DEFAULT_RETENTION,
     Action,
@@ -469,6 +470,40 @@ class Lifecycle:
             (),
         )
         return notice
+
+    # ------------------------------------------------------------------ reports
+
+    def report_devices(self, owner_id: str, *, user: str) -> Iterator[ReportDevice]:
+        """The owner's devices whose reports ``user`` may produce, lazily (SPEC R1–R5).
+
+        The owner and users a device is shared with see it; anyone else sees nothing.
+        """
+        state = self.store.get_sharing(owner_id)
+        devices = (
+            report_device_of(
+                d,
+                self.store.licenses_of(d.serial),
+                self.store.warranties_of(d.serial),
+                self.catalog,
+            )
+            for d in self.store.devices_of(owner_id)
+        )
+        return reportable(state, devices, user)
+
+    def report_device(self, serial: str, *, user: str) -> ReportDevice:
+        """One device's report input; refused unless ``user`` may see it (SPEC R5)."""
+        device = self.store.get_device(serial)
+        authorize_report(self.store.get_sharing(device.owner_id), serial, user)
+        return report_device_of(
+            device,
+            self.store.licenses_of(serial),
+            self.store.warranties_of(serial),
+            self.catalog,
+        )
+
+    def today_for(self, owner_id: str) -> date:
+        """The owner's local date now (SPEC D1)."""
+        return self._today(self.store.get_owner(owner_id))
 
     def sweep(self, mail: MailSender, *, chat: ChatSender | None = None) -> SweepReport:
         """The daily job at the clock's "now": plan, digests, deliver (SPEC N1–N10)."""

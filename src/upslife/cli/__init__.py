@@ -8,18 +8,22 @@ one-line message on standard error, never a traceback.
 from __future__ import annotations
 
 import argparse
+import enum
 import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+import attrs
 
 from upslife.app import FixedClock, Lifecycle, SystemClock
 from upslife.cli.config import Config, load_config
 from upslife.entitlements import Plan, Term
-from upslife.errors import UpslifeError
+from upslife.errors import InvalidInput, UpslifeError
 from upslife.invitations import TokenAction
 from upslife.notifications import Contact
 from upslife.ports import Clock, Owner
@@ -229,6 +233,99 @@ def cmd_revoke(args: argparse.Namespace, config: Config) -> None:
     _out(args, {"revoked": args.user}, f"revoked {args.user} from {args.serial}")
 
 
+def _plain(value: object) -> Any:
+    """attrs values, enums, dates and decimals as JSON-friendly data."""
+    if attrs.has(type(value)):
+        fields = attrs.fields(cast("type[attrs.AttrsInstance]", type(value)))
+        return {f.name: _plain(getattr(value, f.name)) for f in fields if f.repr}
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, list | tuple | frozenset | set):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, date | datetime | Decimal):
+        return str(value)
+    return value
+
+
+def cmd_report(args: argparse.Namespace, config: Config) -> None:
+    from upslife import formats, reports
+
+    service = _service(args, config)
+    user = args.user or args.owner
+    as_of = args.on or service.today_for(args.owner)
+    devices = list(service.report_devices(args.owner, user=user))
+    rows: Any
+    if args.kind == "inventory":
+        layout: Any = formats.MY_INVENTORY
+        rows = reports.sorted_for_renewal(reports.inventory_rows(devices, as_of))
+    elif args.kind == "renewals":
+        layout = formats.MY_RENEWALS
+        rows = reports.sorted_for_renewal(reports.renewal_rows(devices, as_of))
+    else:
+        layout = formats.OPERATIONAL
+        rows = reports.operational_rows(devices)
+    out = Path(args.out)
+    if args.format == "xlsx":
+        count = formats.write_xlsx(out, layout, rows)
+    else:
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            write = formats.write_csv if args.format == "csv" else formats.write_json
+            count = write(fh, layout, rows)
+    _out(args, {"rows": count, "file": str(out)}, f"wrote {count} row(s) to {out}")
+
+
+def cmd_quote(args: argparse.Namespace, config: Config) -> None:
+    from upslife import reports
+
+    service = _service(args, config)
+    device = service.store.get_device(args.serial)
+    user = args.user or device.owner_id
+    quote = reports.quote(
+        service.report_device(args.serial, user=user), args.on or service.today_for(device.owner_id)
+    )
+    lines = [f"quote for {args.serial} on {quote.on}:"] + [
+        f"  {o.plan.title:<8} {o.term.label}: expires {o.expires_on}, paid until {o.paid_until}"
+        for o in quote.options
+    ]
+    _out(args, _plain(quote), "\n".join(lines))
+
+
+def cmd_forecast(args: argparse.Namespace, config: Config) -> None:
+    from upslife import reports
+
+    service = _service(args, config)
+    prices: dict[str, Decimal] | None = None
+    if args.prices:
+        try:
+            raw = json.loads(Path(args.prices).read_text(encoding="utf-8"))
+            prices = {str(k): Decimal(str(v)) for k, v in raw.items()}
+        except (ValueError, ArithmeticError, AttributeError) as e:
+            problem = f"price list {args.prices}: expected {{SKU: price}} JSON ({e})"
+            raise InvalidInput(problem) from e
+    devices = service.report_devices(args.owner, user=args.owner)
+    start = args.on or service.today_for(args.owner)
+    forecast = reports.budget_forecast(devices, start, args.months, prices=prices)
+    lines = [f"{m.month}: {sum(line.count for line in m.lines)} item(s)" for m in forecast.months]
+    _out(args, _plain(forecast), "\n".join(lines))
+
+
+def cmd_calendar(args: argparse.Namespace, config: Config) -> None:
+    from upslife import formats, reports
+
+    service = _service(args, config)
+    entries = [
+        entry
+        for device in service.report_devices(args.owner, user=args.owner)
+        for entry in reports.calendar_entries(device)
+    ]
+    out = Path(args.out)
+    with out.open("wb") as fh:
+        count = formats.write_ical(fh, entries, dtstamp=service.clock.now())
+    _out(args, {"events": count, "file": str(out)}, f"wrote {count} event(s) to {out}")
+
+
 # ---------------------------------------------------------------------- parser
 
 
@@ -324,6 +421,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True)
     p.add_argument("--via", default="email", choices=["email", "link"])
     p.add_argument("--no-account", action="store_true", help="the user must sign up first")
+
+    p = add("report", cmd_report, "MyInventory, MyRenewals or Operational report of a fleet")
+    p.add_argument("kind", choices=["inventory", "renewals", "operational"])
+    p.add_argument("--owner", required=True)
+    p.add_argument("--user", help="who asks (default: the owner); sees only shared devices")
+    p.add_argument("--format", default="csv", choices=["csv", "xlsx", "json"])
+    p.add_argument("--out", required=True, help="the file to write")
+
+    p = add("quote", cmd_quote, "1Y/3Y/5Y x STANDARD/ADVANCED options for a device")
+    p.add_argument("serial")
+    p.add_argument("--user")
+
+    p = add("forecast", cmd_forecast, "a month-by-month budget forecast of a fleet")
+    p.add_argument("--owner", required=True)
+    p.add_argument("--months", type=int, default=12)
+    p.add_argument("--prices", help="a JSON file {SKU: price}")
+
+    p = add("calendar", cmd_calendar, "an iCalendar feed of a fleet's lifecycle due dates")
+    p.add_argument("--owner", required=True)
+    p.add_argument("--out", required=True)
 
     p = add("revoke", cmd_revoke, "revoke a user's share")
     p.add_argument("--serial", required=True)
