@@ -25,3 +25,13 @@ class TestSqliteStore(StoreContract):
     def make_store(self) -> Store:
         return SqliteStore(self.path)
 
+
+class TestPostgresStore(StoreContract):
+    @pytest.fixture(autouse=True)
+    def _database(self, postgres_dsn: str) -> None:
+        self.dsn = postgres_dsn
+
+    def make_store(self) -> Store:
+        from upslife.adapters.postgres import PostgresStore
+
+        return PostgresStore(self.dsn)

@@ -1,0 +1,213 @@
+"""``PostgresStore``: the :class:`~upslife.ports.Store` on PostgreSQL, with psycopg 3.
+
+Needs the ``postgres`` extra (``pip install "upslife[postgres]"``); psycopg is imported here
+only, so ``import upslife`` never needs it. The schema and behaviour are those of the SQLite
+store (same statements, same contract suite), with native types: ``date``, ``timestamptz``,
+and key columns in the ``"C"`` collation so that ``ORDER BY serial`` sorts exactly as
+Python sorts strings, whatever the database's locale.
+
+Concurrency: each store is one connection. Several workers (threads with a store each, or
+processes) share the outbox safely: :meth:`~PostgresStore.claim` picks its rows with
+``SELECT ... FOR UPDATE SKIP LOCKED`` inside the ``UPDATE ... RETURNING`` that leases them,
+so two workers never claim the same item and neither waits for the other; codes are saved
+with a compare-and-set ``UPDATE ... WHERE assigned = %s`` (SPEC E6). Every driver error is
+translated: unique violations into :class:`~upslife.errors.AlreadyExists` (or
+:class:`~upslife.errors.AlreadyRegistered`), anything else into
+:class:`~upslife.errors.StorageError`, the psycopg exception chained as the cause.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final, final
+
+import psycopg
+import psycopg.errors
+
+from upslife.adapters._sql import (
+    OUTBOX_COLUMNS,
+    Row,
+    SchemaVersionTooNew,
+    SqlStore,
+    UniqueViolation,
+)
+from upslife.errors import StorageError
+
+__all__ = ["MIGRATIONS", "PostgresStore", "SchemaVersionTooNew"]
+
+_log = logging.getLogger(__name__)
+
+_KEY = 'text COLLATE "C"'
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    # 1: owners, devices and their entitlements, codes, invitations, sharing, event log
+    (
+        f"CREATE TABLE owners (id {_KEY} NOT NULL PRIMARY KEY, doc text NOT NULL)",
+        "CREATE TABLE devices ("
+        f" serial {_KEY} NOT NULL PRIMARY KEY,"
+        f" owner_id {_KEY} NOT NULL,"
+        " next_notice_on date,"
+        " doc text NOT NULL)",
+        "CREATE INDEX devices_by_owner ON devices (owner_id, serial)",
+        "CREATE INDEX devices_due ON devices (next_notice_on, serial)"
+        " WHERE next_notice_on IS NOT NULL",
+        "CREATE TABLE licenses ("
+        " seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        f" id {_KEY} NOT NULL UNIQUE,"
+        f" serial {_KEY} NOT NULL REFERENCES devices (serial),"
+        " doc text NOT NULL)",
+        "CREATE INDEX licenses_by_device ON licenses (serial, seq)",
+        "CREATE TABLE warranties ("
+        " seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        f" id {_KEY} NOT NULL UNIQUE,"
+        f" serial {_KEY} NOT NULL REFERENCES devices (serial),"
+        " doc text NOT NULL)",
+        "CREATE INDEX warranties_by_device ON warranties (serial, seq)",
+        "CREATE TABLE codes ("
+        f" code {_KEY} NOT NULL PRIMARY KEY,"
+        " assigned integer NOT NULL,"
+        " doc text NOT NULL)",
+        "CREATE TABLE invitations ("
+        f" id {_KEY} NOT NULL PRIMARY KEY,"
+        f" owner_id {_KEY} NOT NULL,"
+        " sent_at timestamptz NOT NULL,"
+        " doc text NOT NULL)",
+        "CREATE INDEX invitations_by_owner ON invitations (owner_id, sent_at, id)",
+        f"CREATE TABLE used_tokens (token_id {_KEY} NOT NULL PRIMARY KEY)",
+        f"CREATE TABLE sharing (owner {_KEY} NOT NULL PRIMARY KEY, doc text NOT NULL)",
+        "CREATE TABLE event_log ("
+        " seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        f" owner_id {_KEY} NOT NULL,"
+        " at timestamptz NOT NULL,"
+        " doc text NOT NULL)",
+        "CREATE INDEX event_log_by_owner ON event_log (owner_id, at, seq)",
+        "CREATE INDEX event_log_by_time ON event_log (at)",
+    ),
+    # 2: notices: the stages each event has had, and the outbox with its leases
+    (
+        "CREATE TABLE sent_stages ("
+        " seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        f" serial {_KEY} NOT NULL REFERENCES devices (serial),"
+        " kind text NOT NULL,"
+        " due date NOT NULL,"
+        " stage text NOT NULL,"
+        " sent_on date NOT NULL,"
+        " UNIQUE (serial, kind, due, stage))",
+        "CREATE TABLE outbox ("
+        f" key {_KEY} NOT NULL PRIMARY KEY,"
+        f" serial {_KEY},"
+        f" owner_id {_KEY} NOT NULL,"
+        " recipient_kind text NOT NULL,"
+        " recipient_address text NOT NULL,"
+        " recipient_chat text,"
+        " day date NOT NULL,"
+        " payload text NOT NULL,"
+        " status text NOT NULL,"
+        " attempts integer NOT NULL,"
+        " next_attempt_at timestamptz,"
+        " delivered_at timestamptz,"
+        " last_error text,"
+        f" digest_key {_KEY},"
+        " ready_at timestamptz NOT NULL,"
+        " claimed_until timestamptz,"
+        " claimed_by text,"
+        " updated_at timestamptz)",
+        "CREATE INDEX outbox_claim ON outbox (ready_at, key) WHERE status = 'PENDING'",
+        "CREATE INDEX outbox_by_owner ON outbox (owner_id, key)",
+        "CREATE INDEX outbox_by_status ON outbox (status, key)",
+    ),
+)
+"""The schema's history; see :attr:`upslife.adapters._sql.SqlStore.MIGRATIONS`."""
+
+_CLAIM: Final = (
+    "WITH picked AS ("
+    " SELECT key FROM outbox"
+    " WHERE status = 'PENDING' AND ready_at <= %s"
+    " AND (claimed_until IS NULL OR claimed_until <= %s)"
+    " ORDER BY ready_at, key LIMIT %s"
+    " FOR UPDATE SKIP LOCKED)"
+    " UPDATE outbox SET claimed_until = %s, claimed_by = %s"
+    " FROM picked WHERE outbox.key = picked.key"
+    " RETURNING " + ", ".join(f"outbox.{c.strip()}" for c in OUTBOX_COLUMNS.split(","))
+)
+
+_SCHEMA_LOCK: Final = 0x7570736C69666531  # "upslife1": the advisory lock migrations take
+
+
+@final
+class PostgresStore(SqlStore):
+    """The whole :class:`~upslife.ports.Store` in a PostgreSQL database.
+
+    Args:
+        target: a connection string (``"postgresql://user@host/db"``), or an open psycopg
+            connection that the store may use alone: the store puts it in autocommit mode
+            and issues its own ``BEGIN``/``COMMIT``, and :meth:`close` leaves it open.
+            Tables live in the first schema of the connection's ``search_path``.
+
+    Raises:
+        SchemaVersionTooNew: the database was migrated by a newer upslife.
+        StorageError: the database cannot be reached or migrated.
+    """
+
+    MIGRATIONS = MIGRATIONS
+
+    def __init__(self, target: str | psycopg.Connection[Any]) -> None:
+        super().__init__()
+        self._sql: dict[str, str] = {}
+        self._owns_connection = not isinstance(target, psycopg.Connection)
+        try:
+            if isinstance(target, psycopg.Connection):
+                self._conn: psycopg.Connection[Any] = target
+                self._conn.autocommit = True
+            else:
+                self._conn = psycopg.connect(target, autocommit=True)
+        except psycopg.Error as e:
+            raise StorageError(f"cannot connect to PostgreSQL: {e}") from e
+        try:
+            self._migrate()
+        except BaseException:
+            if self._owns_connection:
+                self._conn.close()
+            raise
+
+    # ------------------------------------------------------------------ dialect hooks
+
+    def _execute(self, sql: str, params: Sequence[object] = ()) -> tuple[list[Row], int]:
+        query = self._sql.get(sql)
+        if query is None:
+            query = self._sql[sql] = sql.replace("?", "%s")
+        try:
+            cursor = self._conn.execute(query, params)
+            rows = cursor.fetchall() if cursor.description is not None else []
+            return rows, cursor.rowcount
+        except psycopg.errors.UniqueViolation as e:
+            message = e.diag.message_primary
+            raise UniqueViolation(f"PostgreSQL refused a duplicate: {message}") from e
+        except psycopg.Error as e:
+            raise StorageError(f"PostgreSQL failed: {type(e).__name__}: {e}") from e
+
+    def _begin(self, *, write: bool) -> None:
+        self._execute("BEGIN" if write else "BEGIN READ ONLY")
+
+    def _close_connection(self) -> None:
+        if not self._owns_connection:
+            return
+        try:
+            self._conn.close()
+        except psycopg.Error as e:
+            raise StorageError(f"cannot close the PostgreSQL connection: {e}") from e
+
+    def _lock_schema(self) -> None:
+        self._execute("SELECT pg_advisory_xact_lock(CAST(? AS bigint))", (_SCHEMA_LOCK,))
+
+    def _claim_rows(self, now: datetime, until: datetime, worker: str, limit: int) -> list[Row]:
+        try:
+            cursor = self._conn.execute(_CLAIM, (now, now, limit, until, worker))
+            return cursor.fetchall()
+        except psycopg.Error as e:
+            raise StorageError(f"PostgreSQL failed to claim: {type(e).__name__}: {e}") from e
+
+    def _read_instant(self, value: object) -> datetime:
+        return super()._read_instant(value).astimezone(UTC)
