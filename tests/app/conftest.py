@@ -57,9 +57,17 @@ class Fleet:
         return self.service.sweep(self.mail)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "u.db")
+    made: Store
+    if request.param == "memory":
+        made = MemoryStore()
+    elif request.param == "sqlite":
+        made = SqliteStore(tmp_path / "u.db")
+    else:
+        from upslife.adapters.postgres import PostgresStore
+
+        made = PostgresStore(request.getfixturevalue("postgres_dsn"))
     yield made
     made.close()
 
