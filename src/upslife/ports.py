@@ -31,6 +31,7 @@ from upslife._validation import require_text
 from upslife.entitlements import ActivationCode, ExtendedWarranty, License, UpgradePolicy
 from upslife.invitations import Invitation, Keyring, ResellerPrompt
 from upslife.notifications import ChatRoute, Contact, DeliveryPreference, Recipient, SentStage
+from upslife.reports import Vitals
 from upslife.sharing import LogEntry, SharingState
 
 __all__ = [
@@ -89,6 +90,7 @@ class Owner:
 class Device:
     """A registered UPS and what the store knows of it (SPEC E2, E9, N1).
 
+    ``vitals`` is what the UPS last reported of itself (polling, SPEC R1, R3).
     ``next_notice_on`` is derived: the owner-local day on which the device next has a
     notice to send (``None``: nothing scheduled). The application layer recomputes it
     whenever the device changes, and stores index it so a sweep reads only due devices.
@@ -105,6 +107,7 @@ class Device:
     manufactured_on: date | None = None
     firmware: str | None = None
     next_notice_on: date | None = None
+    vitals: Vitals | None = None
 
 
 class DeliveryStatus(enum.Enum):

@@ -55,6 +55,7 @@ from upslife.notifications import (
     Stage,
 )
 from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner
+from upslife.reports import Vitals
 from upslife.sharing import (
     Action,
     LogEntry,
@@ -319,7 +320,51 @@ def device_to_doc(device: Device) -> Doc:
         "manufactured_on": _opt_day(device.manufactured_on),
         "firmware": device.firmware,
         "next_notice_on": _opt_day(device.next_notice_on),
+        "vitals": None if device.vitals is None else vitals_to_doc(device.vitals),
     }
+
+
+def vitals_to_doc(vitals: Vitals) -> Doc:
+    """A UPS's last reported operational data (SPEC R1, R3)."""
+    return {
+        "status": vitals.status,
+        "load_percent": vitals.load_percent,
+        "charge_percent": vitals.charge_percent,
+        "runtime_seconds": vitals.runtime_seconds,
+        "temperature_c": vitals.temperature_c,
+        "firmware_version": vitals.firmware_version,
+        "update_available": vitals.update_available,
+        "input_voltage": vitals.input_voltage,
+        "output_voltage": vitals.output_voltage,
+        "observed_at": _opt_instant(vitals.observed_at),
+    }
+
+
+def vitals_from_doc(doc: Doc) -> Vitals:
+    def number(key: str) -> float | None:
+        value = doc.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"{key!r} must be a number or null, got {value!r}")
+        return None if value is None else float(value)
+
+    runtime = doc.get("runtime_seconds")
+    if runtime is not None and (isinstance(runtime, bool) or not isinstance(runtime, int)):
+        raise ValueError(f"'runtime_seconds' must be an integer or null, got {runtime!r}")
+    update = doc.get("update_available")
+    if update is not None and not isinstance(update, bool):
+        raise ValueError(f"'update_available' must be true, false or null, got {update!r}")
+    return Vitals(
+        status=_opt_str(doc, "status"),
+        load_percent=number("load_percent"),
+        charge_percent=number("charge_percent"),
+        runtime_seconds=runtime,
+        temperature_c=number("temperature_c"),
+        firmware_version=_opt_str(doc, "firmware_version"),
+        update_available=update,
+        input_voltage=number("input_voltage"),
+        output_voltage=number("output_voltage"),
+        observed_at=_opt_instant_of(doc, "observed_at"),
+    )
 
 
 def device_from_doc(doc: Doc) -> Device:
@@ -335,7 +380,16 @@ def device_from_doc(doc: Doc) -> Device:
         manufactured_on=_opt_day_of(doc, "manufactured_on"),
         firmware=_opt_str(doc, "firmware"),
         next_notice_on=_opt_day_of(doc, "next_notice_on"),
+        vitals=_opt_vitals(doc.get("vitals")),
     )
+
+
+def _opt_vitals(value: object) -> Vitals | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"'vitals' must be an object or null, got {value!r}")
+    return vitals_from_doc(value)
 
 
 # --------------------------------------------------------------------------- entitlements

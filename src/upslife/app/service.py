@@ -16,6 +16,7 @@ import attrs
 from upslife.app import payloads
 from upslife.app.clock import SystemClock, local_date, require_timezone
 from upslife.app.facts import build_facts, facts_of, refresh_next_notice, report_device_of
+from upslife.app.polling import PollReport, apply_snapshot
 from upslife.app.sweep import DeliverySettings, SweepReport, sweep
 from upslife.catalog import Catalog
 from upslife.entitlements import (
@@ -34,7 +35,9 @@ from upslife.errors import (
     NotPermitted,
     ResellerNotConnected,
     UnknownDevice,
+    UpslifeError,
 )
+from upslife.hardware.snapshot import DeviceCommand, UpsTransport
 from upslife.invitations import (
     Invitation,
     Keyring,
@@ -470,6 +473,88 @@ class Lifecycle:
             (),
         )
         return notice
+
+    # ------------------------------------------------------------------ hardware
+
+    def poll(self, transport: UpsTransport) -> PollReport:
+        """Read every UPS the transport reaches and fold the readings into storage.
+
+        Battery dates follow SPEC E9, an ``RB`` flag raises the battery-failure event
+        (SPEC N1) and the device's next notice date is recomputed, so the next sweep sends
+        it. A UPS whose serial is not registered is reported, not stored; one that cannot
+        be read is reported with the reason and the poll goes on.
+        """
+        now = self.clock.now()
+        read, updated, unknown, failed, failures = 0, [], [], [], []
+        for name in transport.list_devices():
+            try:
+                snapshot = transport.read(name, read_at=now)
+            except UpslifeError as e:
+                failed.append((name, str(e)))
+                continue
+            read += 1
+            if snapshot.serial is None:
+                failed.append((name, "the UPS reports no serial number"))
+                continue
+            try:
+                device = self.store.get_device(snapshot.serial)
+            except UnknownDevice:
+                unknown.append(snapshot.serial)
+                continue
+            today = self._today(self.store.get_owner(device.owner_id), now)
+            changed = self._refresh(apply_snapshot(device, snapshot, today), today)
+            self.store.save_device(changed)
+            updated.append(device.serial)
+            if snapshot.battery_failed:
+                failures.append(device.serial)
+        return PollReport(read, tuple(updated), tuple(unknown), tuple(failed), tuple(failures))
+
+    def run_command(
+        self,
+        serial: str,
+        command: DeviceCommand,
+        *,
+        by: str,
+        transport: UpsTransport,
+        device_name: str,
+    ) -> None:
+        """Carry out a remote command on a UPS (SPEC E10, S3, S5).
+
+        The user's privilege and the device's plan are checked before any byte is sent;
+        a refusal and a transport failure are logged as well as a success. Setting the
+        battery install date also records it (SPEC E9).
+        """
+        device = self.store.get_device(serial)
+        today = self._today(self.store.get_owner(device.owner_id))
+        action = command.command.action
+        now = self.clock.now()
+        try:
+            role = self._authorize(device, by, action, today)
+        except UpslifeError as e:
+            self._log(
+                device,
+                [LogEntry.refused(now, by, self._role(device, by), action, serial, e)],
+                today,
+            )
+            raise
+        try:
+            transport.run_command(device_name, command)
+        except UpslifeError as e:
+            self._log(device, [LogEntry.refused(now, by, role, action, serial, e)], today)
+            raise
+        entry = LogEntry.succeeded(now, by, role, action, serial, command.command.name.lower())
+        updated = device
+        if command.battery_installed_on is not None:
+            updated = attrs.evolve(
+                device,
+                battery_installed_on=command.battery_installed_on,
+                battery_reported_replace_by=None,
+                battery_failure_reported_on=None,
+            )
+            updated = self._refresh(updated, today)
+        with self.store.transaction():
+            self.store.save_device(updated)
+            self._log(device, [entry], today)
 
     # ------------------------------------------------------------------ reports
 

@@ -65,6 +65,7 @@ from upslife.notifications import (
     Stage,
 )
 from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner, Store
+from upslife.reports import Vitals
 from upslife.sharing import Action, LogEntry, Role, Share, ShareState, ShareVia, SharingState
 
 __all__ = [
@@ -124,6 +125,16 @@ def device(
         manufactured_on=date(2023, 12, 31),
         firmware="UPS 09.8",
         next_notice_on=next_notice_on,
+        vitals=Vitals(
+            status="OL CHRG",
+            load_percent=31.5,
+            charge_percent=100.0,
+            runtime_seconds=2460,
+            temperature_c=24.3,
+            firmware_version="UPS 09.8",
+            update_available=False,
+            observed_at=datetime(2025, 1, 31, 7, 30, tzinfo=UTC),
+        ),
     )
 
 
