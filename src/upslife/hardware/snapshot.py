@@ -85,8 +85,9 @@ def parse_status(text: str) -> tuple[frozenset[StatusFlag], frozenset[str]]:
     high-efficiency mode in older ``apc_modbus``, ``WAIT`` from ``upsc``), and one new word
     must not make a whole reading unusable.
 
-    >>> parse_status("OL CHRG HE")
-    (frozenset({<StatusFlag.OL: 'OL'>, <StatusFlag.CHRG: 'CHRG'>}), frozenset({'HE'}))
+    >>> flags, other = parse_status("OL CHRG HE")
+    >>> sorted(flag.value for flag in flags), sorted(other)
+    (['CHRG', 'OL'], ['HE'])
     """
     if not isinstance(text, str):
         raise InvalidSnapshot(f"a status must be a string, got {type(text).__name__}")
