@@ -29,6 +29,7 @@ import attrs
 
 from upslife._validation import require_text
 from upslife.entitlements import ActivationCode, ExtendedWarranty, License, UpgradePolicy
+from upslife.hardware.snapshot import DeviceSnapshot, UpsTransport
 from upslife.invitations import Invitation, Keyring, ResellerPrompt
 from upslife.notifications import ChatRoute, Contact, DeliveryPreference, Recipient, SentStage
 from upslife.reports import Vitals
@@ -40,6 +41,7 @@ __all__ = [
     "CodeStore",
     "DeliveryStatus",
     "Device",
+    "DeviceSnapshot",
     "DeviceStore",
     "EventLogStore",
     "InvitationStore",
@@ -51,7 +53,13 @@ __all__ = [
     "SharingStore",
     "Store",
     "TokenSecrets",
+    "UpsTransport",
 ]
+
+# The UPS transport port and the reading it returns are defined beside the transports
+# (``upslife.hardware.snapshot``, pure values and a Protocol) and re-exported here so all
+# ports are found in one place.
+
 
 
 # --------------------------------------------------------------------------- records
