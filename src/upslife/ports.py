@@ -60,8 +60,6 @@ __all__ = [
 # (``upslife.hardware.snapshot``, pure values and a Protocol) and re-exported here so all
 # ports are found in one place.
 
-
-
 # --------------------------------------------------------------------------- records
 
 
