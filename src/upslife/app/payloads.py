@@ -11,6 +11,9 @@ import json
 from datetime import date
 from typing import Any
 
+import attrs
+
+from upslife.app.mails import PlainMail
 from upslife.entitlements import Plan
 from upslife.errors import InvalidInput
 from upslife.notifications import (
@@ -98,8 +101,10 @@ def _notice_from(doc: dict[str, Any]) -> Notice:
     return notice
 
 
-def encode(item: Notice | Digest) -> str:
-    """JSON text for a notice or a digest."""
+def encode(item: Notice | Digest | PlainMail) -> str:
+    """JSON text for a notice, a digest or an account mail."""
+    if isinstance(item, PlainMail):
+        return json.dumps({"mail": attrs.asdict(item)}, separators=(",", ":"), sort_keys=True)
     if isinstance(item, Digest):
         doc: dict[str, Any] = {
             "digest": {
@@ -114,11 +119,13 @@ def encode(item: Notice | Digest) -> str:
     return json.dumps(doc, separators=(",", ":"), sort_keys=True)
 
 
-def decode(text: str) -> Notice | Digest:
+def decode(text: str) -> Notice | Digest | PlainMail:
     """The notice or digest that :func:`encode` wrote; a payload that does not decode to
     the same idempotency key raises :class:`InvalidInput`."""
     try:
         doc = json.loads(text)
+        if "mail" in doc:
+            return PlainMail(**doc["mail"])
         if "digest" in doc:
             d = doc["digest"]
             digest = Digest(

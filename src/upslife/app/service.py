@@ -16,6 +16,7 @@ import attrs
 from upslife.app import payloads
 from upslife.app.clock import SystemClock, local_date, require_timezone
 from upslife.app.facts import build_facts, facts_of, refresh_next_notice, report_device_of
+from upslife.app.mails import PlainMail, invitation_mail, owner_notice_mail
 from upslife.app.polling import PollReport, apply_snapshot
 from upslife.app.sweep import DeliverySettings, SweepReport, sweep
 from upslife.catalog import Catalog
@@ -53,7 +54,7 @@ from upslife.invitations import (
     unsubscribe,
     verify,
 )
-from upslife.notifications import EventKind, Notice, lifecycle_events, reminder
+from upslife.notifications import EventKind, Notice, Recipient, lifecycle_events, reminder
 from upslife.ports import ChatSender, Clock, Device, MailSender, OutboxItem, Owner, Store
 from upslife.reports import ReportDevice, authorize_report, reportable
 from upslife.sharing import (
@@ -286,8 +287,9 @@ class Lifecycle:
         owner = self.store.get_owner(owner_id)
         now = self.clock.now()
         current = self.store.current_invitation(owner.id)
+        expired: OwnerNotice | None = None
         if current is not None:
-            current, _ = settle(current, now)
+            current, expired = settle(current, now)
         inv = invite(
             owner.id,
             reseller_email,
@@ -296,16 +298,49 @@ class Lifecycle:
             current=current,
             invitation_id=invitation_id or secrets.token_urlsafe(12),
         )
-        with self.store.transaction():
-            if current is not None:
-                self.store.save_invitation(current)
-            self.store.save_invitation(inv)
-        return InvitationLinks(
+        links = InvitationLinks(
             inv,
             sign(keyring, inv.id, TokenAction.ACCEPT, inv.expires_at),
             sign(keyring, inv.id, TokenAction.DECLINE, inv.expires_at),
-            sign(keyring, inv.id, TokenAction.UNSUBSCRIBE, inv.expires_at),
+            sign(
+                keyring, inv.id, TokenAction.UNSUBSCRIBE, now + self.settings.unsubscribe_valid_for
+            ),
         )
+        link = self.settings.link_url
+        mail = invitation_mail(
+            inv,
+            accept_url=link.format(action="accept", token=links.accept_token),
+            decline_url=link.format(action="decline", token=links.decline_token),
+            unsubscribe_url=self.settings.unsubscribe_url.format(token=links.unsubscribe_token),
+        )
+        with self.store.transaction():
+            if current is not None:
+                self.store.save_invitation(current)
+                if expired is not None:
+                    self._tell_owner(owner, expired, now)
+            self.store.save_invitation(inv)
+            self._enqueue_mail(owner.id, Recipient.reseller(inv.reseller_email), mail, now)
+        return links
+
+    def _enqueue_mail(
+        self, owner_id: str, recipient: Recipient, mail: PlainMail, now: datetime
+    ) -> None:
+        today = self._today(self.store.get_owner(owner_id), now)
+        item = OutboxItem(
+            key=mail.key,
+            serial=None,
+            owner_id=owner_id,
+            recipient=recipient,
+            day=today,
+            payload=payloads.encode(mail),
+            next_attempt_at=now,
+        )
+        self.store.enqueue([item], ())
+
+    def _tell_owner(self, owner: Owner, notice: OwnerNotice, now: datetime) -> None:
+        """SPEC I4: the owner hears of a decline, an expiry or an opt-out by mail."""
+        mail = owner_notice_mail(notice, owner.contact.email)
+        self._enqueue_mail(owner.id, Recipient.owner(owner.contact.email), mail, now)
 
     def respond(self, token: str, action: TokenAction) -> tuple[Invitation, OwnerNotice | None]:
         """A reseller follows a link: accept, decline or unsubscribe (SPEC I2–I5).
@@ -327,6 +362,8 @@ class Lifecycle:
             if action.single_use:
                 self.store.use_token(verified.token_id)
             self.store.save_invitation(updated)
+            if notice is not None:
+                self._tell_owner(self.store.get_owner(updated.owner_id), notice, now)
         return updated, notice
 
     def cancel_invitation(self, owner_id: str) -> Invitation:

@@ -31,6 +31,7 @@ from upslife._validation import require_instant
 from upslife.app import payloads
 from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
+from upslife.app.mails import PlainMail, render_plain
 from upslife.catalog import Catalog
 from upslife.errors import DeliveryFailed, UpslifeError
 from upslife.invitations import Invitation, InvitationState, Keyring, TokenAction, sign
@@ -100,12 +101,14 @@ class DeliverySettings:
     """How messages are addressed and retried.
 
     ``unsubscribe_url`` is a template with ``{token}``: reseller mails carry a one-click
-    unsubscribe link signed with ``keyring`` (SPEC I5, RFC 8058). Retries wait
+    unsubscribe link signed with ``keyring`` (SPEC I5, RFC 8058). ``link_url`` (with
+    ``{action}`` and ``{token}``) builds the invitation's accept and decline links. Retries wait
     ``backoff * 2 ** (attempts - 1)``, capped at ``max_backoff``, up to ``max_attempts``.
     """
 
     sender: str = "notices@upslife.invalid"
     unsubscribe_url: str = "https://upslife.invalid/unsubscribe/{token}"
+    link_url: str = "https://upslife.invalid/reseller/{action}/{token}"
     keyring: Keyring | None = None
     unsubscribe_valid_for: timedelta = timedelta(days=365)
     max_attempts: int = 8
@@ -244,10 +247,13 @@ def _connected(store: Store, owner_id: str, reseller: str, now: datetime) -> Inv
 
 
 def _with_consent(
-    store: Store, item: OutboxItem, message: Notice | Digest, now: datetime
-) -> tuple[Notice | Digest | None, Invitation | None]:
-    """What may still go to the recipient now, and the connection that allows it."""
-    if item.recipient.kind is not RecipientKind.RESELLER:
+    store: Store, item: OutboxItem, message: Notice | Digest | PlainMail, now: datetime
+) -> tuple[Notice | Digest | PlainMail | None, Invitation | None]:
+    """What may still go to the recipient now, and the connection that allows it.
+
+    Account mails pass: the invitation asks for consent and carries only the company name.
+    """
+    if isinstance(message, PlainMail) or item.recipient.kind is not RecipientKind.RESELLER:
         return message, None
     if isinstance(message, Notice):
         inv = _connected(store, item.owner_id, item.recipient.address, now)
@@ -281,13 +287,16 @@ def _unsubscribe_url(settings: DeliverySettings, inv: Invitation, now: datetime)
 def _send(
     store: Store,
     item: OutboxItem,
-    message: Notice | Digest,
+    message: Notice | Digest | PlainMail,
     connection: Invitation | None,
     senders: tuple[MailSender, ChatSender | None],
     settings: DeliverySettings,
     now: datetime,
 ) -> None:
     mail, chat = senders
+    if isinstance(message, PlainMail):
+        mail.send(render_plain(message, sender=settings.sender, sent_at=now))
+        return
     if item.recipient.kind is RecipientKind.CHAT:
         url = store.get_owner(item.owner_id).webhook_for(item.recipient.address)
         if chat is None or url is None or item.recipient.chat is None:

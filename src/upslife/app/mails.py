@@ -1,0 +1,88 @@
+"""The account mails that are not lifecycle notices: the reseller invitation (SPEC I1, I5,
+N6) and the owner's notices about it (SPEC I4). They go through the same outbox as notices,
+so they are sent once, retried when the server is down, and survive a crash.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.mime.text import MIMEText
+from email.utils import format_datetime
+
+import attrs
+
+from upslife.invitations import Invitation, OwnerNotice, OwnerNoticeKind
+from upslife.rendering import message_id_for
+
+__all__ = ["PlainMail", "invitation_mail", "owner_notice_mail", "render_plain"]
+
+
+@attrs.frozen
+class PlainMail:
+    """A short text mail with its idempotency key."""
+
+    key: str
+    to: str
+    subject: str
+    text: str
+    unsubscribe_url: str | None = None
+
+
+def invitation_mail(
+    inv: Invitation, *, accept_url: str, decline_url: str, unsubscribe_url: str
+) -> PlainMail:
+    """The invitation a reseller receives: it carries only the customer's company name
+    (SPEC N6), and signed accept, decline and unsubscribe links (SPEC I5)."""
+    text = (
+        f"{inv.company_name} invites you to support the lifecycle of their APC Smart-UPS "
+        "units: you will be told in advance when a battery, a warranty or a plan needs "
+        "renewing.\n\n"
+        f"Accept the invitation:  {accept_url}\n"
+        f"Not interested:         {decline_url}\n\n"
+        f"The invitation expires on {inv.expires_at:%d %B %Y at %H:%M} UTC. "
+        "You need no account. To receive no further mail: "
+        f"{unsubscribe_url}\n"
+    )
+    return PlainMail(
+        f"invitation:{inv.id}",
+        inv.reseller_email,
+        f"{inv.company_name} invites you to renewal support",
+        text,
+        unsubscribe_url,
+    )
+
+
+_OWNER_SUBJECTS = {
+    OwnerNoticeKind.DECLINED: "Your reseller declined the invitation",
+    OwnerNoticeKind.EXPIRED: "Your reseller invitation expired",
+    OwnerNoticeKind.OPTED_OUT: "Your reseller unsubscribed from renewal support",
+}
+
+
+def owner_notice_mail(notice: OwnerNotice, owner_email: str) -> PlainMail:
+    """What the owner is told when the reseller declines, lets the invitation expire or
+    opts out (SPEC I4)."""
+    subject = _OWNER_SUBJECTS[notice.kind]
+    text = (
+        f"{subject}: {notice.reseller_email} ({notice.at:%d %B %Y}).\n\n"
+        "Your reseller no longer receives your renewal notices. You can invite them, or "
+        "another reseller, again at any time.\n"
+    )
+    return PlainMail(
+        f"owner-notice:{notice.invitation_id}:{notice.kind.value}", owner_email, subject, text
+    )
+
+
+def render_plain(mail: PlainMail, *, sender: str, sent_at: datetime) -> MIMEText:
+    """An RFC 5322 text message, its ``Message-ID`` derived from the key (SPEC N9)."""
+    message = MIMEText(mail.text, "plain", "utf-8")
+    message["From"] = f"upslife <{sender}>"
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
+    message["Date"] = format_datetime(sent_at)
+    message["Message-ID"] = message_id_for(mail.key)
+    message["Auto-Submitted"] = "auto-generated"
+    if mail.unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return message
