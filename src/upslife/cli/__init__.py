@@ -24,6 +24,7 @@ from upslife.app import FixedClock, Lifecycle, SystemClock
 from upslife.cli.config import Config, load_config
 from upslife.entitlements import Plan, Term
 from upslife.errors import InvalidInput, UpslifeError
+from upslife.hardware.snapshot import UpsTransport
 from upslife.invitations import TokenAction
 from upslife.notifications import Contact
 from upslife.ports import Clock, Owner
@@ -326,6 +327,38 @@ def cmd_calendar(args: argparse.Namespace, config: Config) -> None:
     _out(args, {"events": count, "file": str(out)}, f"wrote {count} event(s) to {out}")
 
 
+def _transport(url: str) -> UpsTransport:
+    if url.startswith(("nut://", "nuts://")):
+        from upslife.hardware.nut import NutTransport
+
+        return NutTransport.from_url(url)
+    if url.startswith("modbus://"):
+        from upslife.hardware.modbus import ModbusTransport
+
+        return ModbusTransport.from_url(url)
+    raise InvalidInput(f"poll needs nut://HOST[:PORT]/UPS or modbus://HOST[:PORT], got {url!r}")
+
+
+def cmd_poll(args: argparse.Namespace, config: Config) -> None:
+    service = _service(args, config)
+    with _transport(args.url) as transport:
+        report = service.poll(transport)
+    data = {
+        "read": report.read,
+        "updated": list(report.updated),
+        "unknown": list(report.unknown),
+        "failed": [{"device": name, "error": error} for name, error in report.failed],
+        "battery_failures": list(report.battery_failures),
+    }
+    lines = [f"read {report.read} UPS(s); updated {len(report.updated)}"]
+    lines += [f"  not registered: {serial}" for serial in report.unknown]
+    lines += [f"  could not read {name}: {error}" for name, error in report.failed]
+    lines += [f"  battery needs replacement: {serial}" for serial in report.battery_failures]
+    _out(args, data, "\n".join(lines))
+    if report.failed:
+        raise _Fail(f"{len(report.failed)} UPS(s) could not be read")
+
+
 # ---------------------------------------------------------------------- parser
 
 
@@ -441,6 +474,9 @@ def _parser() -> argparse.ArgumentParser:
     p = add("calendar", cmd_calendar, "an iCalendar feed of a fleet's lifecycle due dates")
     p.add_argument("--owner", required=True)
     p.add_argument("--out", required=True)
+
+    p = add("poll", cmd_poll, "read real UPS units into storage (battery dates, failures)")
+    p.add_argument("url", help="nut://[user:pass@]HOST[:PORT]/UPS or modbus://HOST[:PORT][/UNIT]")
 
     p = add("revoke", cmd_revoke, "revoke a user's share")
     p.add_argument("--serial", required=True)
