@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from types import TracebackType
-from typing import TYPE_CHECKING, Final, Self, TypeVar, final
+from typing import TYPE_CHECKING, Final, TypeVar, final
 from urllib.parse import urlsplit
 
 from upslife._validation import require_instant
@@ -40,6 +39,7 @@ from upslife.errors import (
 )
 from upslife.hardware._dates import apc_days, date_from_apc_days, parse_nut_date
 from upslife.hardware.snapshot import (
+    ClosingTransport,
     Command,
     DeviceCommand,
     DeviceSnapshot,
@@ -322,7 +322,7 @@ def _parse_url(url: str) -> tuple[str, int, int]:
 
 
 @final
-class ModbusTransport:
+class ModbusTransport(ClosingTransport):
     """An :class:`~upslife.hardware.snapshot.UpsTransport` for one APC UPS over Modbus TCP.
 
     The transport reaches one device, named ``name`` (the host by default). Each request
@@ -510,14 +510,3 @@ class ModbusTransport:
         client, self._client = self._client, None
         if client is not None:
             client.close()  # type: ignore[no-untyped-call]  # unannotated in pymodbus
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -47,6 +47,7 @@ from upslife.errors import (
 )
 from upslife.hardware._dates import format_nut_date, parse_nut_date
 from upslife.hardware.snapshot import (
+    ClosingTransport,
     Command,
     DeviceCommand,
     DeviceSnapshot,
@@ -631,7 +632,7 @@ def _parse_url(url: str) -> tuple[str, int, str | None, str | None, str | None, 
 
 
 @final
-class NutTransport:
+class NutTransport(ClosingTransport):
     """An :class:`~upslife.hardware.snapshot.UpsTransport` over one ``upsd``.
 
     Opens one connection lazily and keeps it; after a transport failure it is dropped
@@ -746,14 +747,3 @@ class NutTransport:
         client, self._client = self._client, None
         if client is not None:
             client.logout()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
-from types import TracebackType
-from typing import Any, Self, final
+from typing import Any, final
 
 import attrs
 
@@ -37,6 +36,7 @@ from upslife.errors import (
 )
 from upslife.hardware._dates import parse_nut_date
 from upslife.hardware.snapshot import (
+    ClosingTransport,
     Command,
     DeviceCommand,
     DeviceSnapshot,
@@ -153,7 +153,7 @@ class SimulatedUps:
 
 
 @final
-class SimulatedTransport:
+class SimulatedTransport(ClosingTransport):
     """A fleet of :class:`SimulatedUps` behind the UpsTransport port.
 
     ``sent`` lists ``(device, command)`` for every command carried out, fleet-wide.
@@ -241,14 +241,3 @@ class SimulatedTransport:
 
     def close(self) -> None:
         self.closed = True
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -31,6 +31,7 @@ __all__ = [
     "MAX_LOAD_PERCENT",
     "MAX_OUTLET_GROUP",
     "TEMPERATURE_RANGE_C",
+    "ClosingTransport",
     "Command",
     "DeviceCommand",
     "DeviceSnapshot",
@@ -460,3 +461,21 @@ class UpsTransport(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+class ClosingTransport:
+    """Context-manager plumbing shared by the transports: ``with`` closes the transport."""
+
+    def close(self) -> None:  # pragma: no cover - every transport overrides it
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
