@@ -57,3 +57,12 @@ def test_an_expired_invitation_is_reported_when_the_owner_invites_again(fleet: F
     subjects = sorted(str(m["Subject"]) for m in fleet.mail.sent)
     assert "Your reseller invitation expired" in subjects
     assert fleet.store.get_invitation("old").state.value == "expired"
+
+
+def test_an_invitation_no_longer_pending_is_not_mailed_late(fleet: Fleet) -> None:
+    # SPEC I2: delivery that first runs after the 7 days sends no stale invitation.
+    fleet.service.invite_reseller(fleet.owner_id, RESELLER, invitation_id="late")
+    fleet.clock.set(fleet.clock.now() + timedelta(days=7))
+    report = fleet.service.sweep(fleet.mail)
+    assert fleet.mail.sent == []
+    assert report.delivery.suppressed == 1

@@ -19,13 +19,18 @@ __all__ = ["PlainMail", "invitation_mail", "owner_notice_mail", "render_plain"]
 
 @attrs.frozen
 class PlainMail:
-    """A short text mail with its idempotency key."""
+    """A short text mail with its idempotency key.
+
+    ``invitation_id`` is set on an invitation: it is only sent while that invitation is
+    still pending (an accepted, declined or expired one needs no invitation mail).
+    """
 
     key: str
     to: str
     subject: str
     text: str
     unsubscribe_url: str | None = None
+    invitation_id: str | None = None
 
 
 def invitation_mail(
@@ -49,6 +54,7 @@ def invitation_mail(
         f"{inv.company_name} invites you to renewal support",
         text,
         unsubscribe_url,
+        inv.id,
     )
 
 

@@ -5,9 +5,11 @@ Three steps, each safe to interrupt at any point and to run again:
 1. **plan** (:func:`plan_notices`) reads only the devices whose indexed ``next_notice_on``
    is on or before the latest local date on Earth, computes each one's notices for its
    owner's local "today" (SPEC D1, N1–N7), and writes them to the outbox keyed by their
-   idempotency key (N9) together with the stages sent and the device's next notice date,
-   in one transaction per device. A crash before the commit loses nothing (the device is
-   still due); a crash after it repeats nothing (the keys exist, the date moved on).
+   idempotency key (N9) together with the stages sent and the device's next notice date.
+   Each page of due devices is read and planned in one transaction (each device inside it
+   atomic on its own), so a page costs one commit, not one per device. A crash before the
+   commit loses nothing (the page's devices are still due); a crash after it repeats
+   nothing (the keys exist, the dates moved on).
 2. **digests** (:func:`fold_digests`) gathers the held notices of recipients who chose a
    daily digest into one digest item per recipient and day (N10).
 3. **deliver** (:func:`deliver`) claims pending items with a lease (``FOR UPDATE SKIP
@@ -47,6 +49,7 @@ from upslife.notifications import (
 from upslife.ports import (
     ChatSender,
     DeliveryStatus,
+    Device,
     MailSender,
     OutboxItem,
     Owner,
@@ -132,6 +135,50 @@ def _reseller(inv: Invitation | None, now: datetime) -> tuple[str | None, Invita
     return inv.reseller_email, inv.state_at(now)
 
 
+def _plan_device(
+    store: Store,
+    catalog: Catalog,
+    device: Device,
+    owner: Owner,
+    reseller: tuple[str | None, InvitationState | None],
+    today: date,
+    now: datetime,
+    due_grace_days: int,
+) -> tuple[int, tuple[Notice, ...]]:
+    """Plan one due device: its notices into the outbox, its stages and next date saved,
+    atomically (a savepoint inside the page's transaction). Returns (items added, notices)."""
+    facts = facts_of(store, catalog, device)
+    sent = store.sent_stages(device.serial)
+    reseller_email, reseller_state = reseller
+    notices = due_notices(
+        facts,
+        today,
+        owner=owner.contact,
+        reseller_email=reseller_email,
+        reseller_state=reseller_state,
+        chat_routes=owner.chat_routes,
+        sent=sent,
+        due_grace_days=due_grace_days,
+    )
+    new_sent = sent_stages(notices)
+    updated = refresh_next_notice(
+        device, facts, (*sent, *new_sent), after=today, due_grace_days=due_grace_days
+    )
+    items = [
+        OutboxItem(
+            key=n.key,
+            serial=device.serial,
+            owner_id=owner.id,
+            recipient=n.recipient,
+            day=today,
+            payload=payloads.encode(n),
+            next_attempt_at=None if _held(owner, n.recipient.kind) else now,
+        )
+        for n in notices
+    ]
+    return store.enqueue(items, new_sent, device=updated), notices
+
+
 def plan_notices(
     store: Store,
     catalog: Catalog,
@@ -143,65 +190,48 @@ def plan_notices(
 ) -> PlanReport:
     """Write the notices due at instant ``now`` to the outbox (step 1 of the sweep).
 
-    ``on_device`` is called after each due device's transaction commits (progress bars,
-    fault-injection tests).
+    Due devices are read ``batch`` at a time; each page is read and planned in one
+    transaction, so a page costs one commit (a commit waits for the disk: one per device
+    would take most of the sweep's time, docs/performance.md). ``on_device`` is called for
+    each due device once its page has committed (progress bars, fault-injection tests).
     """
     require_instant(now, "now")
     horizon = (now + _MAX_UTC_OFFSET).date()
     owners: dict[str, Owner] = {}
     resellers: dict[str, tuple[str | None, InvitationState | None]] = {}
+    days: dict[str, date] = {}  # the owner-local date at ``now``, per time zone (SPEC D1)
     read = due = planned = 0
     by_kind: dict[str, int] = defaultdict(int)
     after: str | None = None
     while True:
-        devices = store.devices_due(horizon, after=after, limit=batch)
+        committed: list[str] = []
+        with store.transaction():
+            devices = store.devices_due(horizon, after=after, limit=batch)
+            for device in devices:
+                read += 1
+                owner = owners.get(device.owner_id)
+                if owner is None:
+                    owner = owners[device.owner_id] = store.get_owner(device.owner_id)
+                    resellers[owner.id] = _reseller(store.current_invitation(owner.id), now)
+                today = days.get(owner.timezone)
+                if today is None:
+                    today = days[owner.timezone] = local_date(now, owner.timezone)
+                if device.next_notice_on is None or device.next_notice_on > today:
+                    continue
+                due += 1
+                added, notices = _plan_device(
+                    store, catalog, device, owner, resellers[owner.id], today, now, due_grace_days
+                )
+                planned += added
+                for n in notices:
+                    by_kind[f"{n.kind.value}/{n.stage.value}"] += 1
+                committed.append(device.serial)
+        if on_device is not None:
+            for serial in committed:
+                on_device(serial)
         if not devices:
             break
         after = devices[-1].serial
-        for device in devices:
-            read += 1
-            owner = owners.get(device.owner_id)
-            if owner is None:
-                owner = owners[device.owner_id] = store.get_owner(device.owner_id)
-                resellers[owner.id] = _reseller(store.current_invitation(owner.id), now)
-            today = local_date(now, owner.timezone)
-            if device.next_notice_on is None or device.next_notice_on > today:
-                continue
-            due += 1
-            facts = facts_of(store, catalog, device)
-            sent = store.sent_stages(device.serial)
-            reseller_email, reseller_state = resellers[owner.id]
-            notices = due_notices(
-                facts,
-                today,
-                owner=owner.contact,
-                reseller_email=reseller_email,
-                reseller_state=reseller_state,
-                chat_routes=owner.chat_routes,
-                sent=sent,
-                due_grace_days=due_grace_days,
-            )
-            new_sent = sent_stages(notices)
-            updated = refresh_next_notice(
-                device, facts, (*sent, *new_sent), after=today, due_grace_days=due_grace_days
-            )
-            items = [
-                OutboxItem(
-                    key=n.key,
-                    serial=device.serial,
-                    owner_id=owner.id,
-                    recipient=n.recipient,
-                    day=today,
-                    payload=payloads.encode(n),
-                    next_attempt_at=None if _held(owner, n.recipient.kind) else now,
-                )
-                for n in notices
-            ]
-            planned += store.enqueue(items, new_sent, device=updated)
-            for n in notices:
-                by_kind[f"{n.kind.value}/{n.stage.value}"] += 1
-            if on_device is not None:
-                on_device(device.serial)
     log.info("planned %d notice(s) for %d due device(s) of %d read", planned, due, read)
     return PlanReport(read, due, planned, dict(by_kind))
 
@@ -251,9 +281,16 @@ def _with_consent(
 ) -> tuple[Notice | Digest | PlainMail | None, Invitation | None]:
     """What may still go to the recipient now, and the connection that allows it.
 
-    Account mails pass: the invitation asks for consent and carries only the company name.
+    Account mails pass: the invitation asks for consent and carries only the company name,
+    but only while the invitation is still pending.
     """
-    if isinstance(message, PlainMail) or item.recipient.kind is not RecipientKind.RESELLER:
+    if isinstance(message, PlainMail):
+        if message.invitation_id is not None:
+            invitation = store.get_invitation(message.invitation_id)
+            if invitation.state_at(now) is not InvitationState.PENDING:
+                return None, None
+        return message, None
+    if item.recipient.kind is not RecipientKind.RESELLER:
         return message, None
     if isinstance(message, Notice):
         inv = _connected(store, item.owner_id, item.recipient.address, now)
@@ -333,7 +370,7 @@ def deliver(
             try:
                 message, connection = _with_consent(store, item, payloads.decode(item.payload), now)
                 if message is None:
-                    reason = "reseller not connected at sending time (SPEC N7)"
+                    reason = "no consent, or no longer pending, at sending time (SPEC N7, I2)"
                     store.mark_suppressed(item.key, reason=reason, at=now)
                     suppressed += 1
                     continue
