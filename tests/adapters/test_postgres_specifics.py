@@ -207,6 +207,22 @@ class TestSchema:
             assert not conn.closed
             assert conn.execute("SELECT count(*) FROM owners").fetchone() == (1,)
 
+    def test_devices_due_reads_the_due_index_not_the_whole_table(
+        self, store: PostgresStore
+    ) -> None:
+        with store.transaction():
+            for n in range(400):
+                due = date(2025, 3, 1) if n % 80 == 0 else None
+                store.add_device(device(f"AS{n:04}", next_notice_on=due))
+        conn = store._conn  # white-box: the plan of the store's own statement
+        conn.execute("ANALYZE devices")
+        sql = PostgresStore._DEVICES_DUE_AFTER.replace("?", "%s")
+        plan = "\n".join(
+            r[0] for r in conn.execute(f"EXPLAIN {sql}", (date(2025, 3, 1), "AS0001", 500))
+        )
+        assert "devices_due" in plan
+        assert "Seq Scan" not in plan
+
     def test_keys_sort_as_python_sorts_them_whatever_the_locale(
         self, store: PostgresStore
     ) -> None:

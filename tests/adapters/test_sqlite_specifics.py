@@ -8,15 +8,20 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from upslife.adapters._codec import encode
+from upslife.adapters._codec import decode, encode
 from upslife.adapters.sqlite import MIGRATIONS, SchemaVersionTooNew, SqliteStore
 from upslife.errors import ConcurrentUpdate, InvalidInput, StorageError
-from upslife.testing.contract import code, device, item, owner
+from upslife.ports import OutboxItem
+from upslife.sharing import Share, ShareState, ShareVia, SharingState
+from upslife.testing.contract import code, device, invitation, item, log_entry, owner
 
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -258,3 +263,68 @@ class TestSeveralConnections:
             writer.execute("ROLLBACK")
         store.add_owner(owner())  # the failed call left the store usable
         store.close()
+
+
+ZONES = st.sampled_from(
+    [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))]
+)
+INSTANTS = st.builds(
+    lambda at, zone: at.replace(tzinfo=UTC).astimezone(zone),
+    st.datetimes(datetime(1970, 1, 1), datetime(2200, 1, 1)),
+    ZONES,
+)
+TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1).filter(
+    lambda t: t == t.strip()
+)
+
+
+class TestDocuments:
+    """The JSON documents the SQL stores keep (``upslife.adapters._codec``)."""
+
+    def round_trip(self, value: object) -> object:
+        return decode(type(value), encode(value))
+
+    @given(at=INSTANTS, due=st.none() | st.dates(), key=TEXT, payload=st.text())
+    def test_an_outbox_item_comes_back_equal_with_its_instants_in_utc(
+        self, at: datetime, due: date | None, key: str, payload: str
+    ) -> None:
+        value = attrs.evolve(item(key), next_attempt_at=at, delivered_at=at, payload=payload)
+        back = self.round_trip(value)
+        assert back == value
+        assert isinstance(back, OutboxItem)
+        assert back.next_attempt_at is not None
+        assert back.next_attempt_at.utcoffset() == timedelta(0)
+
+    @given(serial=TEXT, day=st.dates(), due=st.none() | st.dates())
+    def test_a_device_comes_back_equal(self, serial: str, day: date, due: date | None) -> None:
+        value = attrs.evolve(device(serial, next_notice_on=due), registered_on=day)
+        assert self.round_trip(value) == value
+
+    @given(at=INSTANTS, message=TEXT)
+    def test_log_entries_invitations_and_sharing_states_come_back_equal(
+        self, at: datetime, message: str
+    ) -> None:
+        share = Share(
+            "AS1", "ann@example.com", "bob@example.com", "ann@example.com", ShareVia.LINK,
+            at, at + timedelta(days=7), state=ShareState.REVOKED, accepted_at=at,
+            ended_at=at + timedelta(hours=1), ended_by="ann@example.com",
+        )  # fmt: skip
+        values: list[object] = [
+            log_entry(at, message),
+            invitation(sent_at=at),
+            SharingState("ann@example.com", frozenset({"AS1", "AS2"}), (share,), at),
+            owner(),
+            code(assigned=2),
+        ]
+        for value in values:
+            assert self.round_trip(value) == value
+
+    def test_the_text_of_one_value_is_always_the_same(self) -> None:
+        assert encode(owner()) == encode(owner())
+        assert encode(device()).startswith('{"battery_failure_reported_on":null,')
+
+    def test_a_document_that_is_not_json_is_a_storage_error(self) -> None:
+        with pytest.raises(StorageError):
+            decode(OutboxItem, "{not json")
+        with pytest.raises(StorageError):
+            decode(OutboxItem, "[]")
