@@ -191,3 +191,19 @@ class TestBadInputChangesNothing:
         # SPEC D1, D5
         with pytest.raises(InvalidInput):
             fleet.owner("lost@example.com", timezone="Mars/Olympus_Mons")
+
+
+class TestEventLogRetention:
+    def test_the_sweep_drops_entries_past_thirty_days(self, fleet: Fleet) -> None:
+        # SPEC S5: the event log keeps 30 days.
+        fleet.device("AS0000000001", on=date(2025, 11, 1))
+        fleet.clock.set(datetime(2025, 11, 2, 8, tzinfo=UTC))
+        fleet.service.set_battery_install_date(
+            "AS0000000001", date(2025, 11, 2), by=fleet.owner_id
+        )
+        assert len(fleet.service.event_log(fleet.owner_id)) == 1
+        report = fleet.sweep_on(date(2025, 12, 1))  # 29 days later: kept
+        assert report.log_entries_pruned == 0
+        report = fleet.sweep_on(date(2025, 12, 3))  # 31 days later: gone
+        assert report.log_entries_pruned == 1
+        assert fleet.service.event_log(fleet.owner_id) == ()

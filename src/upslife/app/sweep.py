@@ -56,6 +56,7 @@ from upslife.ports import (
     Store,
 )
 from upslife.rendering import render_chat, render_email
+from upslife.sharing import DEFAULT_RETENTION
 
 __all__ = [
     "DeliveryReport",
@@ -97,6 +98,7 @@ class SweepReport:
     plan: PlanReport
     digests: int
     delivery: DeliveryReport
+    log_entries_pruned: int = 0
 
 
 @attrs.frozen
@@ -407,9 +409,12 @@ def sweep(
     settings: DeliverySettings | None = None,
     worker: str = "sweep",
     due_grace_days: int = DEFAULT_DUE_GRACE_DAYS,
+    log_retention: timedelta = DEFAULT_RETENTION,
 ) -> SweepReport:
-    """The daily job: plan, fold digests, deliver. Idempotent; run it as often as you like."""
+    """The daily job: plan, fold digests, deliver, and drop event-log entries past their
+    retention (SPEC S5, 30 days by default). Idempotent; run it as often as you like."""
     planned = plan_notices(store, catalog, now, due_grace_days=due_grace_days)
     digests = fold_digests(store, now)
     delivered = deliver(store, mail, now, chat=chat, settings=settings, worker=worker)
-    return SweepReport(planned, digests, delivered)
+    pruned = store.prune_log(now - log_retention)
+    return SweepReport(planned, digests, delivered, pruned)
