@@ -219,8 +219,12 @@ class DeviceStore(Protocol):
         """Replace an existing device's record (owner, battery, next notice date...)."""
         ...
 
-    def devices_of(self, owner_id: str) -> tuple[Device, ...]:
-        """The owner's devices, by serial."""
+    def devices_of(
+        self, owner_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> tuple[Device, ...]:
+        """The owner's devices, by serial; with ``after`` and ``limit``, one page of them
+        (serials after ``after``, at most ``limit``), so a 100,000-device owner can be
+        read a page at a time instead of held in memory whole (reports, SPEC R1–R5)."""
         ...
 
     def devices_due(

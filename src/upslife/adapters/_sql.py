@@ -359,12 +359,22 @@ class SqlStore(abc.ABC):
             if not changed:
                 raise UnknownDevice(f"no device with serial {device.serial}")
 
-    def devices_of(self, owner_id: str) -> tuple[Device, ...]:
-        """The owner's devices, by serial (none for an unknown owner)."""
+    def devices_of(
+        self, owner_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> tuple[Device, ...]:
+        """The owner's devices, by serial (none for an unknown owner); a page of them after
+        ``after``, at most ``limit``, read through the ``devices_by_owner`` index."""
+        sql = "SELECT doc FROM devices WHERE owner_id = ?"
+        params: list[object] = [owner_id]
+        if after is not None:
+            sql += " AND serial > ?"
+            params.append(after)
+        sql += " ORDER BY serial"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(check_limit(limit))
         with self._atomic(write=False):
-            rows = self._rows(
-                "SELECT doc FROM devices WHERE owner_id = ? ORDER BY serial", (owner_id,)
-            )
+            rows = self._rows(sql, params)
         return tuple(decode(Device, r[0]) for r in rows)
 
     def devices_due(

@@ -5,16 +5,19 @@ record, licenses and warranties into a :class:`~upslife.reports.ReportDevice` (c
 warranty, battery replace-by, service life), and :func:`build_facts` into the
 :class:`~upslife.notifications.DeviceFacts` of the notice rules. Both go through
 :func:`upslife.reports.report_device`, so reports and notices can never disagree.
+:func:`report_devices_of` streams an owner's whole fleet a page at a time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import attrs
 
 from upslife.catalog import Catalog
 from upslife.entitlements import Battery, ExtendedWarranty, License, Registration
+from upslife.errors import InvalidInput
 from upslife.notifications import (
     DEFAULT_DUE_GRACE_DAYS,
     DeviceFacts,
@@ -25,7 +28,13 @@ from upslife.notifications import (
 from upslife.ports import Device, DeviceStore
 from upslife.reports import ReportDevice, Vitals, report_device
 
-__all__ = ["build_facts", "facts_of", "refresh_next_notice", "report_device_of"]
+__all__ = [
+    "build_facts",
+    "facts_of",
+    "refresh_next_notice",
+    "report_device_of",
+    "report_devices_of",
+]
 
 
 def report_device_of(
@@ -55,6 +64,29 @@ def report_device_of(
         battery_failure_reported_on=device.battery_failure_reported_on,
         vitals=vitals,
     )
+
+
+def report_devices_of(
+    store: DeviceStore, catalog: Catalog, owner_id: str, *, page: int = 1000
+) -> Iterator[ReportDevice]:
+    """:func:`report_device_of` for every device of ``owner_id``, by serial, lazily.
+
+    Devices are read ``page`` at a time (``devices_of`` with ``after`` and ``limit``), so
+    an export of a 100,000-device owner holds one page, not the fleet (SPEC R1–R5).
+    """
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise InvalidInput(f"page must be a whole number of devices above zero, got {page!r}")
+    after: str | None = None
+    while True:
+        devices = store.devices_of(owner_id, after=after, limit=page)
+        for device in devices:
+            serial = device.serial
+            yield report_device_of(
+                device, store.licenses_of(serial), store.warranties_of(serial), catalog
+            )
+        if len(devices) < page:
+            return
+        after = devices[-1].serial
 
 
 def build_facts(

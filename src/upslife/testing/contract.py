@@ -314,6 +314,28 @@ class DeviceStoreContract(_StoreFixture):
         assert [d.serial for d in store.devices_of(BOB)] == ["A9"]
         assert store.devices_of("nobody@example.com") == ()
 
+    def test_devices_of_pages_by_serial_after_the_last_one_read(self, store: Store) -> None:
+        serials = [f"AS{n:03}" for n in range(25)]
+        for serial in reversed(serials):
+            store.add_device(device(serial, owner_id=ANN))
+        store.add_device(device("AS0125", owner_id=BOB))
+        read: list[str] = []
+        after: str | None = None
+        while page := store.devices_of(ANN, after=after, limit=10):
+            assert len(page) <= 10
+            read += [d.serial for d in page]
+            after = page[-1].serial
+        assert read == serials
+        assert [d.serial for d in store.devices_of(ANN, after="AS022")] == ["AS023", "AS024"]
+
+    def test_devices_of_with_limit_zero_returns_nothing(self, store: Store) -> None:
+        store.add_device(device("AS1", owner_id=ANN))
+        assert store.devices_of(ANN, limit=0) == ()
+
+    def test_devices_of_refuses_a_negative_limit(self, store: Store) -> None:
+        with pytest.raises(InvalidInput):
+            store.devices_of(ANN, limit=-1)
+
     def test_count_devices_counts_every_registered_device(self, store: Store) -> None:
         assert store.count_devices() == 0
         for n in range(3):

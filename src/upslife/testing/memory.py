@@ -210,11 +210,23 @@ class MemoryStore:
             self._device(device.serial)
             self._state.devices[device.serial] = device
 
-    def devices_of(self, owner_id: str) -> tuple[Device, ...]:
-        """The owner's devices, by serial (none for an unknown owner)."""
+    def devices_of(
+        self, owner_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> tuple[Device, ...]:
+        """The owner's devices, by serial (none for an unknown owner); a page of them
+        after ``after``, at most ``limit``."""
+        if limit is not None:
+            check_limit(limit)
         with self._reading():
-            found = (d for d in self._state.devices.values() if d.owner_id == owner_id)
-            return tuple(sorted(found, key=lambda d: d.serial))
+            found = sorted(
+                (
+                    d
+                    for d in self._state.devices.values()
+                    if d.owner_id == owner_id and (after is None or d.serial > after)
+                ),
+                key=lambda d: d.serial,
+            )
+        return tuple(found if limit is None else found[:limit])
 
     def devices_due(
         self, on_or_before: date, *, after: str | None = None, limit: int = 500
