@@ -1,15 +1,20 @@
 """One MyRenewals export in a process of its own: its time and its peak RSS.
 
-``python -m benchmarks.report_child DB OWNER OUT --mode ours|bare`` writes the CSV of the
-owner's devices to ``OUT`` and prints one JSON object: rows, wall and CPU seconds, the
-resident set before the export (imports done, store open) and the peak after it.
+``python -m benchmarks.report_child DB OWNER OUT --mode ours|service|bare`` writes the CSV
+of the owner's devices to ``OUT`` and prints one JSON object: rows, wall and CPU seconds,
+the resident set before the export (imports done, store open) and the peak after it.
 
-- ``ours``: :meth:`Lifecycle.report_devices <upslife.app.Lifecycle.report_devices>` →
-  :func:`upslife.reports.renewal_rows` → :func:`upslife.formats.write_csv` with the
-  ``MY_RENEWALS`` layout, streamed in the store's order (as ``in_renewal_order`` expects of
-  a store sorted by its index; sorting in memory would be the CLI's ``sorted_for_renewal``);
-- ``bare``: the same reads from the same store (each device, its licenses and
-  warranties) dumped with a bare ``csv.writer``, ten columns of stored values, no rules.
+- ``ours``: the store streamed a page at a time
+  (:func:`upslife.app.facts.report_devices_of`), filtered by the owner's sharing state
+  (:func:`upslife.reports.reportable`, SPEC R5) → :func:`upslife.reports.renewal_rows` →
+  :func:`upslife.formats.write_csv` with the ``MY_RENEWALS`` layout, in the store's order
+  (serial; R4's order would need the store to sort by ``renewal_due_on``: sorting in memory,
+  as the CLI's ``sorted_for_renewal`` does, holds every row);
+- ``service``: the same through :meth:`Lifecycle.report_devices
+  <upslife.app.Lifecycle.report_devices>`, which reads the owner's devices in one call;
+- ``bare``: the same reads from the same store (the devices a page at a time, each one's
+  licenses and warranties) dumped with a bare ``csv.writer``: ten columns of stored
+  values, no rules.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import argparse
 import csv
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -27,19 +32,34 @@ from benchmarks._measure import hwm_mb, rss_mb, timed
 from benchmarks.fleet import SWEEP_AT
 from upslife.adapters.sqlite import SqliteStore
 from upslife.app import FixedClock, Lifecycle
+from upslife.app.facts import report_devices_of
 from upslife.catalog import Catalog
 from upslife.formats import MY_RENEWALS, write_csv
-from upslife.ports import Store
-from upslife.reports import renewal_rows
+from upslife.ports import Device, Store
+from upslife.reports import renewal_rows, reportable
 
-__all__ = ["bare_dump", "main", "our_export"]
+__all__ = ["bare_dump", "main", "our_export", "service_export"]
 
 
 def our_export(store: Store, owner: str, as_of: date, out: TextIO) -> int:
     """The library's MyRenewals path, streamed from the store to ``out``."""
+    devices = report_devices_of(store, Catalog.default(), owner)
+    visible = reportable(store.get_sharing(owner), devices, owner)
+    return write_csv(out, MY_RENEWALS, renewal_rows(visible, as_of))
+
+
+def service_export(store: Store, owner: str, as_of: date, out: TextIO) -> int:
+    """The same through ``Lifecycle.report_devices``."""
     service = Lifecycle(store, catalog=Catalog.default(), clock=FixedClock(SWEEP_AT))
     devices = service.report_devices(owner, user=owner)
     return write_csv(out, MY_RENEWALS, renewal_rows(devices, as_of))
+
+
+def _pages(store: Store, owner: str, page: int = 1000) -> Iterator[Device]:
+    after: str | None = None
+    while devices := store.devices_of(owner, after=after, limit=page):
+        yield from devices
+        after = devices[-1].serial
 
 
 def _day(value: date | None) -> str:
@@ -51,7 +71,7 @@ def bare_dump(store: Store, owner: str, out: TextIO) -> int:
     writer = csv.writer(out)
     writer.writerow(MY_RENEWALS.headers)
     rows = 0
-    for d in store.devices_of(owner):
+    for d in _pages(store, owner):
         licenses = store.licenses_of(d.serial)
         warranties = store.warranties_of(d.serial)
         cells: Iterable[str] = (
@@ -76,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("db", type=Path)
     parser.add_argument("owner")
     parser.add_argument("out", type=Path)
-    parser.add_argument("--mode", choices=["ours", "bare"], required=True)
+    parser.add_argument("--mode", choices=["ours", "service", "bare"], required=True)
     args = parser.parse_args(argv)
     store = SqliteStore(args.db)
     as_of = SWEEP_AT.date()
@@ -84,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     with args.out.open("w", encoding="utf-8", newline="") as out:
         if args.mode == "ours":
             rows, took = timed(lambda: our_export(store, args.owner, as_of, out))
+        elif args.mode == "service":
+            rows, took = timed(lambda: service_export(store, args.owner, as_of, out))
         else:
             rows, took = timed(lambda: bare_dump(store, args.owner, out))
     peak = hwm_mb()

@@ -205,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{info['nproc']} core(s), {info['cpu']}, {info['implementation']} {info['python']}, "
         f"SQLite {info['sqlite']}; scale {args.scale}; {elapsed:.0f} s in all"
     )
+    for figure in figures:
+        if figure.note:
+            print(f"- {figure.id}: {figure.note}")
     for note in notes:
         print(f"- {note}")
     if args.json is not None:

@@ -12,13 +12,17 @@ from __future__ import annotations
 import json
 import os
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from benchmarks.fleet import SWEEP_AT, FleetSpec, device_records, owners
+from benchmarks.fleet import SWEEP_AT, FleetSpec, device_records, owner_id, owners, write_fleet
 from benchmarks.run import POSTGRES_ENV, main
 
+from upslife.adapters.sqlite import SqliteStore
+from upslife.app import FixedClock, Lifecycle
 from upslife.app.clock import local_date
+from upslife.app.facts import report_devices_of
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +59,23 @@ class TestFleet:
             assert device.next_notice_on >= today[device.owner_id]
             assert all(lic.assigned_on >= device.registered_on for lic in record.licenses)
             assert all(s.on == today[device.owner_id] - timedelta(days=1) for s in record.sent)
+
+
+class TestStreamedReports:
+    def test_the_streamed_path_b3_measures_yields_what_the_service_does(
+        self, tmp_path: Path
+    ) -> None:
+        # B3 times report_devices_of (pages of devices_of); it must be the same input as
+        # Lifecycle.report_devices gives, device for device (SPEC R1-R5).
+        store = SqliteStore(tmp_path / "fleet.db")
+        spec = FleetSpec(300)
+        write_fleet(store, spec)
+        service = Lifecycle(store, clock=FixedClock(SWEEP_AT))
+        for owner in (owner_id(0), owner_id(2)):
+            streamed = list(report_devices_of(store, service.catalog, owner, page=7))
+            assert streamed == list(service.report_devices(owner, user=owner))
+        assert len(list(report_devices_of(store, service.catalog, owner_id(0)))) == 30
+        store.close()
 
 
 class TestRun:
