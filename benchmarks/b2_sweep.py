@@ -134,6 +134,7 @@ def full_scan_sample(path: Path, sample: int) -> tuple[int, int, Timing]:
     store = SqliteStore(path)
     catalog = Catalog.default()
     owners: dict[str, tuple[Owner, str | None, InvitationState | None]] = {}
+    days: dict[str, date] = {}  # owner-local dates per time zone, as the planner keeps them
 
     def owner_of(store: Store, owner_id: str) -> tuple[Owner, str | None, InvitationState | None]:
         found = owners.get(owner_id)
@@ -157,10 +158,13 @@ def full_scan_sample(path: Path, sample: int) -> tuple[int, int, Timing]:
             after = page[-1].serial
             for device in page:
                 owner, reseller, state = owner_of(store, device.owner_id)
+                today = days.get(owner.timezone)
+                if today is None:
+                    today = days[owner.timezone] = local_date(SWEEP_AT, owner.timezone)
                 notices += len(
                     due_notices(
                         facts_of(store, catalog, device),
-                        local_date(SWEEP_AT, owner.timezone),
+                        today,
                         owner=owner.contact,
                         reseller_email=reseller,
                         reseller_state=state,
