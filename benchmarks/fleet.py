@@ -372,15 +372,21 @@ def raw_devices(spec: FleetSpec, chunk: int) -> list[RawDevice]:
 
 
 @cache
-def _owner_days(spec: FleetSpec) -> tuple[dict[str, date], ...]:
-    """Each owner's local date at the sweep instant (SPEC D1), as a one-element tuple."""
-    return ({o.id: local_date(spec.sweep_at, o.timezone) for o in owners(spec)},)
+def _owner_days(spec: FleetSpec) -> dict[str, date]:
+    """Each owner's local date at the sweep instant (SPEC D1); computed once per process."""
+    zones: dict[str, date] = {}
+    days: dict[str, date] = {}
+    for o in owners(spec):
+        if o.timezone not in zones:
+            zones[o.timezone] = local_date(spec.sweep_at, o.timezone)
+        days[o.id] = zones[o.timezone]
+    return days
 
 
 def device_records(spec: FleetSpec, chunk: int) -> list[DeviceRecord]:
     """Chunk ``chunk`` as the previous day's sweep left it (see the module docstring)."""
     catalog = _catalog()
-    days = _owner_days(spec)[0]
+    days = _owner_days(spec)
     kinds = {kind: n for n, kind in enumerate(EVENT_KINDS)}
     made: list[DeviceRecord] = []
     for raw in raw_devices(spec, chunk):
