@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import attrs
 import pytest
+from dateutil.relativedelta import relativedelta
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -94,6 +95,18 @@ class TestConventions:
     ) -> None:
         # SPEC D3
         assert add_months(start, months) == expected
+
+    @given(start=dates(101, 9898), months=st.integers(-1200, 1200))
+    def test_month_arithmetic_agrees_with_relativedelta(self, start: date, months: int) -> None:
+        # SPEC D3: add_months is dateutil.relativedelta's calendar arithmetic, computed faster.
+        assert add_months(start, months) == start + relativedelta(months=months)
+
+    def test_month_arithmetic_past_year_9999_is_a_typed_error(self) -> None:
+        # SPEC D5
+        with pytest.raises(InvalidDate):
+            add_months(date(9999, 12, 1), 1)
+        with pytest.raises(InvalidDate):
+            add_months(date(1, 1, 31), -1)
 
     def test_rules_are_pure_functions_of_their_inputs(self) -> None:
         # SPEC D4: same inputs, same answer; the inputs are not touched.

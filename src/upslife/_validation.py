@@ -63,6 +63,10 @@ def _encodable(value: str, name: str) -> str:
 
 def require_text(value: object, name: str = "text") -> str:
     """A non-empty ``str`` of valid Unicode; leading and trailing blanks are dropped."""
+    if type(value) is str and value.isascii():  # the common case, on hot paths: no encoding
+        stripped = value.strip()
+        if stripped:
+            return stripped
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{name} must be a non-empty string, got {value!r}")
     return _encodable(value.strip(), name)

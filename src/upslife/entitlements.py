@@ -24,7 +24,6 @@ from datetime import date, timedelta
 from typing import Any, Protocol, final
 
 import attrs
-from dateutil.relativedelta import relativedelta
 
 from upslife._validation import require_date, require_email, require_positive_int, require_text
 from upslife.catalog import Chemistry
@@ -32,6 +31,7 @@ from upslife.errors import (
     AlreadyRegistered,
     DateBeforeRegistration,
     FeatureNotInPlan,
+    InvalidDate,
     InvalidInput,
     OverAssignment,
     UnknownPlan,
@@ -80,16 +80,29 @@ LEAD_ACID_TRIAL_BONUS_MONTHS = 12
 """Extra battery-warranty months for a lead-acid device that registers (SPEC E8)."""
 
 
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(start: date, months: int) -> date:
     """Calendar month arithmetic with end-of-month clamping (SPEC D3).
+
+    The same answer as ``start + dateutil.relativedelta(months=months)`` (a property test
+    holds the two together), computed directly: it is the hot path of every coverage,
+    warranty and battery date, several times per device in a sweep.
 
     >>> add_months(date(2024, 1, 31), 1)
     datetime.date(2024, 2, 29)
     >>> add_months(date(2024, 2, 29), 12)
     datetime.date(2025, 2, 28)
     """
-    result: date = start + relativedelta(months=months)
-    return result
+    year, month0 = divmod(start.year * 12 + start.month - 1 + months, 12)
+    if not 1 <= year <= 9999:
+        raise InvalidDate(f"{start.isoformat()} + {months} months is outside years 1-9999")
+    month = month0 + 1
+    last = _DAYS_IN_MONTH[month0]
+    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+        last = 29
+    return start.replace(year=year, month=month, day=min(start.day, last))
 
 
 # --------------------------------------------------------------------------- plans
