@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import functools
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from dateutil import tz
 
@@ -35,16 +36,22 @@ class FixedClock:
         self._now += delta
 
 
+@functools.lru_cache(maxsize=1024)
+def _zone(name: str) -> tzinfo | None:
+    """The zone named ``name``; cached, since a sweep asks for the same few zones a lot."""
+    return tz.gettz(name)
+
+
 def require_timezone(name: str) -> str:
     """An IANA time zone name that this machine knows; else :class:`InvalidInput`."""
-    if not isinstance(name, str) or tz.gettz(name) is None:
+    if not isinstance(name, str) or _zone(name) is None:
         raise InvalidInput(f"unknown time zone {name!r}; use an IANA name such as Europe/Paris")
     return name
 
 
 def local_date(now: datetime, timezone: str) -> date:
     """The owner-local calendar date at instant ``now`` (SPEC D1)."""
-    zone = tz.gettz(timezone)
+    zone = _zone(timezone)
     if zone is None:
         raise InvalidInput(f"unknown time zone {timezone!r}")
     return require_instant(now, "now").astimezone(zone).date()

@@ -15,7 +15,13 @@ import attrs
 
 from upslife.app import payloads
 from upslife.app.clock import SystemClock, local_date, require_timezone
-from upslife.app.facts import build_facts, facts_of, refresh_next_notice, report_device_of
+from upslife.app.facts import (
+    build_facts,
+    facts_of,
+    refresh_next_notice,
+    report_device_of,
+    report_devices_of,
+)
 from upslife.app.mails import PlainMail, invitation_mail, owner_notice_mail
 from upslife.app.polling import PollReport, apply_snapshot
 from upslife.app.sweep import DeliverySettings, SweepReport, sweep
@@ -601,16 +607,7 @@ class Lifecycle:
         The owner and users a device is shared with see it; anyone else sees nothing.
         """
         state = self.store.get_sharing(owner_id)
-        devices = (
-            report_device_of(
-                d,
-                self.store.licenses_of(d.serial),
-                self.store.warranties_of(d.serial),
-                self.catalog,
-            )
-            for d in self.store.devices_of(owner_id)
-        )
-        return reportable(state, devices, user)
+        return reportable(state, report_devices_of(self.store, self.catalog, owner_id), user)
 
     def report_device(self, serial: str, *, user: str) -> ReportDevice:
         """One device's report input; refused unless ``user`` may see it (SPEC R5)."""
