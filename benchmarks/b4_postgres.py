@@ -111,7 +111,7 @@ def _read(stream: IO[str] | None) -> dict[str, Any]:
 def _sweep(dsn: str, workers: int, days: int) -> tuple[list[dict[str, Any]], float, list[str]]:
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.pg_worker", dsn, f"w{n}"],
+            [sys.executable, "-m", "benchmarks.pg_worker", dsn, f"w{n}", f"{n}/{workers}"],
             env=child_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

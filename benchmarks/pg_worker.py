@@ -1,6 +1,7 @@
 """One sweep worker on PostgreSQL, driven line by line by :mod:`benchmarks.b4_postgres`.
 
-``python -m benchmarks.pg_worker DSN NAME`` opens its own ``PostgresStore``, prints a ready
+``python -m benchmarks.pg_worker DSN NAME [I/N]`` opens its own ``PostgresStore`` (planning
+only shard I of N when given: the workers split the planning), prints a ready
 line, then for each ``DAY k`` line sweeps at ``SWEEP_AT + k days`` (plan, fold digests,
 deliver to null senders, as :func:`upslife.app.sweep` does) and prints one JSON line with
 its wall-clock start and end (``time.time()``, so workers can be compared), each step's
@@ -19,7 +20,7 @@ import attrs
 from benchmarks._measure import NullChat, NullMail, settings
 from benchmarks.fleet import SWEEP_AT
 from upslife.adapters.postgres import PostgresStore
-from upslife.app.sweep import deliver, fold_digests, plan_notices
+from upslife.app.sweep import deliver, earliest_local_date, fold_digests, plan_notices
 from upslife.catalog import Catalog
 
 __all__ = ["main"]
@@ -31,7 +32,12 @@ def _say(value: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    dsn, name = (argv if argv is not None else sys.argv[1:])[:2]
+    args = argv if argv is not None else sys.argv[1:]
+    dsn, name = args[:2]
+    shard = None
+    if len(args) > 2:  # "i/n": this worker plans shard i of n
+        part, parts = args[2].split("/")
+        shard = (int(part), int(parts))
     store = PostgresStore(dsn)
     catalog = Catalog.default()
     mail, chat, config = NullMail(), NullChat(), settings()
@@ -44,9 +50,10 @@ def main(argv: list[str] | None = None) -> None:
             break
         now = SWEEP_AT + timedelta(days=int(words[1]))
         start, cpu = time.time(), time.process_time()
-        plan = plan_notices(store, catalog, now)
+        plan = plan_notices(store, catalog, now, shard=shard)
         planned = time.time()
-        digests = fold_digests(store, now)
+        # parallel workers fold only the days over everywhere, as sweep(shard=...) does
+        digests = fold_digests(store, now, before=earliest_local_date(now) if shard else None)
         folded = time.time()
         delivery = deliver(store, mail, now, chat=chat, settings=config, worker=name)
         end = time.time()

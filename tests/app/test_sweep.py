@@ -8,13 +8,15 @@ on that day (SPEC N2): 2026-01-31 (May 1 − 30 − 31 − 28 − 1), 2026-04-01
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tests.app.conftest import Fleet
-from upslife.app import plan_notices
+from tests.app.conftest import RESELLER, Fleet
+from upslife.app import plan_notices, sweep
+from upslife.app.sweep import earliest_local_date
 from upslife.errors import (
     InvalidInput,
     OverAssignment,
@@ -198,12 +200,72 @@ class TestEventLogRetention:
         # SPEC S5: the event log keeps 30 days.
         fleet.device("AS0000000001", on=date(2025, 11, 1))
         fleet.clock.set(datetime(2025, 11, 2, 8, tzinfo=UTC))
-        fleet.service.set_battery_install_date(
-            "AS0000000001", date(2025, 11, 2), by=fleet.owner_id
-        )
+        fleet.service.set_battery_install_date("AS0000000001", date(2025, 11, 2), by=fleet.owner_id)
         assert len(fleet.service.event_log(fleet.owner_id)) == 1
         report = fleet.sweep_on(date(2025, 12, 1))  # 29 days later: kept
         assert report.log_entries_pruned == 0
         report = fleet.sweep_on(date(2025, 12, 3))  # 31 days later: gone
         assert report.log_entries_pruned == 1
         assert fleet.service.event_log(fleet.owner_id) == ()
+
+
+class TestShards:
+    def test_shards_split_the_planning_and_together_plan_everything(self, fleet: Fleet) -> None:
+        # SPEC N9: n workers with shard (i, n) plan disjoint devices, none left out.
+        for n in range(12):
+            fleet.device(f"AS00000000{n:02d}", on=date(2025, 11, 1))
+        now = datetime(2026, 1, 31, 8, tzinfo=UTC)
+        catalog = fleet.service.catalog
+        first = plan_notices(fleet.store, catalog, now, shard=(0, 2))
+        second = plan_notices(fleet.store, catalog, now, shard=(1, 2))
+        assert first.devices_due > 0
+        assert second.devices_due > 0
+        assert first.devices_due + second.devices_due == 12
+        assert plan_notices(fleet.store, catalog, now).notices_planned == 0
+
+    def test_a_bad_shard_is_refused(self, fleet: Fleet) -> None:
+        # SPEC D5
+        with pytest.raises(InvalidInput):
+            plan_notices(fleet.store, fleet.service.catalog, fleet.clock.now(), shard=(2, 2))
+
+    def test_parallel_workers_fold_a_digest_only_once_its_day_is_over(self, fleet: Fleet) -> None:
+        # SPEC N10: a sharded sweep leaves today's held notices for a later fold, so a
+        # worker still planning today cannot split the digest in two.
+        fleet.set_delivery(reseller=DeliveryPreference.DAILY_DIGEST)
+        fleet.device("AS0000000001", on=date(2025, 11, 1))
+        fleet.connect_reseller(at=datetime(2026, 1, 2, tzinfo=UTC))
+        now = datetime(2026, 1, 31, 8, tzinfo=UTC)
+        today = sweep(
+            fleet.store,
+            fleet.service.catalog,
+            fleet.mail,
+            now,
+            settings=fleet.service.settings,
+            shard=(0, 1),
+        )
+        assert today.digests == 1  # one worker: nothing else is planning
+        serial = fleet.device("AS0000000002", on=date(2025, 11, 2))  # first notice 2026-02-01
+        part = zlib.crc32(serial.encode()) % 2
+        later = datetime(2026, 2, 1, 8, tzinfo=UTC)
+        parallel = sweep(
+            fleet.store,
+            fleet.service.catalog,
+            fleet.mail,
+            later,
+            settings=fleet.service.settings,
+            shard=(part, 2),
+        )
+        assert parallel.plan.devices_due == 1
+        assert parallel.digests == 0  # 2026-02-01 is not over everywhere yet
+        assert all(m["To"] != RESELLER for m in fleet.mail.sent[-1:])  # held, not sent
+        next_day = datetime(2026, 2, 2, 13, tzinfo=UTC)
+        assert earliest_local_date(next_day) == date(2026, 2, 2)
+        folded = sweep(
+            fleet.store,
+            fleet.service.catalog,
+            fleet.mail,
+            next_day,
+            settings=fleet.service.settings,
+            shard=(1 - part, 2),
+        )
+        assert folded.digests == 1

@@ -23,9 +23,10 @@ Three steps, each safe to interrupt at any point and to run again:
 from __future__ import annotations
 
 import logging
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import attrs
 
@@ -35,7 +36,7 @@ from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
 from upslife.app.mails import PlainMail, render_plain
 from upslife.catalog import Catalog
-from upslife.errors import DeliveryFailed, UpslifeError
+from upslife.errors import DeliveryFailed, InvalidInput, UpslifeError
 from upslife.invitations import Invitation, InvitationState, Keyring, TokenAction, sign
 from upslife.notifications import (
     DEFAULT_DUE_GRACE_DAYS,
@@ -59,11 +60,13 @@ from upslife.rendering import render_chat, render_email
 from upslife.sharing import DEFAULT_RETENTION
 
 __all__ = [
+    "HELD_FOR_DIGEST",
     "DeliveryReport",
     "DeliverySettings",
     "PlanReport",
     "SweepReport",
     "deliver",
+    "earliest_local_date",
     "fold_digests",
     "plan_notices",
     "sweep",
@@ -73,6 +76,11 @@ log = logging.getLogger(__name__)
 
 # The latest UTC offset in use (Kiribati, UTC+14): no owner's "today" is later than this.
 _MAX_UTC_OFFSET = timedelta(hours=14)
+_MIN_UTC_OFFSET = timedelta(hours=12)  # Baker Island, UTC-12: the last place a day ends
+
+HELD_FOR_DIGEST = datetime(9999, 12, 31, tzinfo=UTC)
+"""The ``next_attempt_at`` of a notice waiting to be folded into a daily digest (SPEC N10):
+never claimable on its own; :func:`fold_digests` marks it DIGESTED and queues the digest."""
 
 
 @attrs.frozen
@@ -174,7 +182,7 @@ def _plan_device(
             recipient=n.recipient,
             day=today,
             payload=payloads.encode(n),
-            next_attempt_at=None if _held(owner, n.recipient.kind) else now,
+            next_attempt_at=HELD_FOR_DIGEST if _held(owner, n.recipient.kind) else now,
         )
         for n in notices
     ]
@@ -189,8 +197,14 @@ def plan_notices(
     batch: int = 500,
     due_grace_days: int = DEFAULT_DUE_GRACE_DAYS,
     on_device: Callable[[str], None] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> PlanReport:
     """Write the notices due at instant ``now`` to the outbox (step 1 of the sweep).
+
+    ``shard=(i, n)`` plans only the devices whose serial hashes to ``i`` of ``n``: ``n``
+    workers, each with its own shard, split the planning between them (delivery splits by
+    itself through leased claims). Planning the same device twice is harmless — the
+    outbox keys are unique — but wasted work.
 
     Due devices are read ``batch`` at a time; each page is read and planned in one
     transaction, so a page costs one commit (a commit waits for the disk: one per device
@@ -198,6 +212,7 @@ def plan_notices(
     each due device once its page has committed (progress bars, fault-injection tests).
     """
     require_instant(now, "now")
+    part, parts = _check_shard(shard)
     horizon = (now + _MAX_UTC_OFFSET).date()
     owners: dict[str, Owner] = {}
     resellers: dict[str, tuple[str | None, InvitationState | None]] = {}
@@ -211,6 +226,8 @@ def plan_notices(
             devices = store.devices_due(horizon, after=after, limit=batch)
             for device in devices:
                 read += 1
+                if parts > 1 and zlib.crc32(device.serial.encode()) % parts != part:
+                    continue
                 owner = owners.get(device.owner_id)
                 if owner is None:
                     owner = owners[device.owner_id] = store.get_owner(device.owner_id)
@@ -238,15 +255,37 @@ def plan_notices(
     return PlanReport(read, due, planned, dict(by_kind))
 
 
-def fold_digests(store: Store, now: datetime) -> int:
+def earliest_local_date(now: datetime) -> date:
+    """The earliest owner-local date anywhere at ``now`` (UTC-12): every day before it is
+    over for every owner (SPEC D1)."""
+    return (require_instant(now, "now") - _MIN_UTC_OFFSET).date()
+
+
+def _check_shard(shard: tuple[int, int] | None) -> tuple[int, int]:
+    if shard is None:
+        return 0, 1
+    part, parts = shard
+    if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+        raise InvalidInput(f"shard count must be a whole number above zero, got {parts!r}")
+    if isinstance(part, bool) or not isinstance(part, int) or not 0 <= part < parts:
+        raise InvalidInput(f"shard must be in 0..{parts - 1}, got {part!r}")
+    return part, parts
+
+
+def fold_digests(store: Store, now: datetime, *, before: date | None = None) -> int:
     """Fold held notices into one digest item per recipient and day (SPEC N10).
 
     A reseller with many customers gets one message a day across all of them. The digest's
-    key is stable, so folding again after a crash adds nothing.
+    key is stable, so folding again after a crash adds nothing. Fold a day only once every
+    notice of it is planned: a single sweep folds after its own planning; workers planning
+    in parallel fold only the days ``before`` one that is over everywhere (see
+    :func:`sweep`), so their digests go out a day later but whole.
     """
     groups: dict[tuple[str, str, date], list[tuple[OutboxItem, Notice]]] = defaultdict(list)
     for item in store.items(status=DeliveryStatus.PENDING):
-        if item.next_attempt_at is not None or item.digest_key is not None:
+        if item.next_attempt_at != HELD_FOR_DIGEST or item.digest_key is not None:
+            continue
+        if before is not None and item.day >= before:
             continue
         notice = payloads.decode(item.payload)
         if isinstance(notice, Notice):
@@ -410,11 +449,16 @@ def sweep(
     worker: str = "sweep",
     due_grace_days: int = DEFAULT_DUE_GRACE_DAYS,
     log_retention: timedelta = DEFAULT_RETENTION,
+    shard: tuple[int, int] | None = None,
 ) -> SweepReport:
     """The daily job: plan, fold digests, deliver, and drop event-log entries past their
-    retention (SPEC S5, 30 days by default). Idempotent; run it as often as you like."""
-    planned = plan_notices(store, catalog, now, due_grace_days=due_grace_days)
-    digests = fold_digests(store, now)
+    retention (SPEC S5, 30 days by default). Idempotent; run it as often as you like.
+    Several workers share one store with ``shard=(i, n)`` each (see :func:`plan_notices`)."""
+    planned = plan_notices(store, catalog, now, due_grace_days=due_grace_days, shard=shard)
+    parallel = shard is not None and shard[1] > 1
+    # With parallel workers, another may still be planning today: fold only the days that
+    # are over everywhere.
+    digests = fold_digests(store, now, before=earliest_local_date(now) if parallel else None)
     delivered = deliver(store, mail, now, chat=chat, settings=settings, worker=worker)
     pruned = store.prune_log(now - log_retention)
     return SweepReport(planned, digests, delivered, pruned)
