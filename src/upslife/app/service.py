@@ -606,8 +606,10 @@ class Lifecycle:
 
         The owner and users a device is shared with see it; anyone else sees nothing.
         """
-        state = self.store.get_sharing(owner_id)
-        return reportable(state, report_devices_of(self.store, self.catalog, owner_id), user)
+        devices = report_devices_of(self.store, self.catalog, owner_id)
+        if user == owner_id:  # the owner sees every device: no need to load the sharing state
+            return devices
+        return reportable(self.store.get_sharing(owner_id), devices, user)
 
     def report_device(self, serial: str, *, user: str) -> ReportDevice:
         """One device's report input; refused unless ``user`` may see it (SPEC R5)."""
