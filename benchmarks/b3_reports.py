@@ -94,7 +94,7 @@ def figures(result: B3Result) -> list[Figure]:
             f"(+{result.extra_mb('ours', 1):.0f} MiB at {small_rows:,})",
             f"bare: +{result.extra_mb('bare', 0):.0f} MiB at {rows:,} "
             f"(+{result.extra_mb('bare', 1):.0f} MiB at {small_rows:,})",
-            note=f"Lifecycle.report_devices, which reads the owner's devices in one call: "
+            note=f"through Lifecycle.report_devices: "
             f"+{result.extra_mb('service', 0):.0f} MiB at {rows:,} "
             f"(+{result.extra_mb('service', 1):.0f} MiB at {small_rows:,})",
         ),

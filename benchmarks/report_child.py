@@ -5,13 +5,14 @@ of the owner's devices to ``OUT`` and prints one JSON object: rows, wall and CPU
 the resident set before the export (imports done, store open) and the peak after it.
 
 - ``ours``: the store streamed a page at a time
-  (:func:`upslife.app.facts.report_devices_of`), filtered by the owner's sharing state
-  (:func:`upslife.reports.reportable`, SPEC R5) → :func:`upslife.reports.renewal_rows` →
+  (:func:`upslife.app.facts.report_devices_of`; the owner sees every device, so no sharing
+  state is loaded, as in ``Lifecycle.report_devices``, SPEC R5) →
+  :func:`upslife.reports.renewal_rows` →
   :func:`upslife.formats.write_csv` with the ``MY_RENEWALS`` layout, in the store's order
   (serial; R4's order would need the store to sort by ``renewal_due_on``: sorting in memory,
   as the CLI's ``sorted_for_renewal`` does, holds every row);
 - ``service``: the same through :meth:`Lifecycle.report_devices
-  <upslife.app.Lifecycle.report_devices>`, which reads the owner's devices in one call;
+  <upslife.app.Lifecycle.report_devices>`;
 - ``bare``: the same reads from the same store (the devices a page at a time, each one's
   licenses and warranties) dumped with a bare ``csv.writer``: ten columns of stored
   values, no rules.
@@ -36,7 +37,7 @@ from upslife.app.facts import report_devices_of
 from upslife.catalog import Catalog
 from upslife.formats import MY_RENEWALS, write_csv
 from upslife.ports import Device, Store
-from upslife.reports import renewal_rows, reportable
+from upslife.reports import renewal_rows
 
 __all__ = ["bare_dump", "main", "our_export", "service_export"]
 
@@ -44,8 +45,7 @@ __all__ = ["bare_dump", "main", "our_export", "service_export"]
 def our_export(store: Store, owner: str, as_of: date, out: TextIO) -> int:
     """The library's MyRenewals path, streamed from the store to ``out``."""
     devices = report_devices_of(store, Catalog.default(), owner)
-    visible = reportable(store.get_sharing(owner), devices, owner)
-    return write_csv(out, MY_RENEWALS, renewal_rows(visible, as_of))
+    return write_csv(out, MY_RENEWALS, renewal_rows(devices, as_of))
 
 
 def service_export(store: Store, owner: str, as_of: date, out: TextIO) -> int:
