@@ -8,7 +8,6 @@ import email.policy
 import logging
 import shutil
 import smtplib
-import socket
 import ssl
 import subprocess
 import threading
@@ -25,6 +24,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 import upslife.adapters.smtp
+from tests.peers import free_port, silent_server
 from upslife.adapters.smtp import SmtpSender
 from upslife.errors import DeliveryFailed, InvalidInput
 
@@ -107,13 +107,6 @@ def authenticate(
     return AuthResult(success=ok, handled=False)  # not handled: the server answers 535
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def smtp_server(handler: Recorder, **options: Any) -> Iterator[int]:
     """A running aiosmtpd server on 127.0.0.1; yields its port."""
@@ -125,34 +118,6 @@ def smtp_server(handler: Recorder, **options: Any) -> Iterator[int]:
         yield controller.port
     finally:
         controller.stop()
-
-
-@contextmanager
-def silent_server() -> Iterator[int]:
-    """A TCP server that accepts connections and never says a word; yields its port."""
-    listener = socket.create_server((HOST, 0))
-    listener.settimeout(0.05)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            accepted.append(connection)
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join()
-        for connection in accepted:
-            connection.close()
-        listener.close()
 
 
 def closed_port() -> int:

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import attrs
 import pytest
 
+from tests.peers import silent_server
 from upslife.adapters.webhooks import WebhookSender
 from upslife.errors import DeliveryFailed, InvalidInput
 
@@ -88,34 +89,6 @@ def webhook(answer: Answer | None = None) -> Iterator[Hook]:
         server.shutdown()
         thread.join()
         server.server_close()
-
-
-@contextmanager
-def silent_server() -> Iterator[int]:
-    """A TCP server that accepts connections and never says a word; yields its port."""
-    listener = socket.create_server((HOST, 0))
-    listener.settimeout(0.05)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            accepted.append(connection)
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join()
-        for connection in accepted:
-            connection.close()
-        listener.close()
 
 
 def closed_port() -> int:

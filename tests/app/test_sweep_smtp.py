@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from collections import Counter
 from datetime import UTC, date, datetime
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.peers import free_port
 from upslife.adapters.smtp import SmtpSender
 from upslife.ports import DeliveryStatus
 
@@ -30,13 +30,6 @@ class Inbox:
         assert isinstance(parsed, email.message.EmailMessage)
         self.messages.append(parsed)
         return "250 OK: queued"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_a_server_down_for_a_sweep_then_up_gets_every_notice_once(fleet: Fleet) -> None:

@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from tests import peers
+
 APC_EPOCH = date(2000, 1, 1)
 
 # ----------------------------------------------------------------------------- NUT (real)
@@ -139,29 +141,8 @@ def fake_upsd() -> Iterator[Callable[..., FakeUpsd]]:
 @pytest.fixture
 def silent_server() -> Iterator[int]:
     """A TCP port on 127.0.0.1 that accepts connections and never says a word."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.05)
-    stop = threading.Event()
-    accepted: list[socket.socket] = []
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            accepted.append(conn)
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join(5)
-    server.close()
-    for conn in accepted:
-        conn.close()
+    with peers.silent_server() as port:
+        yield port
 
 
 # ----------------------------------------------------------------------------- Modbus
