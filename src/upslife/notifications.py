@@ -34,7 +34,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, Final, final
 
@@ -952,8 +952,12 @@ def due_notices(
     sent_keys: Collection[str] = frozenset(),
     due_grace_days: int = DEFAULT_DUE_GRACE_DAYS,
     plan_license_sku: Callable[[Plan], str] = default_plan_license_sku,
+    events: Sequence[LifecycleEvent] | None = None,
 ) -> tuple[Notice, ...]:
     """The notices a daily sweep on ``today`` sends for one device (SPEC N1–N9).
+
+    ``events`` may pass ``lifecycle_events(device)`` computed already (the sweep also
+    needs them for :func:`next_notice_date`), so they are not built twice.
 
     Events come from the device's current facts, so resolved events are simply absent (N3).
     For each event, :func:`stage_due` picks at most one stage, given the ``sent`` records
@@ -978,7 +982,9 @@ def due_notices(
     progress = _progress(sent)
     audience: _Audience | None = None  # built on the first due stage: most days have none
     notices: list[Notice] = []
-    for event in lifecycle_events(device, plan_license_sku=plan_license_sku):
+    if events is None:
+        events = lifecycle_events(device, plan_license_sku=plan_license_sku)
+    for event in events:
         stages, last = progress.get(event.id, _NOTHING_SENT)
         if last is not None and last >= today:
             continue

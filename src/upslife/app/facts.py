@@ -10,7 +10,7 @@ warranty, battery replace-by, service life), and :func:`build_facts` into the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 
 import attrs
@@ -21,6 +21,7 @@ from upslife.errors import InvalidInput
 from upslife.notifications import (
     DEFAULT_DUE_GRACE_DAYS,
     DeviceFacts,
+    LifecycleEvent,
     SentStage,
     lifecycle_events,
     next_notice_date,
@@ -113,9 +114,11 @@ def refresh_next_notice(
     *,
     after: date | None,
     due_grace_days: int = DEFAULT_DUE_GRACE_DAYS,
+    events: Sequence[LifecycleEvent] | None = None,
 ) -> Device:
-    """The device with its ``next_notice_on`` recomputed from its facts (SPEC N2, N4)."""
-    nxt = next_notice_date(
-        lifecycle_events(facts), sent, after=after, due_grace_days=due_grace_days
-    )
+    """The device with its ``next_notice_on`` recomputed from its facts (SPEC N2, N4);
+    ``events`` may pass ``lifecycle_events(facts)`` computed already."""
+    if events is None:
+        events = lifecycle_events(facts)
+    nxt = next_notice_date(events, sent, after=after, due_grace_days=due_grace_days)
     return attrs.evolve(device, next_notice_on=nxt)

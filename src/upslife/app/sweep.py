@@ -45,6 +45,7 @@ from upslife.notifications import (
     Notice,
     RecipientKind,
     due_notices,
+    lifecycle_events,
     sent_stages,
 )
 from upslife.ports import (
@@ -158,6 +159,7 @@ def _plan_device(
     """Plan one due device: its notices into the outbox, its stages and next date saved,
     atomically (a savepoint inside the page's transaction). Returns (items added, notices)."""
     facts = facts_of(store, catalog, device)
+    events = lifecycle_events(facts)
     sent = store.sent_stages(device.serial)
     reseller_email, reseller_state = reseller
     notices = due_notices(
@@ -169,10 +171,16 @@ def _plan_device(
         chat_routes=owner.chat_routes,
         sent=sent,
         due_grace_days=due_grace_days,
+        events=events,
     )
     new_sent = sent_stages(notices)
     updated = refresh_next_notice(
-        device, facts, (*sent, *new_sent), after=today, due_grace_days=due_grace_days
+        device,
+        facts,
+        (*sent, *new_sent),
+        after=today,
+        due_grace_days=due_grace_days,
+        events=events,
     )
     items = [
         OutboxItem(
