@@ -78,7 +78,7 @@ def test_a_sweep_killed_at_random_points_delivers_every_notice_once(tmp_path: Pa
             killed += 1
     run_worker(db, maildir, runs, kill_after=None)
     delivered = message_ids(maildir)
-    assert killed >= 4  # the kills really interrupted runs
+    assert killed >= 3  # the kills really interrupted runs (each run makes < 1.2 s of progress)
     assert sorted(delivered) == expected  # nothing lost, nothing twice
     store = SqliteStore(db)
     try:
