@@ -278,6 +278,11 @@ class InvitationStore(Protocol):
         """The owner's most recently sent invitation, if any (SPEC I1)."""
         ...
 
+    def pending_invitations(self, *, sent_before: datetime) -> tuple[Invitation, ...]:
+        """Invitations stored as PENDING and sent before the instant, by id: those past
+        their 7 days are due to expire, with a notice to the owner (SPEC I2, I4)."""
+        ...
+
     def use_token(self, token_id: str) -> None:
         """Record a single-use token as used; a second use raises ``AlreadyExists``."""
         ...

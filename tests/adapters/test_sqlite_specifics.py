@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from upslife.adapters._codec import decode, encode
+from upslife.adapters._codec import decode, encode, instant_to_text
 from upslife.adapters.sqlite import MIGRATIONS, SchemaVersionTooNew, SqliteStore
 from upslife.errors import ConcurrentUpdate, InvalidInput, StorageError
 from upslife.ports import OutboxItem
@@ -121,10 +121,26 @@ class TestMigrations:
                 ("AS1", "ann@example.com", None, encode(device())),
             )
         store = SqliteStore(path)
-        assert version_of(path) == 2
+        assert version_of(path) == len(MIGRATIONS)
         assert store.get_device("AS1") == device()
         assert store.enqueue([item("k1")], []) == 1  # the tables of migration 2 work
         store.close()
+
+    def test_migration_three_marks_the_stored_pending_invitations(self, path: Path) -> None:
+        # SPEC I2, I4: invitations saved before the column existed are found by expiry.
+        build_file_at(path, 2)
+        with raw(path) as conn:
+            conn.execute(
+                "INSERT INTO invitations (id, owner_id, sent_at, doc) VALUES (?, ?, ?, ?)",
+                ("INV-1", invitation().owner_id, instant_to_text(T0), encode(invitation())),
+            )
+        store = SqliteStore(path)
+        try:
+            assert store.pending_invitations(sent_before=T0 + timedelta(days=8)) == (
+                invitation(),
+            )
+        finally:
+            store.close()
 
     def test_a_file_from_a_newer_upslife_is_refused_and_left_unchanged(self, path: Path) -> None:
         build_file_at(path, len(MIGRATIONS))

@@ -64,5 +64,24 @@ def test_an_invitation_no_longer_pending_is_not_mailed_late(fleet: Fleet) -> Non
     fleet.service.invite_reseller(fleet.owner_id, RESELLER, invitation_id="late")
     fleet.clock.set(fleet.clock.now() + timedelta(days=7))
     report = fleet.service.sweep(fleet.mail)
-    assert fleet.mail.sent == []
+    assert [m["To"] for m in fleet.mail.sent] == [fleet.owner_id]  # told of the expiry (I4)
     assert report.delivery.suppressed == 1
+
+
+def test_the_sweep_expires_an_invitation_after_seven_days_and_tells_the_owner(
+    fleet: Fleet,
+) -> None:
+    # SPEC I2, I4
+    start = fleet.clock.now()
+    fleet.service.invite_reseller(fleet.owner_id, RESELLER, invitation_id="week")
+    fleet.service.sweep(fleet.mail)  # the invitation goes out
+    fleet.clock.set(start + timedelta(days=7) - timedelta(microseconds=1))
+    fleet.service.sweep(fleet.mail)
+    assert fleet.store.get_invitation("week").state.value == "pending"
+    fleet.clock.set(start + timedelta(days=7))
+    fleet.service.sweep(fleet.mail)
+    assert fleet.store.get_invitation("week").state.value == "expired"
+    owner = [str(m["Subject"]) for m in fleet.mail.sent if m["To"] == fleet.owner_id]
+    assert owner == ["Your reseller invitation expired"]
+    fleet.service.sweep(fleet.mail)  # once
+    assert len([m for m in fleet.mail.sent if m["To"] == fleet.owner_id]) == 1

@@ -49,7 +49,7 @@ from upslife.errors import (
     UnknownInvitation,
     UnknownOwner,
 )
-from upslife.invitations import Invitation
+from upslife.invitations import Invitation, InvitationState
 from upslife.notifications import ChatKind, EventId, EventKind, Recipient, RecipientKind, SentStage
 from upslife.notifications import Stage as NoticeStage
 from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner
@@ -498,11 +498,28 @@ class SqlStore(abc.ABC):
         doc = encode(invitation)
         with self._atomic():
             self._execute(
-                "INSERT INTO invitations (id, owner_id, sent_at, doc) VALUES (?, ?, ?, ?) "
+                "INSERT INTO invitations (id, owner_id, sent_at, doc, pending) "
+                "VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET owner_id = excluded.owner_id, "
-                "sent_at = excluded.sent_at, doc = excluded.doc",
-                (invitation.id, invitation.owner_id, self._instant(invitation.sent_at), doc),
+                "sent_at = excluded.sent_at, doc = excluded.doc, pending = excluded.pending",
+                (
+                    invitation.id,
+                    invitation.owner_id,
+                    self._instant(invitation.sent_at),
+                    doc,
+                    invitation.state is InvitationState.PENDING,
+                ),
             )
+
+    def pending_invitations(self, *, sent_before: datetime) -> tuple[Invitation, ...]:
+        """Invitations stored as PENDING and sent before ``sent_before``, by id."""
+        before = self._instant(check_instant(sent_before, "sent_before"))
+        with self._atomic(write=False):
+            rows = self._rows(
+                "SELECT doc FROM invitations WHERE pending = ? AND sent_at < ? ORDER BY id",
+                (True, before),
+            )
+        return tuple(decode(Invitation, row[0]) for row in rows)
 
     def get_invitation(self, invitation_id: str) -> Invitation:
         """The invitation; unknown raises ``UnknownInvitation``."""

@@ -115,6 +115,12 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX outbox_by_owner ON outbox (owner_id, key)",
         "CREATE INDEX outbox_by_status ON outbox (status, key)",
     ),
+    # 3: which invitations are still pending, so expiry reads only those (SPEC I2, I4)
+    (
+        "ALTER TABLE invitations ADD COLUMN pending INTEGER NOT NULL DEFAULT 0",
+        "UPDATE invitations SET pending = (json_extract(doc, '$.state') = 'PENDING')",
+        "CREATE INDEX invitations_pending ON invitations (sent_at, id) WHERE pending = 1",
+    ),
 )
 """The schema's history; see :attr:`upslife.adapters._sql.SqlStore.MIGRATIONS`."""
 

@@ -22,9 +22,9 @@ from upslife.app.facts import (
     report_device_of,
     report_devices_of,
 )
-from upslife.app.mails import PlainMail, invitation_mail, owner_notice_mail
+from upslife.app.mails import invitation_mail
 from upslife.app.polling import PollReport, apply_snapshot
-from upslife.app.sweep import DeliverySettings, SweepReport, sweep
+from upslife.app.sweep import DeliverySettings, SweepReport, enqueue_mail, sweep, tell_owner
 from upslife.catalog import Catalog
 from upslife.entitlements import (
     ActivationCode,
@@ -323,30 +323,10 @@ class Lifecycle:
             if current is not None:
                 self.store.save_invitation(current)
                 if expired is not None:
-                    self._tell_owner(owner, expired, now)
+                    tell_owner(self.store, owner, expired, now)
             self.store.save_invitation(inv)
-            self._enqueue_mail(owner.id, Recipient.reseller(inv.reseller_email), mail, now)
+            enqueue_mail(self.store, owner, Recipient.reseller(inv.reseller_email), mail, now)
         return links
-
-    def _enqueue_mail(
-        self, owner_id: str, recipient: Recipient, mail: PlainMail, now: datetime
-    ) -> None:
-        today = self._today(self.store.get_owner(owner_id), now)
-        item = OutboxItem(
-            key=mail.key,
-            serial=None,
-            owner_id=owner_id,
-            recipient=recipient,
-            day=today,
-            payload=payloads.encode(mail),
-            next_attempt_at=now,
-        )
-        self.store.enqueue([item], ())
-
-    def _tell_owner(self, owner: Owner, notice: OwnerNotice, now: datetime) -> None:
-        """SPEC I4: the owner hears of a decline, an expiry or an opt-out by mail."""
-        mail = owner_notice_mail(notice, owner.contact.email)
-        self._enqueue_mail(owner.id, Recipient.owner(owner.contact.email), mail, now)
 
     def respond(self, token: str, action: TokenAction) -> tuple[Invitation, OwnerNotice | None]:
         """A reseller follows a link: accept, decline or unsubscribe (SPEC I2–I5).
@@ -369,7 +349,7 @@ class Lifecycle:
                 self.store.use_token(verified.token_id)
             self.store.save_invitation(updated)
             if notice is not None:
-                self._tell_owner(self.store.get_owner(updated.owner_id), notice, now)
+                tell_owner(self.store, self.store.get_owner(updated.owner_id), notice, now)
         return updated, notice
 
     def cancel_invitation(self, owner_id: str) -> Invitation:

@@ -34,15 +34,25 @@ from upslife._validation import require_instant
 from upslife.app import payloads
 from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
-from upslife.app.mails import PlainMail, render_plain
+from upslife.app.mails import PlainMail, owner_notice_mail, render_plain
 from upslife.catalog import Catalog
 from upslife.errors import DeliveryFailed, InvalidInput, UpslifeError
-from upslife.invitations import Invitation, InvitationState, Keyring, TokenAction, sign
+from upslife.invitations import (
+    INVITATION_LIFETIME,
+    Invitation,
+    InvitationState,
+    Keyring,
+    OwnerNotice,
+    TokenAction,
+    expire,
+    sign,
+)
 from upslife.notifications import (
     DEFAULT_DUE_GRACE_DAYS,
     DeliveryPreference,
     Digest,
     Notice,
+    Recipient,
     RecipientKind,
     due_notices,
     lifecycle_events,
@@ -68,9 +78,12 @@ __all__ = [
     "SweepReport",
     "deliver",
     "earliest_local_date",
+    "enqueue_mail",
+    "expire_invitations",
     "fold_digests",
     "plan_notices",
     "sweep",
+    "tell_owner",
 ]
 
 log = logging.getLogger(__name__)
@@ -269,6 +282,46 @@ def earliest_local_date(now: datetime) -> date:
     return (require_instant(now, "now") - _MIN_UTC_OFFSET).date()
 
 
+def enqueue_mail(
+    store: Store, owner: Owner, recipient: Recipient, mail: PlainMail, now: datetime
+) -> None:
+    """Queue an account mail in the outbox under its key (sent once, SPEC N9)."""
+    item = OutboxItem(
+        key=mail.key,
+        serial=None,
+        owner_id=owner.id,
+        recipient=recipient,
+        day=local_date(now, owner.timezone),
+        payload=payloads.encode(mail),
+        next_attempt_at=now,
+    )
+    store.enqueue([item], ())
+
+
+def tell_owner(store: Store, owner: Owner, notice: OwnerNotice, now: datetime) -> None:
+    """SPEC I4: the owner hears of a decline, an expiry or an opt-out, by mail."""
+    mail = owner_notice_mail(notice, owner.contact.email)
+    enqueue_mail(store, owner, Recipient.owner(owner.contact.email), mail, now)
+
+
+def expire_invitations(store: Store, now: datetime) -> int:
+    """Expire the reseller invitations whose 7 days are over, telling each owner
+    (SPEC I2, I4). Reads only the pending invitations; idempotent."""
+    expired = 0
+    # sent at or before now - 7 days: at exactly 7 x 24 h the invitation has expired (I2)
+    cutoff = require_instant(now) - INVITATION_LIFETIME + timedelta(microseconds=1)
+    for pending in store.pending_invitations(sent_before=cutoff):
+        updated, notice = expire(pending, now)
+        if updated.state is not InvitationState.EXPIRED:
+            continue
+        with store.transaction():
+            store.save_invitation(updated)
+            if notice is not None:
+                tell_owner(store, store.get_owner(updated.owner_id), notice, now)
+        expired += 1
+    return expired
+
+
 def _check_shard(shard: tuple[int, int] | None) -> tuple[int, int]:
     if shard is None:
         return 0, 1
@@ -462,6 +515,7 @@ def sweep(
     """The daily job: plan, fold digests, deliver, and drop event-log entries past their
     retention (SPEC S5, 30 days by default). Idempotent; run it as often as you like.
     Several workers share one store with ``shard=(i, n)`` each (see :func:`plan_notices`)."""
+    expire_invitations(store, now)
     planned = plan_notices(store, catalog, now, due_grace_days=due_grace_days, shard=shard)
     parallel = shard is not None and shard[1] > 1
     # With parallel workers, another may still be planning today: fold only the days that

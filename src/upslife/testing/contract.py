@@ -478,9 +478,7 @@ class CodeStoreContract(_StoreFixture):
         with pytest.raises(UnknownCode):
             store.get_code("NOPE")
 
-    def test_saving_a_code_with_the_expected_count_stores_the_new_count(
-        self, store: Store
-    ) -> None:
+    def test_saving_a_code_with_the_expected_count_stores_the_new_count(self, store: Store) -> None:
         # SPEC E6
         store.add_code(code())
         store.save_code(code(assigned=3), expected_assigned=0)
@@ -543,13 +541,41 @@ class InvitationStoreContract(_StoreFixture):
         assert store.get_invitation("INV-1") == accepted
         assert store.current_invitation(ANN) == accepted
 
+    def test_pending_invitations_are_those_still_pending_and_sent_before(
+        self, store: Store
+    ) -> None:
+        # SPEC I2, I4: what an expiry sweep reads.
+        old, recent = invitation("INV-1"), invitation("INV-2", sent_at=T0 + timedelta(days=9))
+        answered = Invitation(
+            "INV-3",
+            ANN,
+            "renewals@reseller.example.net",
+            "Acme",
+            T0,
+            InvitationState.DECLINED,
+            responded_at=T0 + timedelta(days=1),
+        )
+        for item in (recent, answered, old):
+            store.save_invitation(item)
+        assert store.pending_invitations(sent_before=T0 + timedelta(days=8)) == (old,)
+        assert store.pending_invitations(sent_before=T0) == ()
+        accepted = Invitation(
+            "INV-1",
+            ANN,
+            "renewals@reseller.example.net",
+            "Acme",
+            T0,
+            InvitationState.ACCEPTED,
+            responded_at=T0 + timedelta(days=2),
+        )
+        store.save_invitation(accepted)  # no longer pending once saved in another state
+        assert store.pending_invitations(sent_before=T0 + timedelta(days=30)) == (recent,)
+
     def test_an_unknown_invitation_raises_unknown_invitation(self, store: Store) -> None:
         with pytest.raises(UnknownInvitation):
             store.get_invitation("NOPE")
 
-    def test_the_current_invitation_is_the_owners_most_recently_sent(
-        self, store: Store
-    ) -> None:
+    def test_the_current_invitation_is_the_owners_most_recently_sent(self, store: Store) -> None:
         # SPEC I1
         store.save_invitation(invitation("INV-2", sent_at=T0 + timedelta(days=10)))
         store.save_invitation(invitation("INV-3", sent_at=T0 + timedelta(days=20)))
@@ -621,9 +647,7 @@ class EventLogStoreContract(_StoreFixture):
         assert store.log_of(ANN, since=T0 + timedelta(hours=1)) == (mid, late)
         assert store.log_of(ANN, since=T0 + timedelta(hours=3)) == ()
 
-    def test_entries_of_one_instant_keep_the_order_they_were_appended(
-        self, store: Store
-    ) -> None:
+    def test_entries_of_one_instant_keep_the_order_they_were_appended(self, store: Store) -> None:
         entries = [log_entry(T0, f"m{n}") for n in range(5)]
         store.append_log(ANN, entries[:2])
         store.append_log(ANN, entries[2:])
@@ -714,9 +738,7 @@ class OutboxContract(_StoreFixture):
         assert store.get_device("AS1") == moved
         assert store.devices_due(date(2025, 3, 3)) == ()
 
-    def test_enqueue_with_an_unknown_device_raises_and_changes_nothing(
-        self, store: Store
-    ) -> None:
+    def test_enqueue_with_an_unknown_device_raises_and_changes_nothing(self, store: Store) -> None:
         # SPEC D5: one transaction; nothing is half-enqueued.
         store.add_device(device("AS1"))
         with pytest.raises(UnknownDevice):
@@ -761,9 +783,7 @@ class OutboxContract(_StoreFixture):
         assert store.claim(T0, worker="w1", limit=0) == ()
         assert _keys(store.claim(T0, worker="w2", limit=1)) == ["k1"]
 
-    def test_claimed_items_go_to_no_other_worker_until_the_lease_ends(
-        self, store: Store
-    ) -> None:
+    def test_claimed_items_go_to_no_other_worker_until_the_lease_ends(self, store: Store) -> None:
         store.enqueue([item("k1"), item("k2")], [])
         assert _keys(store.claim(T0, worker="w1", limit=10, lease_seconds=60)) == ["k1", "k2"]
         assert store.claim(T0 + timedelta(seconds=59), worker="w2", limit=10) == ()
@@ -796,9 +816,7 @@ class OutboxContract(_StoreFixture):
         store.claim(T0, worker="w1", limit=1)
         store.mark_sent("k1", T0 + timedelta(seconds=2))
         assert store.items() == (
-            _evolve(
-                item("k1"), status=DeliveryStatus.SENT, delivered_at=T0 + timedelta(seconds=2)
-            ),
+            _evolve(item("k1"), status=DeliveryStatus.SENT, delivered_at=T0 + timedelta(seconds=2)),
         )
         assert store.claim(T0 + timedelta(days=1), worker="w2", limit=1) == ()
 

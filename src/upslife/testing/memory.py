@@ -43,7 +43,7 @@ from upslife.errors import (
     UnknownInvitation,
     UnknownOwner,
 )
-from upslife.invitations import Invitation
+from upslife.invitations import Invitation, InvitationState
 from upslife.notifications import EventKind, SentStage, Stage
 from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner
 from upslife.sharing import LogEntry, SharingState
@@ -343,6 +343,16 @@ class MemoryStore:
         with self._reading():
             mine = [i for i in self._state.invitations.values() if i.owner_id == owner_id]
             return max(mine, key=lambda i: (i.sent_at, i.id), default=None)
+
+    def pending_invitations(self, *, sent_before: datetime) -> tuple[Invitation, ...]:
+        """Invitations stored as PENDING and sent before ``sent_before``, by id."""
+        before = check_instant(sent_before, "sent_before")
+        with self._reading():
+            return tuple(
+                inv
+                for _, inv in sorted(self._state.invitations.items())
+                if inv.state is InvitationState.PENDING and inv.sent_at < before
+            )
 
     def use_token(self, token_id: str) -> None:
         """Record a single-use token as used; a second use raises ``AlreadyExists``."""
