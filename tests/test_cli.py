@@ -4,6 +4,7 @@ line on standard error and no traceback."""
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,9 @@ from upslife.cli import main
 SECRET = "c2VjcmV0LXNpZ25pbmcta2V5LWZvci10aGUtY2xpLXRlc3RzIQ"  # 37 bytes, base64url
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
+def run(capsys: pytest.CaptureFixture[str], command: str) -> tuple[int, str, str]:
+    """Run ``upslife`` with a command line written as one string, split as a shell would."""
+    code = main(shlex.split(command))
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -32,34 +34,20 @@ def setup_fleet(capsys: pytest.CaptureFixture[str], db: str) -> None:
     assert (
         run(
             capsys,
-            "--db",
-            db,
-            "owner-add",
-            "--email",
-            "ops@acme.example",
-            "--company",
-            "Acme",
-            "--name",
-            "Ada Lovelace",
-            "--timezone",
-            "Europe/Paris",
+            (
+                f"--db {db} owner-add --email ops@acme.example --company Acme --name "
+                "'Ada Lovelace' --timezone Europe/Paris"
+            ),
         )[0]
         == 0
     )
     assert (
         run(
             capsys,
-            "--db",
-            db,
-            "register",
-            "--owner",
-            "ops@acme.example",
-            "--serial",
-            "AS0000000001",
-            "--model",
-            "SMT1500C",
-            "--on",
-            "2025-11-01",
+            (
+                f"--db {db} register --owner ops@acme.example --serial AS0000000001 "
+                "--model SMT1500C --on 2025-11-01"
+            ),
         )[0]
         == 0
     )
@@ -71,39 +59,23 @@ class TestCommands:
         setup_fleet(capsys, db)
         code, out, _ = run(
             capsys,
-            "--db",
-            db,
-            "code",
-            "ORDER-1",
-            "--plan",
-            "STANDARD",
-            "--term",
-            "1Y",
-            "--quantity",
-            "2",
-            "--installer",
-            "i@example.com",
+            (
+                f"--db {db} code ORDER-1 --plan STANDARD --term 1Y --quantity 2 "
+                "--installer i@example.com"
+            ),
         )
         assert code == 0
         assert "2 × Standard 1Y" in out
         code, out, _ = run(
             capsys,
-            "--db",
-            db,
-            "assign",
-            "--code",
-            "ORDER-1",
-            "--serial",
-            "AS0000000001",
-            "--by",
-            "ops@acme.example",
-            "--on",
-            "2026-01-10",
-            "--json",
+            (
+                f"--db {db} assign --code ORDER-1 --serial AS0000000001 --by "
+                "ops@acme.example --on 2026-01-10 --json"
+            ),
         )
         assert code == 0
         assert json.loads(out) == {"licenses": ["ORDER-1#1"]}
-        code, out, _ = run(capsys, "--db", db, "explain", "AS0000000001", "--json")
+        code, out, _ = run(capsys, f"--db {db} explain AS0000000001 --json")
         segments = json.loads(out)["segments"]
         assert [(s["plan"], s["start"], s["end"]) for s in segments] == [
             ("STANDARD", "2025-11-01", "2027-05-01"),
@@ -115,10 +87,10 @@ class TestCommands:
     ) -> None:
         # SPEC N2, N9: the 90-day plan notice on 2026-01-31, once.
         setup_fleet(capsys, db)
-        code, out, _ = run(capsys, "--db", db, "sweep", "--on", "2026-01-31", "--json")
+        code, out, _ = run(capsys, f"--db {db} sweep --on 2026-01-31 --json")
         assert code == 0
         assert json.loads(out)["sent"] == 1
-        code, out, _ = run(capsys, "--db", db, "sweep", "--on", "2026-01-31", "--json")
+        code, out, _ = run(capsys, f"--db {db} sweep --on 2026-01-31 --json")
         assert json.loads(out)["sent"] == 0
         assert len(list((tmp_path / "outbox" / "new").iterdir())) == 1
 
@@ -129,69 +101,41 @@ class TestCommands:
         setup_fleet(capsys, db)
         code, out, _ = run(
             capsys,
-            "--db",
-            db,
-            "invite",
-            "--owner",
-            "ops@acme.example",
-            "--reseller",
-            "sales@reseller.example",
-            "--json",
+            (f"--db {db} invite --owner ops@acme.example --reseller sales@reseller.example --json"),
         )
         assert code == 0
         token = json.loads(out)["accept_token"]
-        code, out, _ = run(capsys, "--db", db, "respond", "--token", token, "--action", "accept")
+        code, out, _ = run(capsys, f"--db {db} respond --token {token} --action accept")
         assert (code, out.strip().split(": ")[-1]) == (0, "accepted")
-        code, _, err = run(capsys, "--db", db, "respond", "--token", token, "--action", "accept")
+        code, _, err = run(capsys, f"--db {db} respond --token {token} --action accept")
         assert code == 2  # single-use (SPEC I5)
         assert err.count("\n") == 1
-        assert run(capsys, "--db", db, "disconnect", "--owner", "ops@acme.example")[0] == 0
+        assert run(capsys, f"--db {db} disconnect --owner ops@acme.example")[0] == 0
         code, out, _ = run(
             capsys,
-            "--db",
-            db,
-            "share",
-            "--serial",
-            "AS0000000001",
-            "--user",
-            "noc@msp.example",
-            "--by",
-            "ops@acme.example",
-            "--on",
-            "2025-11-02",
+            (
+                f"--db {db} share --serial AS0000000001 --user noc@msp.example --by "
+                "ops@acme.example --on 2025-11-02"
+            ),
         )
         assert code == 0, out
         assert (
             run(
                 capsys,
-                "--db",
-                db,
-                "revoke",
-                "--serial",
-                "AS0000000001",
-                "--user",
-                "noc@msp.example",
-                "--by",
-                "ops@acme.example",
-                "--on",
-                "2025-11-03",
+                (
+                    f"--db {db} revoke --serial AS0000000001 --user noc@msp.example --by "
+                    "ops@acme.example --on 2025-11-03"
+                ),
             )[0]
             == 0
         )
         # a week later the invitation has expired: nothing left to revoke (SPEC S2)
         code, _, err = run(
             capsys,
-            "--db",
-            db,
-            "revoke",
-            "--serial",
-            "AS0000000001",
-            "--user",
-            "noc@msp.example",
-            "--by",
-            "ops@acme.example",
-            "--on",
-            "2025-11-20",
+            (
+                f"--db {db} revoke --serial AS0000000001 --user noc@msp.example --by "
+                "ops@acme.example --on 2025-11-20"
+            ),
         )
         assert code == 2
         assert err.startswith("upslife: error:")
@@ -204,16 +148,10 @@ class TestCommands:
         out_csv = tmp_path / "renewals.csv"
         code, _, err = run(
             capsys,
-            "--db",
-            db,
-            "report",
-            "renewals",
-            "--owner",
-            "ops@acme.example",
-            "--out",
-            str(out_csv),
-            "--on",
-            "2026-01-10",
+            (
+                f"--db {db} report renewals --owner ops@acme.example --out "
+                f"{out_csv!s} --on 2026-01-10"
+            ),
         )
         assert code == 0, err
         header, row = out_csv.read_text().splitlines()[:2]
@@ -222,71 +160,41 @@ class TestCommands:
         assert "load" not in header.lower()  # SPEC R2: no operational data
         code, _, _ = run(
             capsys,
-            "--db",
-            db,
-            "report",
-            "inventory",
-            "--owner",
-            "ops@acme.example",
-            "--format",
-            "xlsx",
-            "--out",
-            str(tmp_path / "inv.xlsx"),
+            (
+                f"--db {db} report inventory --owner ops@acme.example --format xlsx "
+                f"--out {tmp_path / 'inv.xlsx'!s}"
+            ),
         )
         assert code == 0
         # a stranger gets an empty report: no device is shared with them (SPEC R5)
         code, out, _ = run(
             capsys,
-            "--db",
-            db,
-            "report",
-            "renewals",
-            "--owner",
-            "ops@acme.example",
-            "--user",
-            "stranger@example.com",
-            "--out",
-            str(tmp_path / "s.csv"),
-            "--json",
+            (
+                f"--db {db} report renewals --owner ops@acme.example --user "
+                f"stranger@example.com --out {tmp_path / 's.csv'!s} --json"
+            ),
         )
         assert json.loads(out)["rows"] == 0
-        code, out, _ = run(
-            capsys, "--db", db, "quote", "AS0000000001", "--on", "2026-01-10", "--json"
-        )
+        code, out, _ = run(capsys, f"--db {db} quote AS0000000001 --on 2026-01-10 --json")
         options = {(o["plan"], o["term"]): o["expires_on"] for o in json.loads(out)["options"]}
         # trial 2025-11-01 → 2026-05-01; STANDARD 1Y appends: 2025-11-01 + 18 months
         assert options[("STANDARD", "Y1")] == "2027-05-01"
-        code, _, _ = run(capsys, "--db", db, "quote", "AS0000000001", "--user", "x@example.com")
+        code, _, _ = run(capsys, f"--db {db} quote AS0000000001 --user x@example.com")
         assert code == 2  # SPEC R5: a stranger's quote is refused
         prices = tmp_path / "prices.json"
         prices.write_text('{"APCRBC7": "189.00"}')
         code, out, _ = run(
             capsys,
-            "--db",
-            db,
-            "forecast",
-            "--owner",
-            "ops@acme.example",
-            "--months",
-            "6",
-            "--prices",
-            str(prices),
-            "--on",
-            "2026-01-10",
-            "--json",
+            (
+                f"--db {db} forecast --owner ops@acme.example --months 6 --prices "
+                f"{prices!s} --on 2026-01-10 --json"
+            ),
         )
         assert code == 0
         assert len(json.loads(out)["months"]) == 6
         code, out, _ = run(
             capsys,
-            "--db",
-            db,
-            "calendar",
-            "--owner",
-            "ops@acme.example",
-            "--out",
-            str(tmp_path / "c.ics"),
-            "--json",
+            (f"--db {db} calendar --owner ops@acme.example --out {tmp_path / 'c.ics'!s} --json"),
         )
         assert code == 0
         assert json.loads(out)["events"] >= 3
@@ -296,15 +204,7 @@ class TestCommands:
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path
     ) -> None:
         code, out, err = run(
-            capsys,
-            "demo",
-            "--dir",
-            str(tmp_path / "demo"),
-            "--devices",
-            "6",
-            "--days",
-            "40",
-            "--json",
+            capsys, f"demo --dir {tmp_path / 'demo'!s} --devices 6 --days 40 --json"
         )
         assert code == 0, err
         data = json.loads(out)
@@ -362,7 +262,7 @@ class TestBadInput:
     def test_a_missing_database_directory(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path
     ) -> None:
-        code, _, err = run(capsys, "--db", str(tmp_path / "missing" / "x.db"), "sweep")
+        code, _, err = run(capsys, f"--db {tmp_path / 'missing' / 'x.db'!s} sweep")
         assert code == 2
         assert err.count("\n") == 1
 
