@@ -30,6 +30,8 @@ __all__ = [
     "AlreadyRegistered",
     "AlreadyShared",
     "ConcurrentUpdate",
+    "ConfigurationError",
+    "DamagedRecord",
     "DateBeforeRegistration",
     "DeliveryFailed",
     "DeviceNotOwned",
@@ -80,7 +82,9 @@ __all__ = [
     "ShareNotFound",
     "ShareNotPending",
     "SignUpRequired",
+    "StorageBusy",
     "StorageError",
+    "TemporaryFailure",
     "TokenError",
     "TokenExpired",
     "TokenReplayed",
@@ -578,6 +582,37 @@ class DeliveryFailed(AdapterError):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+
+
+class TemporaryFailure(AdapterError):
+    """A peer the job needs is not available now: the mail server unreachable, the
+    database held by another writer past the busy timeout. Nothing is lost; run the job
+    again later (the ``upslife`` command exits 75, ``EX_TEMPFAIL``, docs/operations.md)."""
+
+
+@final
+class StorageBusy(StorageError, TemporaryFailure):
+    """The database stayed locked by another writer for longer than the busy timeout."""
+
+
+@final
+class DamagedRecord(StorageError):
+    """A stored record that cannot be read back (a damaged document); ``key`` names it
+    (a device's serial, an outbox key), so a sweep can set it aside and go on."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+@final
+class ConfigurationError(InvalidInput):
+    """A setting the job needs is missing or wrong; ``setting`` names it as the operator
+    writes it (``UPSLIFE_SECRET`` / ``secret``). Detected before anything changes."""
+
+    def __init__(self, message: str, *, setting: str) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 # --- rendering

@@ -30,7 +30,7 @@ import attrs
 from upslife._validation import require_text
 from upslife.entitlements import ActivationCode, ExtendedWarranty, License, UpgradePolicy
 from upslife.hardware.snapshot import DeviceSnapshot, UpsTransport
-from upslife.invitations import Invitation, Keyring, ResellerPrompt
+from upslife.invitations import Invitation, InvitationState, Keyring, ResellerPrompt
 from upslife.notifications import ChatRoute, Contact, DeliveryPreference, Recipient, SentStage
 from upslife.reports import Vitals
 from upslife.sharing import LogEntry, SharingState
@@ -283,6 +283,11 @@ class InvitationStore(Protocol):
         their 7 days are due to expire, with a notice to the owner (SPEC I2, I4)."""
         ...
 
+    def has_invitation_in(self, state: InvitationState) -> bool:
+        """Whether any invitation is stored in ``state``: a sweep's preflight asks for
+        ACCEPTED, since a connected reseller's notices need the signing keyring (SPEC I5)."""
+        ...
+
     def use_token(self, token_id: str) -> None:
         """Record a single-use token as used; a second use raises ``AlreadyExists``."""
         ...
@@ -353,6 +358,17 @@ class Outbox(Protocol):
         self, *, status: DeliveryStatus | None = None, owner_id: str | None = None
     ) -> tuple[OutboxItem, ...]:
         """Outbox items, by key (for reports, digests and tests)."""
+        ...
+
+    def get_item(self, key: str) -> OutboxItem:
+        """The outbox item with ``key``; unknown raises ``NotFound``."""
+        ...
+
+    def requeue(self, keys: Sequence[str], *, at: datetime) -> int:
+        """Make the PENDING or FAILED items among ``keys`` PENDING again, ready at ``at``,
+        their lease ended (attempts and last error kept: the history stays readable).
+        SENT, SUPPRESSED and DIGESTED items are left alone. Returns how many changed; an
+        unknown key raises ``NotFound`` and changes nothing."""
         ...
 
 

@@ -27,6 +27,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from typing import Final
 
 import attrs
 
@@ -36,7 +37,12 @@ from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
 from upslife.app.mails import PlainMail, owner_notice_mail, render_plain
 from upslife.catalog import Catalog
-from upslife.errors import DeliveryFailed, InvalidInput, UpslifeError
+from upslife.errors import (
+    ConfigurationError,
+    DeliveryFailed,
+    InvalidInput,
+    TemporaryFailure,
+)
 from upslife.invitations import (
     INVITATION_LIFETIME,
     Invitation,
@@ -54,6 +60,7 @@ from upslife.notifications import (
     Notice,
     Recipient,
     RecipientKind,
+    Stage,
     due_notices,
     lifecycle_events,
     sent_stages,
@@ -84,6 +91,7 @@ __all__ = [
     "plan_notices",
     "sweep",
     "tell_owner",
+    "useful_until",
 ]
 
 log = logging.getLogger(__name__)
@@ -129,8 +137,12 @@ class DeliverySettings:
 
     ``unsubscribe_url`` is a template with ``{token}``: reseller mails carry a one-click
     unsubscribe link signed with ``keyring`` (SPEC I5, RFC 8058). ``link_url`` (with
-    ``{action}`` and ``{token}``) builds the invitation's accept and decline links. Retries wait
-    ``backoff * 2 ** (attempts - 1)``, capped at ``max_backoff``, up to ``max_attempts``.
+    ``{action}`` and ``{token}``) builds the invitation's accept and decline links.
+
+    A transient failure is retried, waiting ``backoff * 2 ** (attempts - 1)`` capped at
+    ``max_backoff``, for as long as the message is useful (:func:`useful_until`), never
+    less than ``min_retry_days`` after the day it was planned for: bounded by time and
+    usefulness, not by a count of attempts, so a mail server down for days loses nothing.
     """
 
     sender: str = "notices@upslife.invalid"
@@ -138,7 +150,7 @@ class DeliverySettings:
     link_url: str = "https://upslife.invalid/reseller/{action}/{token}"
     keyring: Keyring | None = None
     unsubscribe_valid_for: timedelta = timedelta(days=365)
-    max_attempts: int = 8
+    min_retry_days: int = 3
     backoff: timedelta = timedelta(minutes=1)
     max_backoff: timedelta = timedelta(hours=6)
     lease_seconds: float = 300.0
@@ -414,9 +426,12 @@ def _with_consent(
 
 def _unsubscribe_url(settings: DeliverySettings, inv: Invitation, now: datetime) -> str:
     if settings.keyring is None:
-        raise DeliveryFailed(
-            "reseller notices need a signing keyring for their unsubscribe link (SPEC I5)",
-            permanent=True,
+        # Not the notice's fault: the preflight refuses such a sweep; should a sweep get
+        # here, the item waits for the setting instead of being given up.
+        raise ConfigurationError(
+            "reseller notices need the signing secret for their unsubscribe link "
+            "(SPEC I5): set UPSLIFE_SECRET (secret in the configuration file)",
+            setting="UPSLIFE_SECRET",
         )
     expires = now + settings.unsubscribe_valid_for
     token = sign(settings.keyring, inv.id, TokenAction.UNSUBSCRIBE, expires)
@@ -450,6 +465,54 @@ def _send(
     )
 
 
+# The stage that takes over from each stage of a dated event, in days before the due date
+# (SPEC N2): a 90-day notice is worth sending until the 30-day one is due, and so on.
+_NEXT_STAGE_DAYS_BEFORE_DUE: Final = {Stage.D90: 30, Stage.D30: 7, Stage.D7: 1}
+_REMINDER_USEFUL_DAYS: Final = 7
+_FAILURE_USEFUL_DAYS: Final = 14
+_ACCOUNT_MAIL_USEFUL_DAYS: Final = 7
+_CONSECUTIVE_TRANSIENT_LIMIT: Final = 5
+
+
+def _notice_useful_until(notice: Notice) -> date:
+    if notice.stage is Stage.REMINDER:
+        return notice.sent_on + timedelta(days=_REMINDER_USEFUL_DAYS)
+    if notice.due is None:  # a battery failure: worth telling until it is dealt with
+        return notice.sent_on + timedelta(days=_FAILURE_USEFUL_DAYS)
+    before = _NEXT_STAGE_DAYS_BEFORE_DUE.get(notice.stage)
+    if before is None:  # the due-date notice: until the grace days are over (SPEC N3)
+        return notice.due + timedelta(days=DEFAULT_DUE_GRACE_DAYS)
+    return notice.due - timedelta(days=before)
+
+
+def useful_until(
+    item: OutboxItem, message: Notice | Digest | PlainMail, settings: DeliverySettings
+) -> date:
+    """The last owner-local day worth retrying ``item``: until its event's next stage takes
+    over (a 90-day notice until the 30-day one, ..., the due-date notice until its grace
+    days end), a digest as long as any of its notices, an account mail a week (an
+    invitation no longer pending is suppressed anyway, SPEC I2). Never before
+    ``min_retry_days`` after the item's day."""
+    if isinstance(message, Notice):
+        last = _notice_useful_until(message)
+    elif isinstance(message, Digest):
+        last = max(_notice_useful_until(n) for n in message.notices)
+    else:
+        last = item.day + timedelta(days=_ACCOUNT_MAIL_USEFUL_DAYS)
+    return max(last, item.day + timedelta(days=settings.min_retry_days))
+
+
+def _retry_at(item: OutboxItem, settings: DeliverySettings, now: datetime) -> datetime:
+    attempts = item.attempts + 1
+    wait = min(settings.backoff * (1 << min(attempts - 1, 30)), settings.max_backoff)
+    return now + wait
+
+
+def _reason(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or "(no message)"
+    return f"{type(error).__name__}: {text}"[:1000]
+
+
 def deliver(
     store: Store,
     mail: MailSender,
@@ -459,44 +522,89 @@ def deliver(
     settings: DeliverySettings | None = None,
     worker: str = "sweep",
 ) -> DeliveryReport:
-    """Send every pending item whose time has come (step 3 of the sweep)."""
+    """Send every pending item whose time has come (step 3 of the sweep).
+
+    Each item is handled on its own: whatever is raised for one item (a payload that no
+    longer decodes, a header that cannot be built, a bug) marks that item FAILED with the
+    reason, and the others go on. A transient failure (:class:`DeliveryFailed` not
+    permanent) is retried while the item is useful (:func:`useful_until`); after five in a
+    row the mail server is taken to be down: the rest of the batch is put back untouched
+    and the report's ``retrying`` counts them too. A :class:`TemporaryFailure` of the store
+    stops the run (the claimed items' leases lapse, nothing is lost).
+    """
     settings = settings or DeliverySettings()
     sent = failed = retrying = suppressed = 0
+    in_a_row = 0
     while True:
         claimed = store.claim(
             now, worker=worker, limit=settings.batch, lease_seconds=settings.lease_seconds
         )
         if not claimed:
             break
-        for item in claimed:
-            try:
-                message, connection = _with_consent(store, item, payloads.decode(item.payload), now)
-                if message is None:
-                    reason = "no consent, or no longer pending, at sending time (SPEC N7, I2)"
-                    store.mark_suppressed(item.key, reason=reason, at=now)
-                    suppressed += 1
-                    continue
-                _send(store, item, message, connection, (mail, chat), settings, now)
-            except DeliveryFailed as e:
-                attempts = item.attempts + 1
-                give_up = e.permanent or attempts >= settings.max_attempts
-                wait = min(settings.backoff * 2 ** (attempts - 1), settings.max_backoff)
-                store.mark_failed(
-                    item.key, error=str(e), retry_at=None if give_up else now + wait, at=now
-                )
-                log.warning("delivery of %s failed (attempt %d): %s", item.key, attempts, e)
-                if give_up:
-                    failed += 1
-                else:
-                    retrying += 1
-                continue
-            except UpslifeError as e:  # a payload or template that can never be sent
-                store.mark_failed(item.key, error=str(e), retry_at=None, at=now)
+        for index, item in enumerate(claimed):
+            if in_a_row >= _CONSECUTIVE_TRANSIENT_LIMIT:
+                rest = [i.key for i in claimed[index:]]
+                store.requeue(rest, at=now + settings.backoff)
+                retrying += len(rest)
+                log.warning("mail server looks down: %d item(s) left for later", len(rest))
+                return DeliveryReport(sent, failed, retrying, suppressed)
+            outcome = _deliver_one(store, item, (mail, chat), settings, now)
+            in_a_row = in_a_row + 1 if outcome == "retrying" else 0
+            if outcome == "sent":
+                sent += 1
+            elif outcome == "suppressed":
+                suppressed += 1
+            elif outcome == "failed":
                 failed += 1
-                continue
-            store.mark_sent(item.key, now)
-            sent += 1
+            else:
+                retrying += 1
     return DeliveryReport(sent, failed, retrying, suppressed)
+
+
+def _deliver_one(
+    store: Store,
+    item: OutboxItem,
+    senders: tuple[MailSender, ChatSender | None],
+    settings: DeliverySettings,
+    now: datetime,
+) -> str:
+    """Deliver one claimed item and mark it; returns what became of it."""
+    message: Notice | Digest | PlainMail | None = None
+    try:
+        message = payloads.decode(item.payload)
+        allowed, connection = _with_consent(store, item, message, now)
+        if allowed is None:
+            reason = "no consent, or no longer pending, at sending time (SPEC N7, I2)"
+            store.mark_suppressed(item.key, reason=reason, at=now)
+            return "suppressed"
+        _send(store, item, allowed, connection, senders, settings, now)
+    except TemporaryFailure:
+        raise  # the store itself is unavailable: stop, the leases lapse, nothing is lost
+    except (DeliveryFailed, ConfigurationError) as e:
+        permanent = isinstance(e, DeliveryFailed) and e.permanent
+        attempts = item.attempts + 1
+        if not permanent and message is not None:
+            last_day = useful_until(item, message, settings)
+            if earliest_local_date(now) > last_day:
+                reason = f"gave up: not delivered by {last_day.isoformat()}, when it stopped "
+                reason += f"being useful, after {attempts} attempt(s); last error: {e}"
+                store.mark_failed(item.key, error=reason, retry_at=None, at=now)
+                log.warning("delivery of %s given up: %s", item.key, reason)
+                return "failed"
+            store.mark_failed(
+                item.key, error=str(e), retry_at=_retry_at(item, settings, now), at=now
+            )
+            log.warning("delivery of %s failed (attempt %d), will retry: %s", item.key, attempts, e)
+            return "retrying"
+        store.mark_failed(item.key, error=str(e), retry_at=None, at=now)
+        log.warning("delivery of %s refused for good: %s", item.key, e)
+        return "failed"
+    except Exception as e:  # this one item can never be sent as it is; the others go on
+        store.mark_failed(item.key, error=_reason(e), retry_at=None, at=now)
+        log.warning("delivery of %s failed for good: %s", item.key, _reason(e), exc_info=True)
+        return "failed"
+    store.mark_sent(item.key, now)
+    return "sent"
 
 
 def sweep(
