@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from email.message import Message
-from typing import Protocol, final
+from typing import Protocol, final, runtime_checkable
 
 import attrs
 
@@ -50,6 +50,7 @@ __all__ = [
     "OutboxItem",
     "Owner",
     "OwnerStore",
+    "SelfChecking",
     "SharingStore",
     "Store",
     "TokenSecrets",
@@ -181,6 +182,18 @@ class MailSender(Protocol):
     """
 
     def send(self, message: Message) -> None: ...
+
+
+@runtime_checkable
+class SelfChecking(Protocol):
+    """A sender that can tell, before a sweep claims anything, whether it can deliver.
+
+    ``check`` returns when all is well; it raises :class:`~upslife.errors.DeliveryFailed`,
+    ``permanent`` when the settings are wrong (no STARTTLS, login refused: nothing will
+    ever be sent so) and not permanent when the peer is unreachable now.
+    """
+
+    def check(self) -> None: ...
 
 
 class ChatSender(Protocol):

@@ -36,9 +36,11 @@ from upslife.app import payloads
 from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
 from upslife.app.mails import PlainMail, owner_notice_mail, render_plain
+from upslife.app.preflight import preflight
 from upslife.catalog import Catalog
 from upslife.errors import (
     ConfigurationError,
+    DamagedRecord,
     DeliveryFailed,
     InvalidInput,
     TemporaryFailure,
@@ -113,6 +115,9 @@ class PlanReport:
     devices_due: int = 0
     notices_planned: int = 0
     by_kind: Mapping[str, int] = attrs.field(factory=dict)
+    damaged: tuple[tuple[str, str], ...] = ()
+    """Devices set aside, with the reason: a stored document that cannot be read, or any
+    error planning that one device. The others are planned; these stay due."""
 
 
 @attrs.frozen
@@ -129,6 +134,9 @@ class SweepReport:
     digests: int
     delivery: DeliveryReport
     log_entries_pruned: int = 0
+    deferred: str | None = None
+    """Why nothing was delivered this run (the mail server unreachable at the preflight):
+    the notices wait in the outbox; run again later."""
 
 
 @attrs.frozen
@@ -252,28 +260,39 @@ def plan_notices(
     days: dict[str, date] = {}  # the owner-local date at ``now``, per time zone (SPEC D1)
     read = due = planned = 0
     by_kind: dict[str, int] = defaultdict(int)
+    damaged: list[tuple[str, str]] = []
     after: str | None = None
     while True:
         committed: list[str] = []
         with store.transaction():
-            devices = store.devices_due(horizon, after=after, limit=batch)
+            devices, cursor = _due_page(store, horizon, after, batch, damaged)
             for device in devices:
                 read += 1
                 if parts > 1 and zlib.crc32(device.serial.encode()) % parts != part:
                     continue
-                owner = owners.get(device.owner_id)
-                if owner is None:
-                    owner = owners[device.owner_id] = store.get_owner(device.owner_id)
-                    resellers[owner.id] = _reseller(store.current_invitation(owner.id), now)
-                today = days.get(owner.timezone)
-                if today is None:
-                    today = days[owner.timezone] = local_date(now, owner.timezone)
-                if device.next_notice_on is None or device.next_notice_on > today:
+                try:
+                    with store.transaction():  # a savepoint: one device's failure is its own
+                        owner = owners.get(device.owner_id)
+                        if owner is None:
+                            owner = owners[device.owner_id] = store.get_owner(device.owner_id)
+                            invitation = store.current_invitation(owner.id)
+                            resellers[owner.id] = _reseller(invitation, now)
+                        today = days.get(owner.timezone)
+                        if today is None:
+                            today = days[owner.timezone] = local_date(now, owner.timezone)
+                        if device.next_notice_on is None or device.next_notice_on > today:
+                            continue
+                        added, notices = _plan_device(
+                            store, catalog, device, owner, resellers[owner.id], today, now,
+                            due_grace_days,
+                        )
+                except TemporaryFailure:
+                    raise
+                except Exception as e:  # isolate the device, report it, plan the others
+                    damaged.append((device.serial, _reason(e)))
+                    log.warning("device %s set aside: %s", device.serial, _reason(e))
                     continue
                 due += 1
-                added, notices = _plan_device(
-                    store, catalog, device, owner, resellers[owner.id], today, now, due_grace_days
-                )
                 planned += added
                 for n in notices:
                     by_kind[f"{n.kind.value}/{n.stage.value}"] += 1
@@ -281,11 +300,38 @@ def plan_notices(
         if on_device is not None:
             for serial in committed:
                 on_device(serial)
-        if not devices:
+        if cursor is None:
             break
-        after = devices[-1].serial
+        after = cursor
     log.info("planned %d notice(s) for %d due device(s) of %d read", planned, due, read)
-    return PlanReport(read, due, planned, dict(by_kind))
+    return PlanReport(read, due, planned, dict(by_kind), tuple(damaged))
+
+
+def _due_page(
+    store: Store, horizon: date, after: str | None, limit: int, damaged: list[tuple[str, str]]
+) -> tuple[tuple[Device, ...], str | None]:
+    """A page of due devices and the serial to read on from (None: no more). A page that
+    holds a damaged device document is read again one device at a time up to it, and that
+    device is set aside in ``damaged``: one bad document never stops the sweep."""
+    try:
+        devices = store.devices_due(horizon, after=after, limit=limit)
+        return devices, devices[-1].serial if devices else None
+    except DamagedRecord:
+        pass
+    found: list[Device] = []
+    cursor = after
+    while len(found) < limit:
+        try:
+            one = store.devices_due(horizon, after=cursor, limit=1)
+        except DamagedRecord as e:
+            damaged.append((e.key, str(e)))
+            log.warning("device %s set aside: %s", e.key, e)
+            return tuple(found), e.key
+        if not one:
+            break
+        found.append(one[0])
+        cursor = one[0].serial
+    return tuple(found), cursor if found else None
 
 
 def earliest_local_date(now: datetime) -> date:
@@ -622,13 +668,25 @@ def sweep(
 ) -> SweepReport:
     """The daily job: plan, fold digests, deliver, and drop event-log entries past their
     retention (SPEC S5, 30 days by default). Idempotent; run it as often as you like.
+
+    It starts with :func:`~upslife.app.preflight.preflight`: a missing signing secret or
+    mail settings the server refuses raise :class:`ConfigurationError` before anything
+    changes; a mail server unreachable now leaves delivery for a later run
+    (``SweepReport.deferred``).
     Several workers share one store with ``shard=(i, n)`` each (see :func:`plan_notices`)."""
+    settings = settings or DeliverySettings()
+    # Before anything changes: a missing setting refuses the sweep (ConfigurationError).
+    deferred = preflight(store, mail, settings.keyring)
     expire_invitations(store, now)
     planned = plan_notices(store, catalog, now, due_grace_days=due_grace_days, shard=shard)
     parallel = shard is not None and shard[1] > 1
     # With parallel workers, another may still be planning today: fold only the days that
     # are over everywhere.
     digests = fold_digests(store, now, before=earliest_local_date(now) if parallel else None)
-    delivered = deliver(store, mail, now, chat=chat, settings=settings, worker=worker)
+    if deferred is None:
+        delivered = deliver(store, mail, now, chat=chat, settings=settings, worker=worker)
+    else:
+        log.warning("nothing delivered this run, the mail server is unavailable: %s", deferred)
+        delivered = DeliveryReport()
     pruned = store.prune_log(now - log_retention)
-    return SweepReport(planned, digests, delivered, pruned)
+    return SweepReport(planned, digests, delivered, pruned, deferred)
