@@ -70,6 +70,7 @@ __all__ = [
     "NutNotSupported",
     "NutRefused",
     "NutUnknownUps",
+    "OutboxItemNotRetryable",
     "OverAssignment",
     "ReminderOutOfWindow",
     "ReportNotPermitted",
@@ -603,6 +604,19 @@ class DamagedRecord(StorageError):
     def __init__(self, message: str, *, key: str) -> None:
         super().__init__(message)
         self.key = key
+
+
+@final
+class OutboxItemNotRetryable(RuleViolation):
+    """An outbox item that is sent, suppressed (no consent, SPEC N7), digested or held for
+    a digest (SPEC N10): retrying it would send what must not be sent, or send it twice."""
+
+    def __init__(self, key: str, state: str) -> None:
+        super().__init__(
+            f"outbox item {key} is {state}: only failed or pending items can be retried"
+        )
+        self.key = key
+        self.state = state
 
 
 @final

@@ -67,6 +67,9 @@ class MaildirSender:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path: Final = Path(path)
         try:
+            if not self.path.is_dir():  # the root private too, not only its subdirectories
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.mkdir(mode=0o700, exist_ok=True)
             for sub in _SUBDIRS:
                 (self.path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as e:

@@ -8,7 +8,7 @@ port, and each owner's "today" is the local date at that instant (SPEC D1, D4).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import date, datetime, timedelta
 
 import attrs
@@ -23,6 +23,14 @@ from upslife.app.facts import (
     report_devices_of,
 )
 from upslife.app.mails import invitation_mail
+from upslife.app.outbox import (
+    OutboxEntry,
+    OutboxState,
+    list_outbox,
+    requeue_day,
+    retry_item,
+    show_item,
+)
 from upslife.app.polling import PollReport, apply_snapshot
 from upslife.app.sweep import DeliverySettings, SweepReport, enqueue_mail, sweep, tell_owner
 from upslife.catalog import Catalog
@@ -611,6 +619,30 @@ class Lifecycle:
         return sweep(
             self.store, self.catalog, mail, self.clock.now(), chat=chat, settings=self.settings
         )
+
+    # Outbox inspection and repair: thin delegations to upslife.app.outbox.
+
+    def outbox(
+        self,
+        *,
+        states: Collection[OutboxState] | None = None,
+        day: date | None = None,
+        owner_id: str | None = None,
+    ) -> tuple[OutboxEntry, ...]:
+        """The outbox items in ``states`` (all when None), of a day and an owner if given."""
+        return list_outbox(self.store, states=states, day=day, owner_id=owner_id)
+
+    def outbox_item(self, key: str) -> OutboxEntry:
+        """One outbox item, with why it failed (``item.last_error``)."""
+        return show_item(self.store, key)
+
+    def retry_outbox_item(self, key: str) -> OutboxEntry:
+        """Make a failed or retrying item ready now; the next sweep delivers it."""
+        return retry_item(self.store, key, self.clock.now())
+
+    def requeue_outbox_day(self, day: date, *, owner_id: str | None = None) -> tuple[str, ...]:
+        """Make every failed item of owner-local ``day`` ready now; returns their keys."""
+        return requeue_day(self.store, day, self.clock.now(), owner_id=owner_id)
 
 
 class _Used:
