@@ -400,7 +400,7 @@ def _translate(
 def _preflight_error(error: Exception, where: str) -> DeliveryFailed:
     """The :class:`DeliveryFailed` of a preflight: as :func:`_translate`, but a TLS failure
     that is no certificate problem is a settings mismatch (permanent)."""
-    failed = _translate(error, where, None, what=f"the preflight check of {where}")
+    failed = _translate(error, where, None, what=f"mail via {where} (preflight check)")
     mismatch = isinstance(error, ssl.SSLError) and not isinstance(
         error, ssl.SSLCertVerificationError
     )

@@ -686,7 +686,7 @@ def sweep(
     if deferred is None:
         delivered = deliver(store, mail, now, chat=chat, settings=settings, worker=worker)
     else:
-        log.warning("nothing delivered this run, the mail server is unavailable: %s", deferred)
+        log.info("nothing delivered this run, the mail server is unavailable: %s", deferred)
         delivered = DeliveryReport()
     pruned = store.prune_log(now - log_retention)
     return SweepReport(planned, digests, delivered, pruned, deferred)
