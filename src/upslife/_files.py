@@ -9,7 +9,7 @@ could read them. A file that exists already keeps its mode: the operator chose i
 from __future__ import annotations
 
 import os
-from typing import IO, Final, Literal, overload
+from typing import BinaryIO, Final, Literal, TextIO, overload
 
 __all__ = ["PRIVATE_FILE_MODE", "open_private"]
 
@@ -17,10 +17,10 @@ PRIVATE_FILE_MODE: Final = 0o600
 
 
 @overload
-def open_private(path: str | os.PathLike[str], mode: Literal["wb"]) -> IO[bytes]: ...
+def open_private(path: str | os.PathLike[str], mode: Literal["wb"]) -> BinaryIO: ...
 @overload
-def open_private(path: str | os.PathLike[str], mode: Literal["w"]) -> IO[str]: ...
-def open_private(path: str | os.PathLike[str], mode: Literal["w", "wb"]) -> IO[bytes] | IO[str]:
+def open_private(path: str | os.PathLike[str], mode: Literal["w"]) -> TextIO: ...
+def open_private(path: str | os.PathLike[str], mode: Literal["w", "wb"]) -> BinaryIO | TextIO:
     """Open ``path`` for writing (truncated), creating it ``0600`` if it does not exist.
     Text mode is UTF-8 without newline translation (CSV writes its own line ends)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, PRIVATE_FILE_MODE)

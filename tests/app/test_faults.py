@@ -121,10 +121,12 @@ def test_a_poisoned_item_among_200_fails_alone_and_199_are_delivered_on_the_firs
     assert len(received) == 199
     (given_up,) = fleet.store.items(status=DeliveryStatus.FAILED)
     assert given_up.key == "test:poison"
-    assert given_up.last_error is not None and "InvalidEmail" in given_up.last_error
+    assert given_up.last_error is not None
+    assert "InvalidEmail" in given_up.last_error
     for message in received:
         assert "Bcc" not in message
-        assert "\n" not in str(message["Subject"]) and "\x00" not in str(message["Subject"])
+        assert "\n" not in str(message["Subject"])
+        assert "\x00" not in str(message["Subject"])
     assert all("evil@x.example" not in rcpt for env in envelopes for rcpt in env)
     subjects = {str(m["Subject"]) for m in received}
     assert "Poison Bcc: evil@x.example" in subjects  # cleaned, not dropped
@@ -183,7 +185,7 @@ def test_smtp_down_for_k_days_then_up_delivers_every_notice_once(tmp_path: Path)
             assert done.returncode == 0, done.stderr
     expected = notice_ids(db)
     assert len(expected) == 40
-    assert Counter(inbox.message_ids()) == Counter({mid: 1 for mid in expected})
+    assert Counter(inbox.message_ids()) == Counter(dict.fromkeys(expected, 1))
     assert statuses(db) == {DeliveryStatus.SENT: 40}
     record(
         "smtp_down_k_days",
@@ -252,11 +254,13 @@ def test_a_damaged_device_document_is_set_aside_and_the_others_are_delivered(
     assert done.returncode == 1
     # the library's warning, then the command's one-line summary; no traceback
     *_, summary = done.stderr.strip().splitlines()
-    assert "AS0000000002 set aside" in summary and "Traceback" not in done.stderr
+    assert "AS0000000002 set aside" in summary
+    assert "Traceback" not in done.stderr
     assert len(list(MaildirSender(maildir).messages())) == 4
     # it stays due, and is reported again until repaired
     again = run_cli(sweep_args(db, f"maildir://{maildir}", SWEEP_DAY), cli_env())
-    assert again.returncode == 1 and "AS0000000002" in again.stderr
+    assert again.returncode == 1
+    assert "AS0000000002" in again.stderr
     record("damaged_device", devices=5, delivered=4, set_aside=1, exit_code=1)
 
 
@@ -328,7 +332,9 @@ def test_a_locked_database_is_waited_for_then_a_temporary_failure(
     capsys.readouterr()
     assert sweep_while_locked(2.0) == 75  # past the busy timeout: try again later
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "try again later" in err and "locked" in err
+    assert err.count("\n") == 1
+    assert "try again later" in err
+    assert "locked" in err
 
 
 # --------------------------------------------------------------------------- Maildir tmp/
@@ -358,4 +364,5 @@ def test_a_maildir_this_user_cannot_write_fails_the_preflight_for_good(
     monkeypatch.setattr("upslife.adapters.maildir.os.access", lambda path, mode: False)
     with pytest.raises(DeliveryFailed) as caught:
         maildir.check()
-    assert caught.value.permanent and "not writable" in str(caught.value)
+    assert caught.value.permanent
+    assert "not writable" in str(caught.value)

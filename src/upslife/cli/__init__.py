@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import attrs
 
+from upslife._files import open_private
 from upslife.app import FixedClock, Lifecycle, SystemClock
 from upslife.cli.config import Config, load_config
 from upslife.cli.outbox import add_outbox_commands
@@ -306,7 +307,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> None:
     if args.format == "xlsx":
         count = formats.write_xlsx(out, layout, rows)
     else:
-        with out.open("w", encoding="utf-8", newline="") as fh:
+        with open_private(out, "w") as fh:  # customer data: 0600 when created
             write = formats.write_csv if args.format == "csv" else formats.write_json
             count = write(fh, layout, rows)
     _out(args, {"rows": count, "file": str(out)}, f"wrote {count} row(s) to {out}")
@@ -357,7 +358,7 @@ def cmd_calendar(args: argparse.Namespace, config: Config) -> None:
         for entry in reports.calendar_entries(device)
     ]
     out = Path(args.out)
-    with out.open("wb") as fh:
+    with open_private(out, "wb") as fh:
         count = formats.write_ical(fh, entries, dtstamp=service.clock.now())
     _out(args, {"events": count, "file": str(out)}, f"wrote {count} event(s) to {out}")
 
