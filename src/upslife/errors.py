@@ -83,8 +83,8 @@ __all__ = [
     "ShareNotFound",
     "ShareNotPending",
     "SignUpRequired",
-    "StorageBusy",
     "StorageError",
+    "StorageUnavailable",
     "TemporaryFailure",
     "TokenError",
     "TokenExpired",
@@ -592,8 +592,10 @@ class TemporaryFailure(AdapterError):
 
 
 @final
-class StorageBusy(StorageError, TemporaryFailure):
-    """The database stayed locked by another writer for longer than the busy timeout."""
+class StorageUnavailable(StorageError, TemporaryFailure):
+    """The database cannot serve the call now: locked by another writer for longer than
+    the busy timeout (SQLite), a lock timeout, deadlock, serialization failure or lost
+    connection (PostgreSQL). Nothing was changed; try again later."""
 
 
 @final

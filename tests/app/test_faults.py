@@ -366,3 +366,42 @@ def test_a_maildir_this_user_cannot_write_fails_the_preflight_for_good(
         maildir.check()
     assert caught.value.permanent
     assert "not writable" in str(caught.value)
+
+
+# --------------------------------------------------------------------------- breaker, owners
+
+
+def test_five_transient_failures_in_a_row_leave_the_rest_of_the_batch_untouched(
+    fleet: Fleet,
+) -> None:
+    # A server that goes down in the middle of a run: the items after the fifth failure
+    # are put back without an attempt counted against them, ready for the next run.
+    for n in range(12):
+        fleet.device(f"AS{n:010d}", on=date(2025, 11, 1))
+    fleet.mail.down = True
+    report = fleet.sweep_on(SWEEP_DAY)
+    assert report.delivery.retrying == 12 and report.delivery.sent == 0
+    assert fleet.mail.attempts == 5
+    attempts = Counter(i.attempts for i in fleet.store.items())
+    assert attempts == {1: 5, 0: 7}
+    fleet.mail.down = False
+    later = fleet.sweep_on(SWEEP_DAY, hour=9)
+    assert later.delivery.sent == 12
+
+
+def test_a_damaged_owner_document_sets_aside_only_that_owners_devices(tmp_path: Path) -> None:
+    db, maildir = tmp_path / "fleet.db", tmp_path / "mail"
+    store = SqliteStore(db)
+    fleet = Fleet(store)
+    other = fleet.owner("it@other.example")
+    fleet.device("AS0000000001", on=date(2025, 11, 1))
+    fleet.device("AS0000000002", on=date(2025, 11, 1), owner=other)
+    store.close()
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE owners SET doc = '[]' WHERE id = 'it@other.example'")
+    conn.close()
+    done = run_cli(sweep_args(db, f"maildir://{maildir}", SWEEP_DAY), cli_env())
+    assert done.returncode == 1
+    assert "AS0000000002 set aside" in done.stderr.strip().splitlines()[-1]
+    assert len(list(MaildirSender(maildir).messages())) == 1

@@ -32,7 +32,7 @@ from upslife.adapters._sql import (
     SqlStore,
     UniqueViolation,
 )
-from upslife.errors import InvalidInput, StorageBusy, StorageError
+from upslife.errors import InvalidInput, StorageError, StorageUnavailable
 
 __all__ = ["MIGRATIONS", "SchemaVersionTooNew", "SqliteStore"]
 
@@ -227,7 +227,7 @@ class SqliteStore(SqlStore):
             raise StorageError(f"SQLite refused the change: {e}") from e
         except sqlite3.OperationalError as e:
             if getattr(e, "sqlite_errorcode", None) in _BUSY_CODES:
-                raise StorageBusy(
+                raise StorageUnavailable(
                     f"SQLite database is locked by another writer beyond the busy timeout: {e}"
                 ) from e
             raise StorageError(f"SQLite failed: {e}") from e
