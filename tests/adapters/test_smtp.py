@@ -516,13 +516,13 @@ class TestPreflightCheck:
                 client(port).check()
             with pytest.raises(DeliveryFailed, match="refused the login") as bad_login:
                 client(port, security="none", username=USER, password="wrong").check()
-        assert no_tls.value.permanent and bad_login.value.permanent
+        assert no_tls.value.permanent
+        assert bad_login.value.permanent
         assert "wrong" not in str(bad_login.value)
 
     def test_implicit_tls_against_a_plain_server_is_a_settings_mismatch(self) -> None:
-        with smtp_server(Recorder()) as port:
-            with pytest.raises(DeliveryFailed) as failure:
-                client(port, security="ssl", timeout=5).check()
+        with smtp_server(Recorder()) as port, pytest.raises(DeliveryFailed) as failure:
+            client(port, security="ssl", timeout=5).check()
         assert failure.value.permanent
         assert isinstance(failure.value.__cause__, ssl.SSLError)
 
@@ -532,9 +532,11 @@ class TestPreflightCheck:
         with pytest.raises(DeliveryFailed, match="preflight") as down:
             client(closed_port(), security="none").check()
         assert not down.value.permanent
-        with smtp_server(Recorder(), tls_context=server_context(certificate)) as port:
-            with pytest.raises(DeliveryFailed) as untrusted:
-                client(port, ssl_context=ssl.create_default_context()).check()
+        tls = server_context(certificate)
+        with smtp_server(Recorder(), tls_context=tls) as port, pytest.raises(
+            DeliveryFailed
+        ) as untrusted:
+            client(port, ssl_context=ssl.create_default_context()).check()
         assert not untrusted.value.permanent
 
 
