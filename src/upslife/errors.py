@@ -127,6 +127,16 @@ class AdapterError(UpslifeError):
     """A peer outside the library (database, mail server, UPS) failed."""
 
 
+class ConfigurationError(InvalidInput):
+    """A setting the call needs is missing or wrong; the message names the setting, and
+    ``setting`` (when given) holds it as the operator writes it (``UPSLIFE_SECRET``).
+    The sweep's preflight raises it before anything changes (docs/operations.md)."""
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
 @final
 class InvalidQuantity(InvalidInput):
     """A quantity, term or count that must be positive was not (SPEC E6)."""
@@ -619,16 +629,6 @@ class OutboxItemNotRetryable(RuleViolation):
         )
         self.key = key
         self.state = state
-
-
-@final
-class ConfigurationError(InvalidInput):
-    """A setting the job needs is missing or wrong; ``setting`` names it as the operator
-    writes it (``UPSLIFE_SECRET`` / ``secret``). Detected before anything changes."""
-
-    def __init__(self, message: str, *, setting: str) -> None:
-        super().__init__(message)
-        self.setting = setting
 
 
 # --- rendering
