@@ -24,15 +24,13 @@ import socket
 import ssl
 import time
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Self, final
 from urllib.parse import unquote, urlsplit
 
-from upslife._validation import require_instant
 from upslife.errors import (
     InvalidCommand,
-    InvalidInput,
     InvalidTransportConfig,
     MalformedResponse,
     NutAccessDenied,
@@ -45,15 +43,14 @@ from upslife.errors import (
     TransportTimeout,
     UnsupportedCommand,
 )
-from upslife.hardware._dates import format_nut_date, parse_nut_date
+from upslife.hardware._dates import format_nut_date
+from upslife.hardware._nutmap import snapshot_from_nut
 from upslife.hardware.snapshot import (
     ClosingTransport,
     Command,
     DeviceCommand,
     DeviceSnapshot,
     InputSensitivity,
-    parse_sensitivity,
-    parse_status,
 )
 
 __all__ = [
@@ -540,73 +537,6 @@ class NutClient:
         if not words or words[0] != "OK":
             self.close()
             raise MalformedResponse(f"expected OK to {' '.join(request)}, got {' '.join(words)!r}")
-
-
-# --------------------------------------------------------------------------- mapping
-
-
-def _number(variables: Mapping[str, str], name: str) -> float | None:
-    text = variables.get(name)
-    if text is None or text.strip() == "":
-        return None
-    value = text.strip()
-    if not _NUMBER.match(value):
-        raise MalformedResponse(f"{name} = {text!r} is not a decimal number")
-    return float(value)
-
-
-def snapshot_from_nut(
-    variables: Mapping[str, str], *, read_at: datetime | None = None
-) -> DeviceSnapshot:
-    """The snapshot that a ``LIST VAR`` answer describes (pure; NUT ``docs/nut-names.txt``).
-
-    ``ups.model``/``ups.serial`` fall back to ``device.*``; the battery temperature falls
-    back to ``ups.temperature`` when ``battery.temperature`` is absent; the replace-by
-    date is ``battery.date.maintenance`` (SPEC E9; ``apc_modbus`` fills it from
-    register 133). Values that do not parse raise :class:`~upslife.errors.MalformedResponse`.
-    """
-
-    def text(*names: str) -> str | None:
-        for name in names:
-            value = variables.get(name)
-            if value is not None and value.strip():
-                return value
-        return None
-
-    def day(name: str) -> date | None:
-        value = variables.get(name)
-        return None if value is None else parse_nut_date(value)
-
-    if read_at is not None:
-        require_instant(read_at, "read_at")  # the caller's mistake, not the UPS's
-    try:
-        status, other = parse_status(variables.get("ups.status", ""))
-        runtime = _number(variables, "battery.runtime")
-        temperature = _number(variables, "battery.temperature")
-        if temperature is None:
-            temperature = _number(variables, "ups.temperature")
-        sensitivity = text("input.sensitivity")
-        return DeviceSnapshot(
-            model=text("ups.model", "device.model"),
-            serial=text("ups.serial", "device.serial"),
-            firmware=text("ups.firmware"),
-            manufactured_on=day("ups.mfr.date"),
-            battery_installed_on=day("battery.date"),  # SPEC E9
-            battery_replace_by=day("battery.date.maintenance"),  # SPEC E9: the UPS's own
-            status=status,
-            other_status=other,
-            load_percent=_number(variables, "ups.load"),
-            charge_percent=_number(variables, "battery.charge"),
-            runtime=None if runtime is None else timedelta(seconds=runtime),
-            battery_temperature_c=temperature,
-            input_sensitivity=None if sensitivity is None else parse_sensitivity(sensitivity),
-            self_test_result=text("ups.test.result"),
-            read_at=read_at,
-        )
-    except OverflowError as e:
-        raise MalformedResponse(f"a NUT value is out of range: {e}") from e
-    except InvalidInput as e:
-        raise MalformedResponse(f"upsd reported a value this UPS cannot have: {e}") from e
 
 
 # --------------------------------------------------------------------------- transport
