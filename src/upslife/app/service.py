@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 import attrs
 
-from upslife.app import payloads
+from upslife.app import payloads, polling
 from upslife.app.clock import SystemClock, local_date, require_timezone
 from upslife.app.facts import (
     build_facts,
@@ -23,7 +23,7 @@ from upslife.app.facts import (
     report_devices_of,
 )
 from upslife.app.mails import invitation_mail
-from upslife.app.polling import PollReport, apply_snapshot
+from upslife.app.polling import PollReport
 from upslife.app.sweep import DeliverySettings, SweepReport, enqueue_mail, sweep, tell_owner
 from upslife.catalog import Catalog
 from upslife.entitlements import (
@@ -499,38 +499,25 @@ class Lifecycle:
 
     # ------------------------------------------------------------------ hardware
 
-    def poll(self, transport: UpsTransport) -> PollReport:
-        """Read every UPS the transport reaches and fold the readings into storage.
-
-        Battery dates follow SPEC E9, an ``RB`` flag raises the battery-failure event
-        (SPEC N1) and the device's next notice date is recomputed, so the next sweep sends
-        it. A UPS whose serial is not registered is reported, not stored; one that cannot
-        be read is reported with the reason and the poll goes on.
-        """
-        now = self.clock.now()
-        read, updated, unknown, failed, failures = 0, [], [], [], []
-        for name in transport.list_devices():
-            try:
-                snapshot = transport.read(name, read_at=now)
-            except UpslifeError as e:
-                failed.append((name, str(e)))
-                continue
-            read += 1
-            if snapshot.serial is None:
-                failed.append((name, "the UPS reports no serial number"))
-                continue
-            try:
-                device = self.store.get_device(snapshot.serial)
-            except UnknownDevice:
-                unknown.append(snapshot.serial)
-                continue
-            today = self._today(self.store.get_owner(device.owner_id), now)
-            changed = self._refresh(apply_snapshot(device, snapshot, today), today)
-            self.store.save_device(changed)
-            updated.append(device.serial)
-            if snapshot.battery_failed:
-                failures.append(device.serial)
-        return PollReport(read, tuple(updated), tuple(unknown), tuple(failed), tuple(failures))
+    def poll(
+        self,
+        transport: UpsTransport,
+        *,
+        devices: Sequence[str] | None = None,
+        budget: float = polling.DEFAULT_BUDGET,
+        workers: int = polling.DEFAULT_WORKERS,
+    ) -> PollReport:
+        """Read UPS units into storage: :func:`upslife.app.polling.poll` at the clock's
+        now (SPEC E9, N1, R1, R3)."""
+        return polling.poll(
+            self.store,
+            self.catalog,
+            transport,
+            self.clock.now(),
+            devices=devices,
+            budget=budget,
+            workers=workers,
+        )
 
     def run_command(
         self,

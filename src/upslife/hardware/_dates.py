@@ -113,13 +113,14 @@ def nut_date_style(sample: str | None) -> str:
     return NutDateStyle.ISO
 
 
-def format_nut_date(day: date, like: str | None = None) -> str:
-    """Write ``day`` in the spelling of ``like`` (the device's current value), ISO by default.
+def format_nut_date(day: date, like: str | None = None, *, style: str | None = None) -> str:
+    """Write ``day`` in the spelling of ``like`` (the device's current value), ISO by default;
+    ``style`` (a :class:`NutDateStyle`), when given, wins over ``like``.
 
     >>> format_nut_date(date(2024, 2, 29), like="11/14/00")
     '02/29/24'
     """
-    style = nut_date_style(like)
+    style = style or nut_date_style(like)
     if style == NutDateStyle.YMD_SLASH:
         return f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
     if style == NutDateStyle.MDY:
