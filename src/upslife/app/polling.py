@@ -36,6 +36,8 @@ __all__ = [
 DEFAULT_BUDGET = 60.0
 #: UPS units read at the same time by default (each on its own connection).
 DEFAULT_WORKERS = 16
+# Readings stored per transaction.
+_FOLD_CHUNK = 100
 
 
 @attrs.frozen
@@ -153,6 +155,23 @@ def _read_all(
     return results
 
 
+def _unidentifiable(snapshot: DeviceSnapshot) -> str:
+    if snapshot.serial is None:
+        return "the UPS reports no serial number"
+    return f"the serial {snapshot.serial!r} is a placeholder, not an identity"
+
+
+def _fold(
+    store: Store, catalog: Catalog, device: Device, snapshot: DeviceSnapshot, now: datetime
+) -> None:
+    """Store what one reading changes, with the next notice date recomputed."""
+    today = local_date(now, store.get_owner(device.owner_id).timezone)
+    changed = apply_snapshot(device, snapshot, today)
+    facts = facts_of(store, catalog, changed)
+    sent = store.sent_stages(changed.serial)
+    store.save_device(refresh_next_notice(changed, facts, sent, after=today - timedelta(days=1)))
+
+
 def poll(
     store: Store,
     catalog: Catalog,
@@ -189,38 +208,30 @@ def poll(
     failures: list[str] = []
     unidentifiable: list[tuple[str, str]] = []
     dropped: list[tuple[str, tuple[str, ...]]] = []
-    for name in names:
-        snapshot = results[name]
-        if isinstance(snapshot, str):
-            failed.append((name, snapshot))
-            continue
-        read += 1
-        if snapshot.dropped:
-            dropped.append((name, tuple(str(d) for d in snapshot.dropped)))
-        if not snapshot.identifiable:
-            reason = (
-                "the UPS reports no serial number"
-                if snapshot.serial is None
-                else f"the serial {snapshot.serial!r} is a placeholder, not an identity"
-            )
-            unidentifiable.append((name, reason))
-            continue
-        assert snapshot.serial is not None  # identifiable
-        try:
-            device = store.get_device(snapshot.serial)
-        except UnknownDevice:
-            unknown.append(snapshot.serial)
-            continue
-        today = local_date(now, store.get_owner(device.owner_id).timezone)
-        changed = apply_snapshot(device, snapshot, today)
-        facts = facts_of(store, catalog, changed)
-        sent = store.sent_stages(changed.serial)
-        store.save_device(
-            refresh_next_notice(changed, facts, sent, after=today - timedelta(days=1))
-        )
-        updated.append(device.serial)
-        if snapshot.battery_failed:
-            failures.append(device.serial)
+    for start in range(0, len(names), _FOLD_CHUNK):
+        # One transaction per chunk: one commit (fsync) for many devices, not one each.
+        with store.transaction():
+            for name in names[start : start + _FOLD_CHUNK]:
+                snapshot = results[name]
+                if isinstance(snapshot, str):
+                    failed.append((name, snapshot))
+                    continue
+                read += 1
+                if snapshot.dropped:
+                    dropped.append((name, tuple(str(d) for d in snapshot.dropped)))
+                if not snapshot.identifiable:
+                    unidentifiable.append((name, _unidentifiable(snapshot)))
+                    continue
+                assert snapshot.serial is not None  # identifiable
+                try:
+                    device = store.get_device(snapshot.serial)
+                except UnknownDevice:
+                    unknown.append(snapshot.serial)
+                    continue
+                _fold(store, catalog, device, snapshot, now)
+                updated.append(device.serial)
+                if snapshot.battery_failed:
+                    failures.append(device.serial)
     return PollReport(
         read,
         tuple(updated),
