@@ -643,6 +643,8 @@ class UpsTransport(Protocol):
     answers nonsense, :class:`~upslife.errors.UnsupportedCommand` for what the device or
     transport cannot do. Reads have no side effects and may be retried; commands are not
     idempotent (a self-test started twice runs twice), so retry them only on purpose.
+    ``read`` may be called from several threads at once (a poll reads concurrently): the
+    NUT transport keeps a connection per thread, the Modbus one serialises its requests.
     """
 
     def list_devices(self) -> tuple[str, ...]:
