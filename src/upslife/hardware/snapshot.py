@@ -410,15 +410,15 @@ class DeviceSnapshot:
         kept: dict[str, object] = {}
         lost = list(dropped)
         for field, value in values.items():
+            if field not in _TEXT_FIELDS and field not in _CHECKS:
+                raise InvalidSnapshot(f"a snapshot has no optional field {field!r}")
             if value is None:
                 continue
             try:
                 if field in _TEXT_FIELDS:
                     value = _text(value)
-                elif field in _CHECKS:
-                    _CHECKS[field](field, value)
                 else:
-                    raise InvalidSnapshot(f"a snapshot has no field {field!r}")
+                    _CHECKS[field](field, value)
             except InvalidInput as e:
                 shown = texts.get(field, _shown(value))
                 lost.append(DroppedValue(field, names.get(field, field), shown, str(e)))
