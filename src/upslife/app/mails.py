@@ -13,8 +13,15 @@ import attrs
 
 from upslife.invitations import Invitation, OwnerNotice, OwnerNoticeKind
 from upslife.rendering import message_id_for
+from upslife.sharing import Share
 
-__all__ = ["PlainMail", "invitation_mail", "owner_notice_mail", "render_plain"]
+__all__ = [
+    "PlainMail",
+    "invitation_mail",
+    "owner_notice_mail",
+    "render_plain",
+    "share_invitation_mail",
+]
 
 
 @attrs.frozen
@@ -23,6 +30,8 @@ class PlainMail:
 
     ``invitation_id`` is set on an invitation: it is only sent while that invitation is
     still pending (an accepted, declined or expired one needs no invitation mail).
+    ``share_device`` and ``share_user`` are set on a share invitation: it is only sent
+    while that share is still pending (SPEC S2).
     """
 
     key: str
@@ -31,6 +40,8 @@ class PlainMail:
     text: str
     unsubscribe_url: str | None = None
     invitation_id: str | None = None
+    share_device: str | None = None
+    share_user: str | None = None
 
 
 def invitation_mail(
@@ -55,6 +66,33 @@ def invitation_mail(
         text,
         unsubscribe_url,
         inv.id,
+    )
+
+
+def share_invitation_mail(
+    share: Share, *, company: str, model: str, accept_url: str, sign_up_url: str | None
+) -> PlainMail:
+    """The mail a managed-service user receives when a device is shared with them (SPEC
+    S2): who shares which UPS, the signed accept link, and the sign-up step first when
+    they have no account yet."""
+    sign_up = ""
+    if share.needs_sign_up:
+        where = f" at {sign_up_url}" if sign_up_url else ""
+        sign_up = f"You have no account yet: sign up first{where}, then accept.\n\n"
+    text = (
+        f"{company} shares their APC Smart-UPS {model} (serial {share.device}) with you, "
+        "so that you can monitor it, apply licenses and run its remote actions.\n\n"
+        f"{sign_up}"
+        f"Accept the shared device:  {accept_url}\n\n"
+        f"The invitation expires on {share.expires_at:%d %B %Y at %H:%M} UTC.\n"
+    )
+    return PlainMail(
+        f"share:{share.device}:{share.user}:{share.sent_at.isoformat()}",
+        share.user,
+        f"{company} shares a UPS with you",
+        text,
+        share_device=share.device,
+        share_user=share.user,
     )
 
 

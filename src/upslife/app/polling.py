@@ -16,6 +16,7 @@ import attrs
 
 from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
+from upslife.app.names import canonical_serial
 from upslife.catalog import Catalog
 from upslife.errors import InvalidInput, UnknownDevice, UpslifeError
 from upslife.hardware.snapshot import DeviceSnapshot, UpsTransport
@@ -66,7 +67,7 @@ class PollReport:
 
 def vitals_of(snapshot: DeviceSnapshot) -> Vitals:
     """The operational data of a reading, as reports show it (SPEC R1, R3)."""
-    runtime = snapshot.runtime
+    runtime, sensitivity = snapshot.runtime, snapshot.input_sensitivity
     return Vitals(
         status=snapshot.status_text() or None,
         load_percent=snapshot.load_percent,
@@ -74,6 +75,8 @@ def vitals_of(snapshot: DeviceSnapshot) -> Vitals:
         runtime_seconds=None if runtime is None else int(runtime.total_seconds()),
         temperature_c=snapshot.battery_temperature_c,
         firmware_version=snapshot.firmware,
+        input_sensitivity=None if sensitivity is None else sensitivity.value,
+        self_test_result=snapshot.self_test_result,
         input_voltage=snapshot.input_voltage,
         output_voltage=snapshot.output_voltage,
         observed_at=snapshot.read_at,
@@ -224,7 +227,7 @@ def poll(
                     continue
                 assert snapshot.serial is not None  # identifiable
                 try:
-                    device = store.get_device(snapshot.serial)
+                    device = store.get_device(canonical_serial(snapshot.serial))
                 except UnknownDevice:
                     unknown.append(snapshot.serial)
                     continue

@@ -36,8 +36,9 @@ from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
 from upslife.app.mails import PlainMail, owner_notice_mail, render_plain
 from upslife.catalog import Catalog
-from upslife.errors import DeliveryFailed, InvalidInput, UpslifeError
+from upslife.errors import ConcurrentUpdate, DeliveryFailed, InvalidInput, UpslifeError
 from upslife.invitations import (
+    DIGEST_SUBJECT,
     INVITATION_LIFETIME,
     Invitation,
     InvitationState,
@@ -68,7 +69,7 @@ from upslife.ports import (
     Store,
 )
 from upslife.rendering import render_chat, render_email
-from upslife.sharing import DEFAULT_RETENTION
+from upslife.sharing import DEFAULT_RETENTION, ShareState
 
 __all__ = [
     "HELD_FOR_DIGEST",
@@ -129,13 +130,17 @@ class DeliverySettings:
 
     ``unsubscribe_url`` is a template with ``{token}``: reseller mails carry a one-click
     unsubscribe link signed with ``keyring`` (SPEC I5, RFC 8058). ``link_url`` (with
-    ``{action}`` and ``{token}``) builds the invitation's accept and decline links. Retries wait
+    ``{action}`` and ``{token}``) builds the invitation's accept and decline links;
+    ``share_url`` (``{token}``) a share invitation's accept link, and ``sign_up_url`` is
+    where a user without an account signs up first (SPEC S2). Retries wait
     ``backoff * 2 ** (attempts - 1)``, capped at ``max_backoff``, up to ``max_attempts``.
     """
 
     sender: str = "notices@upslife.invalid"
     unsubscribe_url: str = "https://upslife.invalid/unsubscribe/{token}"
     link_url: str = "https://upslife.invalid/reseller/{action}/{token}"
+    share_url: str = "https://upslife.invalid/share/{token}"
+    sign_up_url: str | None = None
     keyring: Keyring | None = None
     unsubscribe_valid_for: timedelta = timedelta(days=365)
     max_attempts: int = 8
@@ -314,10 +319,13 @@ def expire_invitations(store: Store, now: datetime) -> int:
         updated, notice = expire(pending, now)
         if updated.state is not InvitationState.EXPIRED:
             continue
-        with store.transaction():
-            store.save_invitation(updated)
-            if notice is not None:
-                tell_owner(store, store.get_owner(updated.owner_id), notice, now)
+        try:
+            with store.transaction():
+                store.save_invitation(updated, expected=pending)
+                if notice is not None:
+                    tell_owner(store, store.get_owner(updated.owner_id), notice, now)
+        except ConcurrentUpdate:
+            continue  # accepted, declined or cancelled meanwhile: that one stands (SPEC I2)
         expired += 1
     return expired
 
@@ -378,6 +386,18 @@ def _connected(store: Store, owner_id: str, reseller: str, now: datetime) -> Inv
     return inv if inv.reseller_email == reseller else None
 
 
+def _share_pending(store: Store, serial: str, user: str, now: datetime) -> bool:
+    """Whether the share invitation of ``serial`` to ``user`` is still open (SPEC S2)."""
+    try:
+        device = store.get_device(serial)
+    except LookupError:
+        return False
+    for share in store.get_sharing(device.owner_id).shares:
+        if share.device == serial and share.user == user:
+            return share.state_at(now) is ShareState.PENDING
+    return False
+
+
 def _with_consent(
     store: Store, item: OutboxItem, message: Notice | Digest | PlainMail, now: datetime
 ) -> tuple[Notice | Digest | PlainMail | None, Invitation | None]:
@@ -391,6 +411,9 @@ def _with_consent(
             invitation = store.get_invitation(message.invitation_id)
             if invitation.state_at(now) is not InvitationState.PENDING:
                 return None, None
+        device, user = message.share_device, message.share_user
+        if device is not None and user is not None and not _share_pending(store, device, user, now):
+            return None, None
         return message, None
     if item.recipient.kind is not RecipientKind.RESELLER:
         return message, None
@@ -412,14 +435,17 @@ def _with_consent(
     return Digest(message.recipient, message.day, tuple(kept)), allowed
 
 
-def _unsubscribe_url(settings: DeliverySettings, inv: Invitation, now: datetime) -> str:
+def _unsubscribe_url(settings: DeliverySettings, subject: str, now: datetime) -> str:
+    """The one-click unsubscribe link of a reseller mail: it names the invitation of a
+    notice, or the digest's outbox key, so one click ends every connection the digest
+    speaks for (SPEC I5, N10)."""
     if settings.keyring is None:
         raise DeliveryFailed(
             "reseller notices need a signing keyring for their unsubscribe link (SPEC I5)",
             permanent=True,
         )
     expires = now + settings.unsubscribe_valid_for
-    token = sign(settings.keyring, inv.id, TokenAction.UNSUBSCRIBE, expires)
+    token = sign(settings.keyring, subject, TokenAction.UNSUBSCRIBE, expires)
     return settings.unsubscribe_url.format(token=token)
 
 
@@ -444,7 +470,10 @@ def _send(
             )
         chat.post(url, render_chat(message, item.recipient.chat))
         return
-    unsubscribe = _unsubscribe_url(settings, connection, now) if connection else None
+    unsubscribe = None
+    if connection is not None:
+        subject = DIGEST_SUBJECT + item.key if isinstance(message, Digest) else connection.id
+        unsubscribe = _unsubscribe_url(settings, subject, now)
     mail.send(
         render_email(message, sender=settings.sender, unsubscribe_url=unsubscribe, sent_at=now)
     )
