@@ -66,6 +66,12 @@ VISIBLE: dict[str, Check] = {
     and op.input_sensitivity == s.input_sensitivity.value,
     "self_test_result": lambda s, inv, op: op.self_test_result == s.self_test_result,
     "read_at": lambda s, inv, op: op.observed_at == s.read_at == NOW,
+    "battery_manufactured_on": lambda s, inv, op: inv.battery_age_months
+    == age_in_months(s.battery_installed_on or s.battery_manufactured_on or REGISTERED, TODAY),
+    "input_voltage": lambda s, inv, op: op.input_voltage == s.input_voltage,
+    "output_voltage": lambda s, inv, op: op.output_voltage == s.output_voltage,
+    # what a reading left out is reported by the poll (PollReport.dropped), not in rows
+    "dropped": lambda s, inv, op: s.dropped == (),
 }
 
 texts = st.text(st.characters(min_codepoint=65, max_codepoint=90), min_size=1, max_size=12)
@@ -85,6 +91,9 @@ snapshots = st.builds(
     battery_temperature_c=st.floats(-20, 60, allow_nan=False).map(lambda v: round(v, 1)),
     input_sensitivity=st.sampled_from(list(InputSensitivity)),
     self_test_result=texts,
+    battery_manufactured_on=st.dates(date(2015, 1, 1), REGISTERED),
+    input_voltage=st.floats(0, 300, allow_nan=False).map(lambda v: round(v, 1)),
+    output_voltage=st.floats(0, 300, allow_nan=False).map(lambda v: round(v, 1)),
     read_at=st.just(NOW),
 )
 
