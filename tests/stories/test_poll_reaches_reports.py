@@ -51,7 +51,7 @@ VISIBLE: dict[str, Check] = {
     "manufactured_on": lambda s, inv, op: inv.device_age_months
     == age_in_months(s.manufactured_on or REGISTERED, TODAY),
     "battery_installed_on": lambda s, inv, op: inv.battery_age_months
-    == age_in_months(s.battery_installed_on or REGISTERED, TODAY),
+    == age_in_months(s.battery_installed_on or s.battery_manufactured_on or REGISTERED, TODAY),
     "battery_replace_by": lambda s, inv, op: inv.battery_replace_by == s.battery_replace_by,
     "status": lambda s, inv, op: all(f.value in (op.status or "").split() for f in s.status),
     "other_status": lambda s, inv, op: all(t in (inv.status or "").split() for t in s.other_status),
@@ -81,7 +81,7 @@ snapshots = st.builds(
     serial=st.from_regex(r"[a-zA-Z]{2}[0-9]{10}", fullmatch=True),
     firmware=texts.map(lambda t: f"UPS {t}"),
     manufactured_on=st.dates(date(2015, 1, 1), REGISTERED),
-    battery_installed_on=st.dates(REGISTERED, TODAY),
+    battery_installed_on=st.none() | st.dates(REGISTERED, TODAY),  # unknown: mfr date counts
     battery_replace_by=st.dates(TODAY + timedelta(days=1), date(2031, 1, 1)),
     status=st.frozensets(st.sampled_from(list(StatusFlag)), min_size=1, max_size=4),
     other_status=st.frozensets(texts.map(lambda t: f"X{t}"), max_size=2),
