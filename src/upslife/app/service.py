@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 
-from upslife.app import commands, devices, reporting, resellers, shares
+from upslife.app import codes, commands, devices, reporting, resellers, shares
 from upslife.app.clock import SystemClock
 from upslife.app.context import Context
 from upslife.app.devices import DeviceRegistered
@@ -162,8 +162,9 @@ class Lifecycle:
     def issue_code(
         self, code: str, plan: Plan | str, term: Term | str, quantity: int, installer_email: str
     ) -> ActivationCode:
-        """Record an activation code of an order (SPEC E6, E11)."""
-        return devices.issue_code(self.ctx, code, plan, term, quantity, installer_email)
+        """Record an activation code of an order and mail it to the installer (SPEC E6,
+        E11); see :func:`.codes.issue_code`."""
+        return codes.issue_code(self.ctx, code, plan, term, quantity, installer_email)
 
     def assign_code(
         self, code: str, serial: str, *, by: str, count: int = 1
