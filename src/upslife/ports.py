@@ -236,6 +236,16 @@ class DeviceStore(Protocol):
 
     def count_devices(self) -> int: ...
 
+    def delete_device(self, serial: str, *, reason: str, at: datetime) -> int:
+        """Remove the device with its licenses, extended warranties and recorded stages
+        (SPEC S3: the owner deletes a device). Its outbox items still PENDING (held for a
+        digest included) become SUPPRESSED with ``reason`` at ``at``, so nothing more is
+        sent about it; items already sent, failed, suppressed or digested stay, as the
+        record of what went out. The event log is the owner's and is not touched.
+        Returns how many items were suppressed; an unknown serial raises
+        ``UnknownDevice`` and changes nothing. The serial may then be registered anew."""
+        ...
+
     def add_licenses(self, serial: str, licenses: Sequence[License]) -> None:
         """Attach licenses to a device; a known license id raises ``AlreadyExists``."""
         ...

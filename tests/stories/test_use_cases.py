@@ -8,20 +8,46 @@ the store is exactly as it was (SPEC D5).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+import attrs
 import pytest
 
 from tests.stories.conftest import World, body
-from upslife.errors import AlreadyExists, InvalidInput, UnknownCode, UpslifeError
-from upslife.ports import Store
+from upslife.app.deletion import DELETED_REASON
+from upslife.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotPermitted,
+    UnknownCode,
+    UnknownDevice,
+    UpslifeError,
+)
+from upslife.notifications import DeliveryPreference, Severity
+from upslife.ports import DeliveryStatus, OutboxItem, Store
+from upslife.reports import inventory_rows
+from upslife.sharing import Action, Outcome, ShareState
 
 OWNER = "ops@acme.example"
+MSP = "noc@msp.example"
 INSTALLER = "installer@partner.example"
+FIRST, SECOND = "AS2300000001", "AS2300000002"
+# Registered on 2025-06-01, their trials end on 2025-12-01: at START (2025-11-03) the
+# 30-day plan-expiry notice of each is due (SPEC E2, N2).
+REGISTERED = date(2025, 6, 1)
 
 
-def outbox(store: Store) -> tuple[object, ...]:
+def outbox(store: Store) -> tuple[OutboxItem, ...]:
     return tuple(store.items())
+
+
+def fleet(world: World) -> None:
+    """The owner, two devices, and the first shared with an MSP who accepted."""
+    world.owner(OWNER)
+    for serial in (FIRST, SECOND):
+        world.service.register_device(OWNER, serial, "SMT1500C", on=REGISTERED)
+    made = world.service.share(FIRST, MSP, by=OWNER)
+    world.service.accept_share_link(made.token)
 
 
 class TestActivationCodesReachTheInstaller:
@@ -85,3 +111,134 @@ class TestActivationCodesReachTheInstaller:
         world.sweep()
         assert world.mails_to("other@partner.example") == []
         assert len(world.mails_to(INSTALLER)) == 1
+
+
+class TestDeletingADevice:
+    def test_the_owner_deletes_a_device_and_nothing_more_goes_out_about_it(
+        self, world: World
+    ) -> None:
+        # SPEC S3, S4, S5, N7: shares revoked, unsent mail suppressed, log kept
+        fleet(world)
+        world.mail.down = True
+        world.sweep()  # both trial notices are queued, the server is down
+        queued = [i for i in outbox(world.store) if i.serial == FIRST]
+        assert queued
+        assert all(i.status is DeliveryStatus.PENDING for i in queued)
+
+        done = world.service.delete_device(FIRST.lower(), by=OWNER)
+
+        assert done.revoked == (MSP,)
+        assert done.suppressed == len(queued)
+        for queued_item in queued:
+            stored = world.store.get_item(queued_item.key)
+            assert stored.status is DeliveryStatus.SUPPRESSED
+            assert stored.last_error == DELETED_REASON
+        world.mail.down = False
+        world.clock.advance(timedelta(hours=1))
+        world.sweep()
+        sent = " ".join(body(m) + str(m["Subject"]) for m in world.mail.sent)
+        assert SECOND in sent
+        assert FIRST not in sent
+        with pytest.raises(UnknownDevice):
+            world.service.device(FIRST)
+        assert world.service.shared_with_me(MSP) == ()
+        today = world.service.today_for(OWNER)
+        rows = inventory_rows(list(world.service.report_devices(OWNER, user=OWNER)), today)
+        assert [r.serial for r in rows] == [SECOND]
+        log = world.service.event_log(OWNER)
+        (deleted,) = [e for e in log if e.action is Action.DELETE_DEVICE]
+        assert (deleted.actor, deleted.device, deleted.severity) == (
+            OWNER,
+            FIRST,
+            Severity.CRITICAL,
+        )
+        assert any(e.action is Action.REVOKE_SHARE and MSP in e.message for e in log)
+        assert any(e.action is Action.ACCEPT_SHARE for e in log)  # the log is kept
+
+    def test_a_shared_user_may_not_delete_and_the_refusal_is_logged(self, world: World) -> None:
+        # SPEC S3: every privilege but deleting and transferring; S5: refusals are logged
+        fleet(world)
+        world.sweep()
+        before = (
+            outbox(world.store),
+            world.store.get_sharing(OWNER),
+            world.store.get_device(FIRST),
+            world.store.licenses_of(FIRST),
+            world.store.sent_stages(FIRST),
+        )
+
+        with pytest.raises(NotPermitted):
+            world.service.delete_device(FIRST, by=MSP)
+
+        after = (
+            outbox(world.store),
+            world.store.get_sharing(OWNER),
+            world.store.get_device(FIRST),
+            world.store.licenses_of(FIRST),
+            world.store.sent_stages(FIRST),
+        )
+        assert after == before
+        (refused,) = [e for e in world.service.event_log(OWNER) if e.outcome is Outcome.REFUSED]
+        assert (refused.actor, refused.action, refused.reason) == (
+            MSP,
+            Action.DELETE_DEVICE,
+            "NotPermitted",
+        )
+
+    @pytest.mark.parametrize(
+        ("serial", "by", "error"),
+        [
+            ("AS0000000000", OWNER, UnknownDevice),
+            (FIRST, "stranger@elsewhere.example", NotPermitted),
+            (FIRST, "not an address", UpslifeError),
+            (FIRST, 42, InvalidInput),
+            (None, OWNER, InvalidInput),
+        ],
+    )
+    def test_bad_input_is_refused_and_changes_nothing(
+        self, world: World, serial: object, by: object, error: type[Exception]
+    ) -> None:
+        # SPEC D5
+        fleet(world)
+        before = (outbox(world.store), world.store.get_sharing(OWNER), world.store.count_devices())
+        with pytest.raises(error):
+            world.service.delete_device(serial, by=by)  # type: ignore[arg-type]
+        after = (outbox(world.store), world.store.get_sharing(OWNER), world.store.count_devices())
+        assert after == before
+
+    def test_a_digest_queued_before_the_deletion_leaves_the_device_out(
+        self, world: World
+    ) -> None:
+        # SPEC N10 x S3: the digest was folded with both devices; it goes with one
+        fleet(world)
+        record = world.store.get_owner(OWNER)
+        world.store.save_owner(
+            attrs.evolve(record, owner_delivery=DeliveryPreference.DAILY_DIGEST)
+        )
+        world.mail.down = True
+        world.sweep()
+        digests = [i for i in outbox(world.store) if i.key.startswith("digest")]
+        assert len(digests) == 1
+
+        world.service.delete_device(FIRST, by=OWNER)
+        world.mail.down = False
+        world.clock.advance(timedelta(hours=1))
+        world.sweep()
+
+        (digest,) = [m for m in world.mails_to(OWNER) if "lifecycle" in str(m["Subject"])]
+        assert SECOND in body(digest)
+        assert FIRST not in body(digest)
+        assert world.store.get_item(digests[0].key).status is DeliveryStatus.SENT
+
+    def test_the_serial_of_a_deleted_device_can_be_registered_anew(self, world: World) -> None:
+        # decision (docs/application.md): deleting frees the serial; nothing of the old
+        # registration comes back
+        fleet(world)
+        world.service.issue_code("ORDER-9", "ADVANCED", "1Y", 1, INSTALLER)
+        world.service.assign_code("ORDER-9", FIRST, by=OWNER)
+        world.service.delete_device(FIRST, by=OWNER)
+        again = world.service.register_device(OWNER, FIRST, "SMT1500C", on=date(2025, 11, 3))
+        assert again.device.registered_on == date(2025, 11, 3)
+        assert world.service.coverage(FIRST).plan_on(date(2025, 11, 3)).name == "STANDARD"
+        assert world.store.get_code("ORDER-9").remaining == 0  # a used license stays used
+        assert world.store.get_sharing(OWNER).shares[0].state is ShareState.REVOKED

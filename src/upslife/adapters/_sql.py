@@ -398,6 +398,25 @@ class SqlStore(abc.ABC):
         with self._atomic(write=False):
             return int(self._rows("SELECT count(*) FROM devices")[0][0])
 
+    def delete_device(self, serial: str, *, reason: str, at: datetime) -> int:
+        """Remove the device, its licenses, warranties and stages; suppress its PENDING
+        outbox items with ``reason`` (SPEC S3), read through the ``outbox_by_status``
+        index (items queued before a transfer included). Unknown serial
+        ``UnknownDevice``, and nothing changes."""
+        when = self._instant(check_instant(at, "at"))
+        with self._atomic():
+            self._require_device(serial)
+            for table in ("licenses", "warranties", "sent_stages"):
+                self._execute(f"DELETE FROM {table} WHERE serial = ?", (serial,))
+            suppressed = self._count(
+                "UPDATE outbox SET status = 'SUPPRESSED', last_error = ?, updated_at = ?, "
+                "claimed_until = NULL, claimed_by = NULL "
+                "WHERE status = 'PENDING' AND serial = ?",
+                (reason, when, serial),
+            )
+            self._execute("DELETE FROM devices WHERE serial = ?", (serial,))
+        return suppressed
+
     def add_licenses(self, serial: str, licenses: Sequence[License]) -> None:
         """Attach licenses; an unknown serial raises ``UnknownDevice``, a license id known
         anywhere in the store (or twice in ``licenses``) raises ``AlreadyExists``."""

@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 
-from upslife.app import codes, commands, devices, reporting, resellers, shares
+from upslife.app import codes, commands, deletion, devices, reporting, resellers, shares
 from upslife.app.clock import SystemClock
 from upslife.app.context import Context
+from upslife.app.deletion import DeviceDeleted
 from upslife.app.devices import DeviceRegistered
 from upslife.app.names import canonical_email, canonical_serial
 from upslife.app.polling import PollReport
@@ -156,6 +157,11 @@ class Lifecycle:
     def set_battery_install_date(self, serial: str, day: date, *, by: str) -> Device:
         """A new battery: its replace-by date is recomputed (SPEC E9, N3)."""
         return devices.set_battery_install_date(self.ctx, serial, day, by=by)
+
+    def delete_device(self, serial: str, *, by: str) -> DeviceDeleted:
+        """The owner deletes a device: its shares are revoked, its unsent mail suppressed,
+        its event log kept (SPEC S3, S4, S5); see :mod:`.deletion`."""
+        return deletion.delete_device(self.ctx, serial, by=by)
 
     # ------------------------------------------------------------------ licenses
 

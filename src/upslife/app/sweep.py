@@ -36,7 +36,13 @@ from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
 from upslife.app.mails import PlainMail, owner_notice_mail, render_plain
 from upslife.catalog import Catalog
-from upslife.errors import ConcurrentUpdate, DeliveryFailed, InvalidInput, UpslifeError
+from upslife.errors import (
+    ConcurrentUpdate,
+    DeliveryFailed,
+    InvalidInput,
+    UnknownDevice,
+    UpslifeError,
+)
 from upslife.invitations import (
     DIGEST_SUBJECT,
     INVITATION_LIFETIME,
@@ -398,6 +404,22 @@ def _share_pending(store: Store, serial: str, user: str, now: datetime) -> bool:
     return False
 
 
+def _of_registered_devices(store: Store, digest: Digest) -> Digest | None:
+    """The digest without the notices of devices deleted since it was folded (SPEC S3)."""
+    kept: list[Notice] = []
+    for notice in digest.notices:
+        try:
+            store.get_device(notice.serial)
+        except UnknownDevice:
+            continue
+        kept.append(notice)
+    if not kept:
+        return None
+    if len(kept) == len(digest.notices):
+        return digest
+    return Digest(digest.recipient, digest.day, tuple(kept))
+
+
 def _with_consent(
     store: Store, item: OutboxItem, message: Notice | Digest | PlainMail, now: datetime
 ) -> tuple[Notice | Digest | PlainMail | None, Invitation | None]:
@@ -415,6 +437,11 @@ def _with_consent(
         if device is not None and user is not None and not _share_pending(store, device, user, now):
             return None, None
         return message, None
+    if isinstance(message, Digest):
+        remaining = _of_registered_devices(store, message)
+        if remaining is None:
+            return None, None
+        message = remaining
     if item.recipient.kind is not RecipientKind.RESELLER:
         return message, None
     if isinstance(message, Notice):

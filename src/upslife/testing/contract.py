@@ -453,6 +453,99 @@ class DeviceStoreContract(_StoreFixture):
         with pytest.raises(UnknownDevice):
             store.warranties_of("NOPE")
 
+    def test_deleting_a_device_removes_it_with_its_licenses_warranties_and_stages(
+        self, store: Store
+    ) -> None:
+        # SPEC S3: the owner deletes a device; nothing of it is left to report or notify
+        store.add_device(device("AS1"))
+        store.add_device(device("AS2"))
+        for serial in ("AS1", "AS2"):
+            store.add_licenses(serial, [license(f"{serial}#1")])
+            store.add_warranty(
+                serial, ExtendedWarranty(f"W-{serial}", "WEXTWAR1YR-SP-01", 12, DAY)
+            )
+            store.enqueue([], [sent_stage(serial)])
+        assert store.delete_device("AS1", reason="deleted by its owner", at=T0) == 0
+        with pytest.raises(UnknownDevice):
+            store.get_device("AS1")
+        for read in (store.licenses_of, store.warranties_of, store.sent_stages):
+            with pytest.raises(UnknownDevice):
+                read("AS1")
+        assert store.devices_of(ANN) == (device("AS2"),)
+        assert store.count_devices() == 1
+        assert store.licenses_of("AS2") == (license("AS2#1"),)
+        assert store.sent_stages("AS2") == (sent_stage("AS2"),)
+
+    def test_deleting_a_device_suppresses_its_pending_items_and_keeps_the_rest(
+        self, store: Store
+    ) -> None:
+        # SPEC S3, N7: nothing more goes out about a deleted device; what went out stays
+        store.add_device(device("AS1"))
+        store.add_device(device("AS2"))
+        store.enqueue(
+            [
+                item("k-pending", serial="AS1"),
+                item("k-held", serial="AS1", next_attempt_at=datetime(9999, 12, 31, tzinfo=UTC)),
+                item("k-sent", serial="AS1"),
+                item("k-other", serial="AS2"),
+                item("k-account", serial=None),
+            ],
+            [],
+        )
+        store.mark_sent("k-sent", T0)
+        later = T0 + timedelta(hours=1)
+        assert store.delete_device("AS1", reason="device deleted (SPEC S3)", at=later) == 2
+        by_key = {i.key: i for i in store.items()}
+        for key in ("k-pending", "k-held"):
+            assert by_key[key].status is DeliveryStatus.SUPPRESSED
+            assert by_key[key].last_error == "device deleted (SPEC S3)"
+        assert by_key["k-sent"].status is DeliveryStatus.SENT
+        assert by_key["k-other"].status is DeliveryStatus.PENDING
+        assert by_key["k-account"].status is DeliveryStatus.PENDING
+        assert _keys(store.claim(later, worker="w", limit=10)) == ["k-account", "k-other"]
+
+    def test_deleting_an_unknown_device_raises_unknown_device_and_changes_nothing(
+        self, store: Store
+    ) -> None:
+        store.add_device(device("AS1"))
+        store.enqueue([item("k1", serial="AS1")], [])
+        with pytest.raises(UnknownDevice):
+            store.delete_device("NOPE", reason="deleted", at=T0)
+        assert store.get_device("AS1") == device("AS1")
+        assert store.get_item("k1").status is DeliveryStatus.PENDING
+
+    def test_deleting_refuses_a_naive_instant_and_changes_nothing(self, store: Store) -> None:
+        store.add_device(device("AS1"))
+        with pytest.raises(NaiveDatetime):
+            store.delete_device("AS1", reason="deleted", at=datetime(2025, 3, 1))
+        assert store.get_device("AS1") == device("AS1")
+
+    def test_a_deleted_serial_can_be_registered_again_with_nothing_of_the_old(
+        self, store: Store
+    ) -> None:
+        store.add_device(device("AS1"))
+        store.add_licenses("AS1", [license("AS1#1")])
+        store.delete_device("AS1", reason="deleted", at=T0)
+        store.add_device(device("AS1", owner_id=BOB))
+        assert store.get_device("AS1").owner_id == BOB
+        assert store.licenses_of("AS1") == ()
+        store.add_licenses("AS1", [license("AS1#1")])  # the old license id is free again
+        assert store.licenses_of("AS1") == (license("AS1#1"),)
+
+    def test_a_deletion_inside_a_transaction_that_fails_is_undone(self, store: Store) -> None:
+        store.add_device(device("AS1"))
+        store.add_licenses("AS1", [license("AS1#1")])
+
+        def delete_then_fail() -> None:
+            with store.transaction():
+                store.delete_device("AS1", reason="deleted", at=T0)
+                raise _Boom
+
+        with pytest.raises(_Boom):
+            delete_then_fail()
+        assert store.get_device("AS1") == device("AS1")
+        assert store.licenses_of("AS1") == (license("AS1#1"),)
+
 
 # --------------------------------------------------------------------------- codes
 

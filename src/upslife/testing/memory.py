@@ -253,6 +253,26 @@ class MemoryStore:
         with self._reading():
             return len(self._state.devices)
 
+    def delete_device(self, serial: str, *, reason: str, at: datetime) -> int:
+        """Remove the device, its licenses, warranties and stages; suppress its PENDING
+        outbox items with ``reason`` (SPEC S3). Unknown serial ``UnknownDevice``."""
+        check_instant(at, "at")
+        with self._atomic():
+            self._device(serial)
+            state = self._state
+            del state.devices[serial]
+            state.license_ids -= {lic.id for lic in state.licenses.pop(serial, ())}
+            state.warranty_ids -= {w.id for w in state.warranties.pop(serial, ())}
+            state.stages = {k: s for k, s in state.stages.items() if k[0] != serial}
+            suppressed = 0
+            for key, row in list(state.outbox.items()):
+                if row.item.serial == serial and row.item.status is DeliveryStatus.PENDING:
+                    state.outbox[key] = row.with_item(
+                        status=DeliveryStatus.SUPPRESSED, last_error=reason
+                    )
+                    suppressed += 1
+            return suppressed
+
     def add_licenses(self, serial: str, licenses: Sequence[License]) -> None:
         """Attach licenses; an unknown serial raises ``UnknownDevice``, a license id known
         anywhere in the store (or twice in ``licenses``) raises ``AlreadyExists``."""
