@@ -8,28 +8,43 @@ the store is exactly as it was (SPEC D5).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import csv
+import io
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from email.message import Message
+from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.stories.conftest import World, body
+from upslife import formats
+from upslife.adapters.sqlite import SqliteStore
 from upslife.app.deletion import DELETED_REASON
 from upslife.errors import (
     AlreadyExists,
+    InvalidEmail,
     InvalidInput,
     NotPermitted,
+    ResellerNotConnected,
     UnknownCode,
     UnknownDevice,
+    UnknownOwner,
     UpslifeError,
 )
+from upslife.hardware.simulator import SimulatedTransport, SimulatedUps
+from upslife.invitations import TokenAction
 from upslife.notifications import DeliveryPreference, Severity
 from upslife.ports import DeliveryStatus, OutboxItem, Store
-from upslife.reports import inventory_rows
+from upslife.reports import OPERATIONAL_FIELDS, Vitals, inventory_rows
 from upslife.sharing import Action, Outcome, ShareState
 
 OWNER = "ops@acme.example"
 MSP = "noc@msp.example"
+RESELLER = "sales@partner.example"
 INSTALLER = "installer@partner.example"
 FIRST, SECOND = "AS2300000001", "AS2300000002"
 # Registered on 2025-06-01, their trials end on 2025-12-01: at START (2025-11-03) the
@@ -242,3 +257,162 @@ class TestDeletingADevice:
         assert world.service.coverage(FIRST).plan_on(date(2025, 11, 3)).name == "STANDARD"
         assert world.store.get_code("ORDER-9").remaining == 0  # a used license stays used
         assert world.store.get_sharing(OWNER).shares[0].state is ShareState.REVOKED
+
+
+def attachments(message: Message) -> list[tuple[str, str, bytes]]:
+    """(file name, MIME type, bytes) of every attachment of a sent mail."""
+    found = []
+    for part in message.walk():
+        if part.get_content_disposition() == "attachment":
+            data = part.get_payload(decode=True)
+            assert isinstance(data, bytes)
+            found.append((str(part.get_filename()), part.get_content_type(), data))
+    return found
+
+
+def connect(world: World, owner: str = OWNER) -> None:
+    links = world.service.invite_reseller(owner, RESELLER)
+    world.service.respond(links.accept_token, TokenAction.ACCEPT)
+
+
+def polled_fleet(world: World) -> None:
+    """:func:`fleet`, and both UPS units polled: their vitals are stored (SPEC R1, R3)."""
+    fleet(world)
+    world.service.register_device(OWNER, "AS2300000000", "SMT1500C", on=date(2025, 1, 10))
+    units = {
+        f"ups{i}": SimulatedUps.smart_ups_1500(serial=serial)
+        for i, serial in enumerate((FIRST, SECOND))
+    }
+    assert world.service.poll(SimulatedTransport(units)).updated == (FIRST, SECOND)
+
+
+class TestSendingMyRenewalsToAPartner:
+    def test_the_connected_reseller_receives_the_report_as_a_csv_attachment(
+        self, world: World
+    ) -> None:
+        # SPEC R2, R4: MyRenewals, in renewal order, and nothing operational
+        polled_fleet(world)
+        connect(world)
+        world.sweep()  # the day's notices go first
+
+        sent = world.service.send_renewals(OWNER, by=OWNER)
+        world.sweep()
+
+        assert (sent.to, sent.rows, sent.to_reseller) == (RESELLER, 3, True)
+        (mail,) = [m for m in world.mails_to(RESELLER) if "MyRenewals" in str(m["Subject"])]
+        assert "Acme Hosting" in str(mail["Subject"])
+        ((name, kind, data),) = attachments(mail)
+        assert (name, kind) == ("MyRenewals-2025-11-03.csv", "text/csv")
+        table = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+        assert tuple(table[0]) == formats.MY_RENEWALS.headers
+        # the trial of AS2300000000 ended on 2025-07-10; the two others end on 2025-12-01
+        serials = [row[1] for row in table[1:]]
+        assert serials == [FIRST, SECOND, "AS2300000000"]
+        reported = world.store.get_device(FIRST).vitals
+        assert reported is not None
+        assert reported.status is not None
+        assert reported.firmware_version is not None
+        for cell in {c for row in table[1:] for c in row}:
+            assert reported.status not in cell
+            assert reported.firmware_version not in cell
+        headers = " ".join(formats.MY_RENEWALS.headers).lower()
+        for word in ("status", "load", "charge", "runtime", "temperature", "firmware"):
+            assert word not in headers
+
+    def test_any_address_the_owner_gives_receives_it_as_xlsx(self, world: World) -> None:
+        # SPEC R2: "or any address the owner gives"
+        openpyxl = pytest.importorskip("openpyxl")
+        polled_fleet(world)
+
+        sent = world.service.send_renewals(
+            OWNER, by=OWNER, to="Buyer@Integrator.example", fmt="xlsx"
+        )
+        world.sweep()
+
+        assert (sent.to, sent.to_reseller) == ("buyer@integrator.example", False)
+        (mail,) = world.mails_to("buyer@integrator.example")
+        ((name, _, data),) = attachments(mail)
+        assert name.endswith(".xlsx")
+        sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).active
+        rows = list(sheet.iter_rows(values_only=True))
+        assert tuple(rows[0]) == formats.MY_RENEWALS.headers
+        assert [r[1] for r in rows[1:]] == [FIRST, SECOND, "AS2300000000"]
+
+    def test_a_shared_user_sends_only_the_devices_shared_with_them(self, world: World) -> None:
+        # SPEC S3 (download reports), R5 (only what they may see)
+        polled_fleet(world)
+        world.service.send_renewals(OWNER, by=MSP, to="buyer@integrator.example")
+        world.sweep()
+        (mail,) = world.mails_to("buyer@integrator.example")
+        assert MSP in body(mail)
+        ((_, _, data),) = attachments(mail)
+        table = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+        assert [row[1] for row in table[1:]] == [FIRST]
+
+    def test_a_reseller_disconnected_before_sending_receives_nothing(self, world: World) -> None:
+        # SPEC N7: consent is checked again at the moment of sending
+        polled_fleet(world)
+        connect(world)
+        sent = world.service.send_renewals(OWNER, by=OWNER)
+        world.service.disconnect_reseller(OWNER)
+        world.sweep()
+        assert world.mails_to(RESELLER) == []
+        assert world.store.get_item(sent.key).status is DeliveryStatus.SUPPRESSED
+
+    @pytest.mark.parametrize(
+        ("owner", "by", "to", "fmt", "error"),
+        [
+            (OWNER, OWNER, None, "csv", ResellerNotConnected),
+            (OWNER, OWNER, "not an address", "csv", InvalidEmail),
+            (OWNER, OWNER, 42, "csv", InvalidInput),
+            (OWNER, OWNER, "a@b.example", "pdf", InvalidInput),
+            (OWNER, "stranger@elsewhere.example", "a@b.example", "csv", NotPermitted),
+            ("nobody@nowhere.example", OWNER, "a@b.example", "csv", UnknownOwner),
+        ],
+    )
+    def test_bad_input_is_refused_and_nothing_is_queued(
+        self, world: World, owner: str, by: str, to: object, fmt: str, error: type[Exception]
+    ) -> None:
+        # SPEC D5
+        polled_fleet(world)
+        before = outbox(world.store)
+        with pytest.raises(error):
+            world.service.send_renewals(owner, by=by, to=to, fmt=fmt)  # type: ignore[arg-type]
+        assert outbox(world.store) == before
+
+
+_TOKEN = st.text(alphabet="QXZJKVW", min_size=6, max_size=12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(status=_TOKEN, firmware=_TOKEN, sensitivity=_TOKEN, test_result=_TOKEN)
+def test_no_polled_value_ever_reaches_the_mailed_myrenewals(
+    status: str, firmware: str, sensitivity: str, test_result: str
+) -> None:
+    # SPEC R2 as a property: whatever the UPS reported, the attachment never shows it
+    with tempfile.TemporaryDirectory() as where:
+        store = SqliteStore(Path(where) / "fleet.db")
+        try:
+            world = World(store)
+            world.owner(OWNER)
+            world.service.register_device(OWNER, FIRST, "SMT1500C", on=REGISTERED)
+            vitals = Vitals(
+                status=status,
+                firmware_version=firmware,
+                input_sensitivity=sensitivity,
+                self_test_result=test_result,
+                load_percent=77.25,
+                runtime_seconds=98765,
+                observed_at=datetime(2025, 11, 3, 8, tzinfo=UTC),
+            )
+            store.save_device(attrs.evolve(store.get_device(FIRST), vitals=vitals))
+            world.service.send_renewals(OWNER, by=OWNER, to="buyer@integrator.example")
+            world.sweep()
+            (mail,) = world.mails_to("buyer@integrator.example")
+            ((_, _, data),) = attachments(mail)
+            text = data.decode("utf-8") + body(mail)
+            for value in (status, firmware, sensitivity, test_result, "77.25", "98765"):
+                assert value not in text
+            assert not OPERATIONAL_FIELDS & set(formats.MY_RENEWALS.keys)
+        finally:
+            store.close()

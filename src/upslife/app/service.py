@@ -20,13 +20,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 
-from upslife.app import codes, commands, deletion, devices, reporting, resellers, shares
+from upslife.app import (
+    codes,
+    commands,
+    deletion,
+    devices,
+    renewals,
+    reporting,
+    resellers,
+    shares,
+)
 from upslife.app.clock import SystemClock
 from upslife.app.context import Context
 from upslife.app.deletion import DeviceDeleted
 from upslife.app.devices import DeviceRegistered
 from upslife.app.names import canonical_email, canonical_serial
 from upslife.app.polling import PollReport
+from upslife.app.renewals import RenewalsSent, ReportFormat
 from upslife.app.resellers import InvitationLinks, Unsubscribed
 from upslife.app.shares import ShareAcceptance, SharedDevice, ShareInvitation, ShareView
 from upslife.app.sweep import DeliverySettings, SweepReport, sweep
@@ -298,6 +308,18 @@ class Lifecycle:
     def report_device(self, serial: str, *, user: str) -> ReportDevice:
         """One device's report input; refused unless ``user`` may see it (SPEC R5)."""
         return reporting.report_device(self.ctx, serial, user=user)
+
+    def send_renewals(
+        self,
+        owner_id: str,
+        *,
+        by: str,
+        to: str | None = None,
+        fmt: ReportFormat | str = ReportFormat.CSV,
+    ) -> RenewalsSent:
+        """Mail the MyRenewals report, attached as CSV or XLSX, to the connected reseller
+        or to ``to`` (SPEC R2, R5, N7); see :mod:`.renewals`."""
+        return renewals.send_renewals(self.ctx, owner_id, by=by, to=to, fmt=fmt)
 
     def today_for(self, owner_id: str) -> date:
         """The owner's local date now (SPEC D1)."""

@@ -433,6 +433,10 @@ def _with_consent(
             invitation = store.get_invitation(message.invitation_id)
             if invitation.state_at(now) is not InvitationState.PENDING:
                 return None, None
+        if message.connection_id is not None:  # to the connected reseller (SPEC N7)
+            connection = store.get_invitation(message.connection_id)
+            if connection.state_at(now) is not InvitationState.ACCEPTED:
+                return None, None
         device, user = message.share_device, message.share_user
         if device is not None and user is not None and not _share_pending(store, device, user, now):
             return None, None
