@@ -50,6 +50,7 @@ __all__ = [
     "OutboxItem",
     "Owner",
     "OwnerStore",
+    "RecipientStore",
     "SharingStore",
     "Store",
     "TokenSecrets",
@@ -322,6 +323,18 @@ class SharingStore(Protocol):
         ...
 
 
+class RecipientStore(Protocol):
+    def set_delivery(self, recipient: Recipient, preference: DeliveryPreference | None) -> None:
+        """Record how ``recipient`` (by kind and address) chose to take its notices (SPEC
+        N10): a reseller with many customers chooses once for all of them. ``None``
+        forgets the choice. Setting it again replaces it."""
+        ...
+
+    def delivery_of(self, recipient: Recipient) -> DeliveryPreference | None:
+        """The recipient's own choice, or ``None`` if it never chose."""
+        ...
+
+
 class EventLogStore(Protocol):
     def append_log(self, owner_id: str, entries: Sequence[LogEntry]) -> None: ...
 
@@ -385,7 +398,14 @@ class Outbox(Protocol):
 
 
 class Store(
-    OwnerStore, DeviceStore, CodeStore, InvitationStore, SharingStore, EventLogStore, Outbox,
+    OwnerStore,
+    DeviceStore,
+    CodeStore,
+    InvitationStore,
+    SharingStore,
+    RecipientStore,
+    EventLogStore,
+    Outbox,
     Protocol,
 ):
     """Everything the application stores. ``transaction()`` groups calls: inside it they

@@ -37,7 +37,7 @@ from upslife.errors import (
 )
 from upslife.hardware.simulator import SimulatedTransport, SimulatedUps
 from upslife.invitations import TokenAction
-from upslife.notifications import DeliveryPreference, Severity
+from upslife.notifications import DeliveryPreference, Recipient, Severity
 from upslife.ports import DeliveryStatus, OutboxItem, Store
 from upslife.reports import OPERATIONAL_FIELDS, Vitals, inventory_rows
 from upslife.sharing import Action, Outcome, ShareState
@@ -416,3 +416,108 @@ def test_no_polled_value_ever_reaches_the_mailed_myrenewals(
             assert not OPERATIONAL_FIELDS & set(formats.MY_RENEWALS.keys)
         finally:
             store.close()
+
+
+def customers(world: World, count: int = 3) -> list[tuple[str, str]]:
+    """``count`` owners with a device each, each inviting the same reseller: the owner
+    ids, and the unsubscribe token each invitation mail carries."""
+    made = []
+    for i in range(count):
+        owner = f"ops@customer{i}.example"
+        world.owner(owner, company=f"Customer {i}")
+        world.service.register_device(owner, f"AS23000001{i:02d}", "SMT1500C", on=REGISTERED)
+        links = world.service.invite_reseller(owner, RESELLER)
+        made.append((owner, links.unsubscribe_token))
+        world.service.respond(links.accept_token, TokenAction.ACCEPT)
+    return made
+
+
+class TestAResellerChoosesItsOwnDelivery:
+    def test_one_choice_by_the_reseller_gives_one_digest_for_every_customer(
+        self, world: World
+    ) -> None:
+        # SPEC N10: the preference belongs to the recipient, not to each customer
+        (first, token), *others = customers(world)
+
+        chosen = world.service.set_reseller_delivery_by_link(token, "daily-digest")
+        world.sweep()
+
+        assert chosen.reseller_email == RESELLER
+        (digest,) = world.mails_to(RESELLER)
+        text = body(digest)
+        for i in range(3):
+            assert f"Customer {i}" in text
+        for owner in [first] + [o for o, _ in others]:  # owners keep their own choice
+            (notice,) = world.mails_to(owner)
+            assert "Plan Expires" in str(notice["Subject"])
+
+    def test_the_resellers_choice_wins_over_a_customers_older_setting(
+        self, world: World
+    ) -> None:
+        made = customers(world)
+        record = world.store.get_owner(made[0][0])
+        world.store.save_owner(
+            attrs.evolve(record, reseller_delivery=DeliveryPreference.DAILY_DIGEST)
+        )
+        world.service.set_reseller_delivery("Sales@Partner.example", "immediate")
+        world.sweep()
+        assert len(world.mails_to(RESELLER)) == 3
+
+    def test_a_reseller_that_forgets_its_choice_gets_each_customers_setting_again(
+        self, world: World
+    ) -> None:
+        made = customers(world, 2)
+        for owner, _ in made:
+            record = world.store.get_owner(owner)
+            world.store.save_owner(
+                attrs.evolve(record, reseller_delivery=DeliveryPreference.DAILY_DIGEST)
+            )
+        world.service.set_reseller_delivery(RESELLER, DeliveryPreference.IMMEDIATE)
+        forgotten = world.service.set_reseller_delivery(RESELLER, None)
+        world.sweep()
+        assert forgotten.preference is None
+        assert len(world.mails_to(RESELLER)) == 1  # the older per-customer digests
+
+    def test_a_choice_applies_to_notices_planned_after_it(self, world: World) -> None:
+        # decision: what is queued goes as it was queued
+        customers(world, 2)
+        world.mail.down = True
+        world.sweep()
+        world.service.set_reseller_delivery(RESELLER, "daily-digest")
+        world.mail.down = False
+        world.clock.advance(timedelta(hours=1))
+        world.sweep()
+        assert len(world.mails_to(RESELLER)) == 2
+
+    @pytest.mark.parametrize(
+        ("address", "preference", "error"),
+        [
+            ("not an address", "daily-digest", InvalidEmail),
+            (None, "daily-digest", InvalidInput),
+            (RESELLER, "weekly", InvalidInput),
+            (RESELLER, 7, InvalidInput),
+        ],
+    )
+    def test_bad_input_is_refused_and_changes_nothing(
+        self, world: World, address: object, preference: object, error: type[Exception]
+    ) -> None:
+        # SPEC D5
+        world.service.set_reseller_delivery(RESELLER, "immediate")
+        with pytest.raises(error):
+            world.service.set_reseller_delivery(address, preference)  # type: ignore[arg-type]
+        assert world.store.delivery_of(Recipient.reseller(RESELLER)) is (
+            DeliveryPreference.IMMEDIATE
+        )
+
+    def test_a_bad_link_is_refused_and_changes_nothing(self, world: World) -> None:
+        # SPEC I5: tampered, wrong action, or naming nothing known
+        world.owner(OWNER)
+        links = world.service.invite_reseller(OWNER, RESELLER)
+        token = links.unsubscribe_token
+        tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+        for token in (tampered, links.accept_token, "", "nonsense"):
+            with pytest.raises(UpslifeError):
+                world.service.set_reseller_delivery_by_link(token, "daily-digest")
+        with pytest.raises(InvalidInput):
+            world.service.set_reseller_delivery_by_link(links.unsubscribe_token, "hourly")
+        assert world.store.delivery_of(Recipient.reseller(RESELLER)) is None

@@ -27,6 +27,7 @@ from upslife.app import (
     devices,
     renewals,
     reporting,
+    reseller_delivery,
     resellers,
     shares,
 )
@@ -37,6 +38,7 @@ from upslife.app.devices import DeviceRegistered
 from upslife.app.names import canonical_email, canonical_serial
 from upslife.app.polling import PollReport
 from upslife.app.renewals import RenewalsSent, ReportFormat
+from upslife.app.reseller_delivery import ResellerDelivery
 from upslife.app.resellers import InvitationLinks, Unsubscribed
 from upslife.app.shares import ShareAcceptance, SharedDevice, ShareInvitation, ShareView
 from upslife.app.sweep import DeliverySettings, SweepReport, sweep
@@ -53,7 +55,7 @@ from upslife.entitlements import (
 )
 from upslife.hardware.snapshot import DeviceCommand, UpsTransport
 from upslife.invitations import Invitation, Keyring, OwnerNotice, TokenAction
-from upslife.notifications import EventKind, Notice
+from upslife.notifications import DeliveryPreference, EventKind, Notice
 from upslife.ports import ChatSender, Clock, Device, MailSender, Owner, Store
 from upslife.reports import ReportDevice
 from upslife.sharing import DEFAULT_RETENTION, DEFAULT_SHARE_EXPIRY, LogEntry, ShareVia
@@ -217,6 +219,20 @@ class Lifecycle:
     def disconnect_reseller(self, owner_id: str) -> Invitation:
         """The owner ends the connection (SPEC I1, I6, N7)."""
         return resellers.disconnect_reseller(self.ctx, owner_id)
+
+    def set_reseller_delivery(
+        self, reseller_email: str, preference: DeliveryPreference | str | None
+    ) -> ResellerDelivery:
+        """The reseller's own choice of a daily digest or one mail per notice, for all its
+        customers (SPEC N10); ``None`` forgets it. See :mod:`.reseller_delivery`."""
+        return reseller_delivery.choose_delivery(self.ctx, reseller_email, preference)
+
+    def set_reseller_delivery_by_link(
+        self, token: str, preference: DeliveryPreference | str | None
+    ) -> ResellerDelivery:
+        """The same choice, made by the reseller through the signed link of a mail it
+        received (SPEC N10, I5)."""
+        return reseller_delivery.choose_by_link(self.ctx, token, preference)
 
     def send_reminder(self, serial: str, kind: EventKind, *, by: str) -> Notice:
         """The owner asks their connected reseller to act on an event (SPEC N8, N7)."""

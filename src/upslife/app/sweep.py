@@ -156,11 +156,23 @@ class DeliverySettings:
     batch: int = 200
 
 
-def _held(owner: Owner, kind: RecipientKind) -> bool:
-    if kind is RecipientKind.OWNER:
+_Choices = dict[str, DeliveryPreference | None]
+
+
+def _held(store: Store, owner: Owner, recipient: Recipient, choices: _Choices) -> bool:
+    """Whether a notice to ``recipient`` waits for the daily digest (SPEC N10).
+
+    The owner's own preference is on the owner. A reseller's is its own, one for all its
+    customers (:mod:`upslife.app.reseller_delivery`); a reseller that never chose takes
+    the customer's older per-connection setting. ``choices`` caches the store's answers
+    for one planning run."""
+    if recipient.kind is RecipientKind.OWNER:
         return owner.owner_delivery is DeliveryPreference.DAILY_DIGEST
-    if kind is RecipientKind.RESELLER:
-        return owner.reseller_delivery is DeliveryPreference.DAILY_DIGEST
+    if recipient.kind is RecipientKind.RESELLER:
+        if recipient.address not in choices:
+            choices[recipient.address] = store.delivery_of(recipient)
+        chosen = choices[recipient.address] or owner.reseller_delivery
+        return chosen is DeliveryPreference.DAILY_DIGEST
     return False
 
 
@@ -179,6 +191,7 @@ def _plan_device(
     today: date,
     now: datetime,
     due_grace_days: int,
+    choices: _Choices,
 ) -> tuple[int, tuple[Notice, ...]]:
     """Plan one due device: its notices into the outbox, its stages and next date saved,
     atomically (a savepoint inside the page's transaction). Returns (items added, notices)."""
@@ -214,7 +227,7 @@ def _plan_device(
             recipient=n.recipient,
             day=today,
             payload=payloads.encode(n),
-            next_attempt_at=HELD_FOR_DIGEST if _held(owner, n.recipient.kind) else now,
+            next_attempt_at=HELD_FOR_DIGEST if _held(store, owner, n.recipient, choices) else now,
         )
         for n in notices
     ]
@@ -249,6 +262,7 @@ def plan_notices(
     owners: dict[str, Owner] = {}
     resellers: dict[str, tuple[str | None, InvitationState | None]] = {}
     days: dict[str, date] = {}  # the owner-local date at ``now``, per time zone (SPEC D1)
+    choices: _Choices = {}  # each reseller's own choice of delivery (SPEC N10)
     read = due = planned = 0
     by_kind: dict[str, int] = defaultdict(int)
     after: str | None = None
@@ -271,7 +285,15 @@ def plan_notices(
                     continue
                 due += 1
                 added, notices = _plan_device(
-                    store, catalog, device, owner, resellers[owner.id], today, now, due_grace_days
+                    store,
+                    catalog,
+                    device,
+                    owner,
+                    resellers[owner.id],
+                    today,
+                    now,
+                    due_grace_days,
+                    choices,
                 )
                 planned += added
                 for n in notices:

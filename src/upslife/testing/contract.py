@@ -75,6 +75,7 @@ __all__ = [
     "InvitationStoreContract",
     "OutboxContract",
     "OwnerStoreContract",
+    "RecipientStoreContract",
     "SharingStoreContract",
     "StoreContract",
     "TransactionContract",
@@ -726,6 +727,54 @@ class SharingStoreContract(_StoreFixture):
 # --------------------------------------------------------------------------- event log
 
 
+class RecipientStoreContract(_StoreFixture):
+    """:class:`~upslife.ports.RecipientStore`: each recipient's own choice of delivery."""
+
+    def test_a_recipient_that_never_chose_has_no_choice(self, store: Store) -> None:
+        assert store.delivery_of(Recipient.reseller("sales@reseller.example.net")) is None
+
+    def test_a_choice_is_returned_and_replaced_by_the_next(self, store: Store) -> None:
+        # SPEC N10: the recipient chooses its delivery
+        reseller = Recipient.reseller("sales@reseller.example.net")
+        store.set_delivery(reseller, DeliveryPreference.DAILY_DIGEST)
+        assert store.delivery_of(reseller) is DeliveryPreference.DAILY_DIGEST
+        store.set_delivery(reseller, DeliveryPreference.IMMEDIATE)
+        assert store.delivery_of(reseller) is DeliveryPreference.IMMEDIATE
+
+    def test_none_forgets_the_choice(self, store: Store) -> None:
+        reseller = Recipient.reseller("sales@reseller.example.net")
+        store.set_delivery(reseller, DeliveryPreference.DAILY_DIGEST)
+        store.set_delivery(reseller, None)
+        assert store.delivery_of(reseller) is None
+        store.set_delivery(reseller, None)  # forgetting twice is harmless
+        assert store.delivery_of(reseller) is None
+
+    def test_recipients_are_told_apart_by_kind_and_address(self, store: Store) -> None:
+        store.set_delivery(Recipient.reseller(ANN), DeliveryPreference.DAILY_DIGEST)
+        assert store.delivery_of(Recipient.owner(ANN)) is None
+        assert store.delivery_of(Recipient.reseller(BOB)) is None
+
+    def test_a_choice_that_is_no_preference_is_refused(self, store: Store) -> None:
+        reseller = Recipient.reseller(ANN)
+        with pytest.raises(InvalidInput):
+            store.set_delivery(reseller, "daily")  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput):
+            store.set_delivery(ANN, DeliveryPreference.IMMEDIATE)  # type: ignore[arg-type]
+        assert store.delivery_of(reseller) is None
+
+    def test_a_choice_made_in_a_failed_transaction_is_undone(self, store: Store) -> None:
+        reseller = Recipient.reseller(ANN)
+
+        def choose_then_fail() -> None:
+            with store.transaction():
+                store.set_delivery(reseller, DeliveryPreference.DAILY_DIGEST)
+                raise _Boom
+
+        with pytest.raises(_Boom):
+            choose_then_fail()
+        assert store.delivery_of(reseller) is None
+
+
 class EventLogStoreContract(_StoreFixture):
     """:class:`~upslife.ports.EventLogStore` (SPEC S5)."""
 
@@ -1152,6 +1201,7 @@ class StoreContract(
     CodeStoreContract,
     InvitationStoreContract,
     SharingStoreContract,
+    RecipientStoreContract,
     EventLogStoreContract,
     OutboxContract,
     TransactionContract,
