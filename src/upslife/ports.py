@@ -32,6 +32,7 @@ from upslife.entitlements import ActivationCode, ExtendedWarranty, License, Upgr
 from upslife.hardware.snapshot import DeviceSnapshot, UpsTransport
 from upslife.invitations import Invitation, Keyring, ResellerPrompt
 from upslife.notifications import ChatRoute, Contact, DeliveryPreference, Recipient, SentStage
+from upslife.rendering.templates import Templates
 from upslife.reports import Vitals
 from upslife.sharing import LogEntry, SharingState
 
@@ -72,6 +73,8 @@ class Owner:
     ``id`` is the owner's account email, as :mod:`upslife.sharing` names people.
     ``timezone`` is an IANA name: lifecycle dates are the owner's local dates (SPEC D1).
     ``chat_webhooks`` maps each chat route's name to its incoming-webhook URL.
+    ``email_templates`` are the owner's customized emails (SPEC E10), used for the
+    devices whose plan has the feature; ``None``: the service's templates.
     """
 
     id: str
@@ -82,6 +85,7 @@ class Owner:
     owner_delivery: DeliveryPreference = DeliveryPreference.IMMEDIATE
     reseller_delivery: DeliveryPreference = DeliveryPreference.IMMEDIATE
     reseller_prompt: ResellerPrompt = attrs.field(factory=ResellerPrompt)
+    email_templates: Templates | None = None
 
     def __attrs_post_init__(self) -> None:
         require_text(self.id, "owner id")

@@ -521,3 +521,119 @@ class TestAResellerChoosesItsOwnDelivery:
         with pytest.raises(InvalidInput):
             world.service.set_reseller_delivery_by_link(links.unsubscribe_token, "hourly")
         assert world.store.delivery_of(Recipient.reseller(RESELLER)) is None
+
+
+BASIC_DEVICE = "AS2022120100"  # registered 2022-12-01: its trial is long over (SPEC E1)
+OWNER_TEMPLATE = {
+    "subject": "[Acme fleet] $title: $serial",
+    "text": "Dear team,\n\n$title\n$model $serial, due $due, needs $sku.\n",
+    "html": "<p>$title</p><p>$model $serial, due $due, needs $sku.</p>",
+}
+RESELLER_TEMPLATE = {
+    "subject": "[Acme for partners] $title: $serial",
+    "text": (
+        "$company ($full_name, $job_role, $email, $phone) needs\n"
+        "$model $serial, due $due: $sku\n"
+    ),
+    "html": "<p>$company $full_name $job_role $email $phone</p><p>$model $serial $due $sku</p>",
+}
+
+
+def subjects_about(world: World, address: str, serial: str) -> list[str]:
+    return [str(m["Subject"]) for m in world.mails_to(address) if serial in str(m["Subject"])]
+
+
+def mixed_fleet(world: World) -> None:
+    """A device on its STANDARD trial (plan expiry due) and one on BASIC (warranty due)."""
+    world.owner(OWNER)
+    world.service.register_device(OWNER, FIRST, "SMT1500C", on=REGISTERED)
+    world.service.register_device(OWNER, BASIC_DEVICE, "SMT1500C", on=date(2022, 12, 1))
+    assert world.service.coverage(BASIC_DEVICE).plan_on(date(2025, 11, 3)).name == "BASIC"
+
+
+class TestCustomizableEmails:
+    def test_the_owners_templates_shape_the_mail_of_devices_whose_plan_allows_them(
+        self, world: World
+    ) -> None:
+        # SPEC E10: customizable emails are STANDARD; BASIC devices get the default
+        mixed_fleet(world)
+        world.service.set_email_templates(OWNER, {"owner": OWNER_TEMPLATE})
+
+        world.sweep()
+
+        (custom,) = subjects_about(world, OWNER, FIRST)
+        assert custom == f"[Acme fleet] Standard Plan Expires on 1 December 2025: {FIRST}"
+        (default,) = subjects_about(world, OWNER, BASIC_DEVICE)
+        assert default == f"Warranty Expires on 1 December 2025: SMT1500C {BASIC_DEVICE}"
+        (mail,) = [m for m in world.mails_to(OWNER) if FIRST in str(m["Subject"])]
+        assert body(mail).startswith("Dear team,")
+
+    def test_the_reseller_gets_the_owners_reseller_template(self, world: World) -> None:
+        # SPEC E10, N6: a customized reseller mail still carries every N6 detail
+        mixed_fleet(world)
+        connect(world)
+        world.service.set_email_templates(
+            OWNER, {"owner": OWNER_TEMPLATE, "reseller": RESELLER_TEMPLATE}
+        )
+        world.sweep()
+        (custom,) = subjects_about(world, RESELLER, FIRST)
+        assert custom.startswith("[Acme for partners] ")
+        (default,) = subjects_about(world, RESELLER, BASIC_DEVICE)
+        assert default.startswith("Warranty Expires on")
+
+    def test_the_operators_templates_are_the_default_and_an_owner_can_go_back_to_it(
+        self, world: World
+    ) -> None:
+        # the service's house templates replace the shipped ones for everyone
+        from tests.stories.conftest import KEYRING
+        from upslife.app import DeliverySettings, Lifecycle
+        from upslife.rendering.templates import templates_from_doc
+
+        house = templates_from_doc(
+            {"owner": {**OWNER_TEMPLATE, "subject": "[Operator] $title: $serial"}}
+        )
+        world.service = Lifecycle(
+            world.store,
+            clock=world.clock,
+            keyring=KEYRING,
+            settings=DeliverySettings(keyring=KEYRING, templates=house),
+        )
+        mixed_fleet(world)
+        world.service.set_email_templates(OWNER, {"owner": OWNER_TEMPLATE})
+        assert world.service.set_email_templates(OWNER, None).email_templates is None
+        world.sweep()
+        for serial in (FIRST, BASIC_DEVICE):
+            (subject,) = subjects_about(world, OWNER, serial)
+            assert subject.startswith("[Operator] ")
+
+    @pytest.mark.parametrize(
+        "templates",
+        [
+            {"owner": {**OWNER_TEMPLATE, "subject": "$titel: $serial"}},  # a typo
+            {"owner": {**OWNER_TEMPLATE, "subject": "two\nlines"}},
+            {"owner": {**OWNER_TEMPLATE, "text": "costs 5$ now $serial"}},  # a stray $
+            {"owner": {**OWNER_TEMPLATE, "text": "$title only"}},  # leaves out the device
+            {"reseller": {**RESELLER_TEMPLATE, "text": "$model $serial $due $sku"}},  # N6
+            {"owner": {"subject": "$title"}},  # parts missing
+            {"ownr": OWNER_TEMPLATE},  # no such template
+            {"owner_by_kind": {"BATTERY": OWNER_TEMPLATE}},  # no such kind
+            ["owner"],
+            "owner",
+        ],
+    )
+    def test_bad_templates_are_refused_when_set_and_the_old_ones_stay(
+        self, world: World, templates: object
+    ) -> None:
+        # SPEC E10, D5: validated when set; a refusal changes nothing
+        mixed_fleet(world)
+        kept = world.service.set_email_templates(OWNER, {"owner": OWNER_TEMPLATE}).email_templates
+        with pytest.raises(InvalidInput):
+            world.service.set_email_templates(OWNER, templates)  # type: ignore[arg-type]
+        assert world.service.email_templates(OWNER) == kept
+        world.sweep()
+        (subject,) = subjects_about(world, OWNER, FIRST)
+        assert subject.startswith("[Acme fleet] ")
+
+    def test_templates_for_an_unknown_owner_are_refused(self, world: World) -> None:
+        with pytest.raises(UnknownOwner):
+            world.service.set_email_templates("nobody@nowhere.example", {"owner": OWNER_TEMPLATE})

@@ -17,7 +17,7 @@ serial number and email address it is given is taken in its canonical spelling
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, timedelta
 
 from upslife.app import (
@@ -25,6 +25,7 @@ from upslife.app import (
     commands,
     deletion,
     devices,
+    emails,
     renewals,
     reporting,
     reseller_delivery,
@@ -57,6 +58,7 @@ from upslife.hardware.snapshot import DeviceCommand, UpsTransport
 from upslife.invitations import Invitation, Keyring, OwnerNotice, TokenAction
 from upslife.notifications import DeliveryPreference, EventKind, Notice
 from upslife.ports import ChatSender, Clock, Device, MailSender, Owner, Store
+from upslife.rendering.templates import Templates
 from upslife.reports import ReportDevice
 from upslife.sharing import DEFAULT_RETENTION, DEFAULT_SHARE_EXPIRY, LogEntry, ShareVia
 
@@ -130,6 +132,17 @@ class Lifecycle:
     def set_not_interested(self, owner_id: str, *, not_interested: bool = True) -> Owner:
         """The owner's "Not interested?" choice (SPEC I7)."""
         return devices.set_not_interested(self.ctx, owner_id, not_interested=not_interested)
+
+    def set_email_templates(
+        self, owner_id: str, templates: Templates | Mapping[str, object] | None
+    ) -> Owner:
+        """The owner's customized emails, checked when set and used for the devices whose
+        plan allows them (SPEC E10); ``None`` restores the default. See :mod:`.emails`."""
+        return emails.set_email_templates(self.ctx, owner_id, templates)
+
+    def email_templates(self, owner_id: str) -> Templates | None:
+        """The owner's own email templates, or ``None`` (SPEC E10)."""
+        return emails.email_templates(self.ctx, owner_id)
 
     def register_device(
         self,

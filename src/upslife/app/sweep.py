@@ -35,6 +35,7 @@ from upslife.app import payloads
 from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
 from upslife.app.mails import PlainMail, owner_notice_mail, render_plain
+from upslife.app.templating import templates_for
 from upslife.catalog import Catalog
 from upslife.errors import (
     ConcurrentUpdate,
@@ -74,7 +75,7 @@ from upslife.ports import (
     Owner,
     Store,
 )
-from upslife.rendering import render_chat, render_email
+from upslife.rendering import DEFAULT_TEMPLATES, Templates, render_chat, render_email
 from upslife.sharing import DEFAULT_RETENTION, ShareState
 
 __all__ = [
@@ -140,6 +141,8 @@ class DeliverySettings:
     ``share_url`` (``{token}``) a share invitation's accept link, and ``sign_up_url`` is
     where a user without an account signs up first (SPEC S2). Retries wait
     ``backoff * 2 ** (attempts - 1)``, capped at ``max_backoff``, up to ``max_attempts``.
+    ``templates`` are the service's own email templates: what a device whose plan lacks
+    customizable emails, or an owner who set none, gets (SPEC E10, :mod:`.templating`).
     """
 
     sender: str = "notices@upslife.invalid"
@@ -154,6 +157,7 @@ class DeliverySettings:
     max_backoff: timedelta = timedelta(hours=6)
     lease_seconds: float = 300.0
     batch: int = 200
+    templates: Templates = DEFAULT_TEMPLATES
 
 
 _Choices = dict[str, DeliveryPreference | None]
@@ -527,8 +531,15 @@ def _send(
     if connection is not None:
         subject = DIGEST_SUBJECT + item.key if isinstance(message, Digest) else connection.id
         unsubscribe = _unsubscribe_url(settings, subject, now)
+    templates = templates_for(store, message, settings.templates)
     mail.send(
-        render_email(message, sender=settings.sender, unsubscribe_url=unsubscribe, sent_at=now)
+        render_email(
+            message,
+            sender=settings.sender,
+            templates=templates,
+            unsubscribe_url=unsubscribe,
+            sent_at=now,
+        )
     )
 
 

@@ -65,6 +65,7 @@ from upslife.notifications import (
     Stage,
 )
 from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner, Store
+from upslife.rendering.templates import MessageTemplate, Templates
 from upslife.reports import Vitals
 from upslife.sharing import Action, LogEntry, Role, Share, ShareState, ShareVia, SharingState
 
@@ -107,6 +108,20 @@ def owner(owner_id: str = ANN, *, company: str = "Acme") -> Owner:
         owner_delivery=DeliveryPreference.DAILY_DIGEST,
         reseller_delivery=DeliveryPreference.IMMEDIATE,
         reseller_prompt=ResellerPrompt(not_interested=True),
+        email_templates=Templates(
+            owner=MessageTemplate(
+                subject="[$company] $title",
+                text="$model $serial: $due ($sku)\n",
+                html="<p>$model $serial: $due ($sku)</p>",
+            ),
+            owner_by_kind={
+                EventKind.BATTERY_FAILURE: MessageTemplate(
+                    subject="Battery failed: $serial",
+                    text="$model $serial $due $sku",
+                    html="<b>$model $serial $due $sku</b>",
+                )
+            },
+        ),
     )
 
 
@@ -251,6 +266,18 @@ class OwnerStoreContract(_StoreFixture):
         store.add_owner(owner())
         store.save_owner(owner(company="Acme Renamed"))
         assert store.get_owner(ANN).contact.company == "Acme Renamed"
+
+    def test_an_owner_without_email_templates_reads_back_without_them(
+        self, store: Store
+    ) -> None:
+        # SPEC E10: the templates are optional; an owner stored without them has none
+        plain = attrs.evolve(owner(), email_templates=None)
+        store.add_owner(plain)
+        assert store.get_owner(ANN) == plain
+        store.save_owner(owner())
+        assert store.get_owner(ANN) == owner()
+        store.save_owner(plain)
+        assert store.get_owner(ANN).email_templates is None
 
     def test_saving_an_unknown_owner_raises_unknown_owner_and_adds_nothing(
         self, store: Store
