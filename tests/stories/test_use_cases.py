@@ -14,22 +14,27 @@ import tempfile
 from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.stories.conftest import World, body
+from tests.stories.conftest import KEYRING, World, body
 from upslife import formats
 from upslife.adapters.sqlite import SqliteStore
+from upslife.app import DeliverySettings, Lifecycle
 from upslife.app.deletion import DELETED_REASON
 from upslife.errors import (
     AlreadyExists,
+    ConfigurationError,
     InvalidEmail,
     InvalidInput,
     NotPermitted,
     ResellerNotConnected,
+    ShareExpired,
+    TokenExpired,
     UnknownCode,
     UnknownDevice,
     UnknownOwner,
@@ -39,6 +44,7 @@ from upslife.hardware.simulator import SimulatedTransport, SimulatedUps
 from upslife.invitations import TokenAction
 from upslife.notifications import DeliveryPreference, Recipient, Severity
 from upslife.ports import DeliveryStatus, OutboxItem, Store
+from upslife.rendering.templates import templates_from_doc
 from upslife.reports import OPERATIONAL_FIELDS, Vitals, inventory_rows
 from upslife.sharing import Action, Outcome, ShareState
 
@@ -585,10 +591,6 @@ class TestCustomizableEmails:
         self, world: World
     ) -> None:
         # the service's house templates replace the shipped ones for everyone
-        from tests.stories.conftest import KEYRING
-        from upslife.app import DeliverySettings, Lifecycle
-        from upslife.rendering.templates import templates_from_doc
-
         house = templates_from_doc(
             {"owner": {**OWNER_TEMPLATE, "subject": "[Operator] $title: $serial"}}
         )
@@ -637,3 +639,73 @@ class TestCustomizableEmails:
     def test_templates_for_an_unknown_owner_are_refused(self, world: World) -> None:
         with pytest.raises(UnknownOwner):
             world.service.set_email_templates("nobody@nowhere.example", {"owner": OWNER_TEMPLATE})
+
+
+class TestRetentionAndShareExpiryAreConfigurable:
+    def service(self, world: World, **config: Any) -> None:
+        world.service = Lifecycle(world.store, clock=world.clock, keyring=KEYRING, **config)
+
+    def test_a_share_invitation_lasts_as_long_as_configured(self, world: World) -> None:
+        # SPEC S2: "expire like reseller invitations (configurable, 7 days by default)"
+
+        self.service(world, share_valid_for=timedelta(days=2))
+        world.owner(OWNER)
+        world.service.register_device(OWNER, FIRST, "SMT1500C", on=REGISTERED)
+        made = world.service.share(FIRST, MSP, by=OWNER)
+        assert made.share.expires_at == world.clock.now() + timedelta(days=2)
+        world.sweep()
+        (mail,) = world.mails_to(MSP)
+        assert "expires on 05 November 2025 at 09:00 UTC" in body(mail)
+
+        world.clock.advance(timedelta(days=2))
+        with pytest.raises(TokenExpired):  # the link expires with the invitation
+            world.service.accept_share_link(made.token)
+        with pytest.raises(ShareExpired):  # and so does accepting while signed in
+            world.service.accept_share(FIRST, MSP)
+        assert world.service.shared_with_me(MSP) == ()
+
+    def test_by_default_a_share_invitation_lasts_seven_days(self, world: World) -> None:
+        world.owner(OWNER)
+        world.service.register_device(OWNER, FIRST, "SMT1500C", on=REGISTERED)
+        made = world.service.share(FIRST, MSP, by=OWNER)
+        world.clock.advance(timedelta(days=7) - timedelta(seconds=1))
+        assert world.service.accept_share_link(made.token).outcome.value == "accepted"
+
+    def test_the_event_log_keeps_what_it_is_configured_to_keep(self, world: World) -> None:
+        # SPEC S5: "The event log keeps 30 days (configurable)"
+        self.service(world, log_retention=timedelta(days=3))
+        world.owner(OWNER)
+        world.service.register_device(OWNER, FIRST, "SMT1500C", on=REGISTERED)
+        world.service.share(FIRST, MSP, by=OWNER)
+        world.clock.advance(timedelta(days=3) - timedelta(seconds=1))
+        assert [e.action for e in world.service.event_log(OWNER)] == [Action.SHARE]
+        world.clock.advance(timedelta(seconds=1))
+        assert world.service.event_log(OWNER) == ()
+        world.clock.advance(timedelta(seconds=1))
+        assert world.sweep().log_entries_pruned == 1
+        assert world.store.log_of(OWNER, since=world.clock.now() - timedelta(days=365)) == ()
+
+    def test_by_default_the_event_log_keeps_thirty_days(self, world: World) -> None:
+        world.owner(OWNER)
+        world.service.register_device(OWNER, FIRST, "SMT1500C", on=REGISTERED)
+        world.service.share(FIRST, MSP, by=OWNER)
+        world.clock.advance(timedelta(days=29))
+        assert world.sweep().log_entries_pruned == 0
+        assert [e.action for e in world.service.event_log(OWNER)] == [Action.SHARE]
+
+    @pytest.mark.parametrize(
+        "config",
+        [
+            {"log_retention": timedelta(0)},
+            {"log_retention": timedelta(days=-1)},
+            {"log_retention": timedelta.max},
+            {"share_valid_for": timedelta(0)},
+            {"share_valid_for": 7},
+        ],
+    )
+    def test_a_duration_that_is_not_one_is_a_configuration_error(
+        self, world: World, config: dict[str, object]
+    ) -> None:
+
+        with pytest.raises(ConfigurationError):
+            self.service(world, **config)
