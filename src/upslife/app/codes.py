@@ -20,6 +20,7 @@ from upslife.app.names import canonical_email
 from upslife.entitlements import ActivationCode, Plan, Term
 from upslife.notifications import Recipient
 from upslife.ports import OutboxItem
+from upslife.rendering.templates import clean
 
 __all__ = ["activation_code_mail", "issue_code"]
 
@@ -40,10 +41,11 @@ def activation_code_mail(code: ActivationCode) -> PlainMail:
         "The code is not tied to an account: the owner of a UPS, or anyone the UPS is "
         "shared with, can assign it. Keep it safe.\n"
     )
+    subject = f"Your activation code {code.code}: {code.quantity} {code.plan.title} {noun}"
     return PlainMail(
         f"activation-code:{code.code}",
         code.installer_email,
-        f"Your activation code {code.code}: {code.quantity} {code.plan.title} {noun}, {term}",
+        clean(f"{subject}, {term}"),
         text,
     )
 

@@ -33,6 +33,7 @@ from upslife.app.sweep import enqueue_mail
 from upslife.errors import InvalidInput, NotPermitted, ResellerNotConnected
 from upslife.invitations import InvitationState
 from upslife.notifications import Recipient
+from upslife.rendering.templates import clean
 from upslife.reports import RenewalRow, renewal_rows, sorted_for_renewal
 from upslife.sharing import Action
 
@@ -147,7 +148,7 @@ def send_renewals(
     mail = PlainMail(
         f"renewals:{owner.id}:{address}:{now.isoformat()}",
         address,
-        f"MyRenewals report from {company}",
+        clean(f"MyRenewals report from {company}"),
         text,
         connection_id=connection.id if to_reseller and connection is not None else None,
         attachments=(attachment,),
