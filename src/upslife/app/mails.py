@@ -13,13 +13,14 @@ from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
 from upslife.errors import InvalidInput
 from upslife.invitations import Invitation, OwnerNotice, OwnerNoticeKind
 from upslife.rendering import message_id_for
+from upslife.rendering.mail import header_address, header_text, header_url
 from upslife.sharing import Share
 
 __all__ = [
@@ -186,10 +187,10 @@ def owner_notice_mail(notice: OwnerNotice, owner_email: str) -> PlainMail:
     )
 
 
-def _with_attachments(mail: PlainMail) -> Message:
+def _with_attachments(mail: PlainMail, text: str) -> Message:
     """``multipart/mixed``: the text, then each attachment in base64 (SPEC R2)."""
     message = MIMEMultipart("mixed")
-    message.attach(MIMEText(mail.text, "plain", "utf-8"))
+    message.attach(MIMEText(text, "plain", "utf-8"))
     for attachment in mail.attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         part = MIMEBase(maintype, subtype)
@@ -202,17 +203,31 @@ def _with_attachments(mail: PlainMail) -> Message:
 
 def render_plain(mail: PlainMail, *, sender: str, sent_at: datetime) -> Message:
     """An RFC 5322 text message, its ``Message-ID`` derived from the key (SPEC N9); with
-    attachments, ``multipart/mixed`` of the text and the files."""
-    message: Message = (
-        _with_attachments(mail) if mail.attachments else MIMEText(mail.text, "plain", "utf-8")
+    attachments, ``multipart/mixed`` of the text and the files (SPEC R2).
+
+    Every header value is cleaned or checked (:func:`~upslife.rendering.mail.header_text`,
+    ``header_address``, ``header_url``): a company name holding CR/LF, an empty line or a
+    NUL cannot inject a header; an address that cannot be written is ``InvalidEmail``."""
+    from_ = header_address(sender.strip() if isinstance(sender, str) else sender, "sender")
+    to = header_address(mail.to, "recipient")
+    subject = header_text(mail.subject, "Subject")
+    unsubscribe = (
+        header_url(mail.unsubscribe_url, "unsubscribe_url") if mail.unsubscribe_url else None
     )
-    message["From"] = f"upslife <{sender}>"
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
+    # A NUL would break the message on the wire; every other character is safe in a
+    # base64 body.
+    text = mail.text.replace("\x00", "\ufffd")
+    message: Message = (
+        _with_attachments(mail, text) if mail.attachments else MIMEText(text, "plain", "utf-8")
+    )
+    message["From"] = f"upslife <{from_}>"
+    message["To"] = to
+    # compat32 takes a Header (encoded words) where the stubs say str
+    message["Subject"] = cast(str, subject)
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = message_id_for(mail.key)
     message["Auto-Submitted"] = "auto-generated"
-    if mail.unsubscribe_url:
-        message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
+    if unsubscribe:
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return message

@@ -17,7 +17,7 @@ serial number and email address it is given is taken in its canonical spelling
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 
 from upslife.app import (
@@ -26,6 +26,7 @@ from upslife.app import (
     deletion,
     devices,
     emails,
+    polling,
     renewals,
     reporting,
     reseller_delivery,
@@ -37,6 +38,14 @@ from upslife.app.context import Context
 from upslife.app.deletion import DeviceDeleted
 from upslife.app.devices import DeviceRegistered
 from upslife.app.names import canonical_email, canonical_serial
+from upslife.app.outbox import (
+    OutboxEntry,
+    OutboxState,
+    list_outbox,
+    requeue_day,
+    retry_item,
+    show_item,
+)
 from upslife.app.polling import PollReport
 from upslife.app.renewals import RenewalsSent, ReportFormat
 from upslife.app.reseller_delivery import ResellerDelivery
@@ -278,9 +287,7 @@ class Lifecycle:
         """The user accepts a shared device through the link (SPEC S2)."""
         return shares.accept_share_link(self.ctx, token, user_has_account=user_has_account)
 
-    def accept_share(
-        self, serial: str, user_email: str, *, user_has_account: bool = True
-    ) -> None:
+    def accept_share(self, serial: str, user_email: str, *, user_has_account: bool = True) -> None:
         """A signed-in user accepts their invitation to a device (SPEC S2)."""
         shares.accept_by_user(self.ctx, serial, user_email, user_has_account=user_has_account)
 
@@ -310,9 +317,16 @@ class Lifecycle:
 
     # ------------------------------------------------------------------ hardware
 
-    def poll(self, transport: UpsTransport) -> PollReport:
-        """Read the UPS units the transport reaches into storage (SPEC E9, N1, R1, R3)."""
-        return commands.poll(self.ctx, transport)
+    def poll(
+        self,
+        transport: UpsTransport,
+        *,
+        devices: Sequence[str] | None = None,
+        budget: float = polling.DEFAULT_BUDGET,
+        workers: int = polling.DEFAULT_WORKERS,
+    ) -> PollReport:
+        """Read UPS units into storage (SPEC E9, N1, R1, R3): :func:`upslife.app.polling.poll`."""
+        return commands.poll(self.ctx, transport, devices=devices, budget=budget, workers=workers)
 
     def run_command(
         self,
@@ -365,3 +379,28 @@ class Lifecycle:
             settings=self.settings,
             log_retention=self.ctx.log_retention,
         )
+
+    # Outbox inspection and repair: thin delegations to upslife.app.outbox.
+
+    def outbox(
+        self,
+        *,
+        states: Collection[OutboxState] | None = None,
+        day: date | None = None,
+        owner_id: str | None = None,
+    ) -> tuple[OutboxEntry, ...]:
+        """The outbox items in ``states`` (all when None), of a day and an owner if given."""
+        return list_outbox(self.store, states=states, day=day, owner_id=owner_id)
+
+    def outbox_item(self, key: str) -> OutboxEntry:
+        """One outbox item, with why it failed (``item.last_error``)."""
+        return show_item(self.store, key)
+
+    def retry_outbox_item(self, key: str) -> OutboxEntry:
+        """Make a failed or retrying item ready now; the next sweep delivers it."""
+        return retry_item(self.store, key, self.clock.now())
+
+    def requeue_outbox_day(self, day: date, *, owner_id: str | None = None) -> tuple[str, ...]:
+        """Make every failed item of owner-local ``day`` ready now; returns their keys."""
+        return requeue_day(self.store, day, self.clock.now(), owner_id=owner_id)
+
