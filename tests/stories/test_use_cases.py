@@ -251,6 +251,25 @@ class TestDeletingADevice:
         assert FIRST not in body(digest)
         assert world.store.get_item(digests[0].key).status is DeliveryStatus.SENT
 
+    def test_a_failed_notice_retried_after_the_deletion_is_not_sent(self, world: World) -> None:
+        # SPEC S3: a failed item stays FAILED on deletion (the record of the failure); an
+        # operator who retries it later does not mail about a device that is gone
+        fleet(world)
+        world.mail.refuse = True
+        world.sweep()
+        failed = [i for i in outbox(world.store) if i.serial == FIRST]
+        assert failed
+        assert all(i.status is DeliveryStatus.FAILED for i in failed)
+        world.service.delete_device(FIRST, by=OWNER)
+        assert all(world.store.get_item(i.key).status is DeliveryStatus.FAILED for i in failed)
+        world.mail.refuse = False
+        for failed_item in failed:
+            world.service.retry_outbox_item(failed_item.key)
+        world.sweep()
+        assert not [m for m in world.mail.sent if FIRST in str(m["Subject"]) + body(m)]
+        for failed_item in failed:
+            assert world.store.get_item(failed_item.key).status is DeliveryStatus.SUPPRESSED
+
     def test_the_serial_of_a_deleted_device_can_be_registered_anew(self, world: World) -> None:
         # decision (docs/application.md): deleting frees the serial; nothing of the old
         # registration comes back

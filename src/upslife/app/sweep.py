@@ -477,8 +477,17 @@ def _share_pending(store: Store, serial: str, user: str, now: datetime) -> bool:
     return False
 
 
-def _of_registered_devices(store: Store, digest: Digest) -> Digest | None:
-    """The digest without the notices of devices deleted since it was folded (SPEC S3)."""
+def _of_registered_devices(store: Store, message: Notice | Digest) -> Notice | Digest | None:
+    """The message without the notices of devices deleted since it was queued (SPEC S3);
+    ``None`` if nothing is left. Deleting a device suppresses its pending items, but a
+    digest folded before, or a failed item requeued after, still names it."""
+    if isinstance(message, Notice):
+        try:
+            store.get_device(message.serial)
+        except UnknownDevice:
+            return None
+        return message
+    digest = message
     kept: list[Notice] = []
     for notice in digest.notices:
         try:
@@ -514,11 +523,10 @@ def _with_consent(
         if device is not None and user is not None and not _share_pending(store, device, user, now):
             return None, None
         return message, None
-    if isinstance(message, Digest):
-        remaining = _of_registered_devices(store, message)
-        if remaining is None:
-            return None, None
-        message = remaining
+    remaining = _of_registered_devices(store, message)
+    if remaining is None:
+        return None, None
+    message = remaining
     if item.recipient.kind is not RecipientKind.RESELLER:
         return message, None
     if isinstance(message, Notice):
