@@ -5,7 +5,11 @@ Each method is one use case, carried out by the module named for its story:
 :mod:`~upslife.app.resellers` (the reseller connection and reminders),
 :mod:`~upslife.app.shares` (sharing with managed-service users, the event log),
 :mod:`~upslife.app.reporting` (reports), :mod:`~upslife.app.commands` (polling and remote
-commands) and :mod:`~upslife.app.sweep` (the daily job). Each reads the store, asks the
+commands), :mod:`~upslife.app.codes` (activation codes mailed to the installer),
+:mod:`~upslife.app.renewals` (MyRenewals mailed to a partner),
+:mod:`~upslife.app.deletion` (deleting a device), :mod:`~upslife.app.emails`
+(customizable emails), :mod:`~upslife.app.reseller_delivery` (a reseller's own choice of
+delivery) and :mod:`~upslife.app.sweep` (the daily job). Each reads the store, asks the
 domain for a decision, and writes the result in one transaction, so a refused call
 changes nothing.
 
