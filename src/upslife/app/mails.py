@@ -5,16 +5,33 @@ so they are sent once, retried when the server is down, and survive a crash.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.mime.text import MIMEText
 from email.utils import format_datetime
 
 import attrs
 
-from upslife.invitations import Invitation, OwnerNotice, OwnerNoticeKind
-from upslife.rendering import message_id_for
+from upslife.app.links import Link, Links
+from upslife.invitations import (
+    Invitation,
+    Keyring,
+    OwnerNotice,
+    OwnerNoticeKind,
+    TokenAction,
+    sign,
+)
+from upslife.rendering import DEFAULT_MESSAGE_ID_DOMAIN, message_id_for
 
-__all__ = ["PlainMail", "invitation_mail", "owner_notice_mail", "render_plain"]
+__all__ = [
+    "InvitationTokens",
+    "PlainMail",
+    "invitation_mail",
+    "invitation_tokens",
+    "owner_notice_mail",
+    "queued_invitation_mail",
+    "render_plain",
+    "signed_invitation_mail",
+]
 
 
 @attrs.frozen
@@ -22,7 +39,9 @@ class PlainMail:
     """A short text mail with its idempotency key.
 
     ``invitation_id`` is set on an invitation: it is only sent while that invitation is
-    still pending (an accepted, declined or expired one needs no invitation mail).
+    still pending (an accepted, declined or expired one needs no invitation mail), and its
+    text and links are made at delivery (:func:`signed_invitation_mail`), so the outbox
+    never holds a live accept or decline token (the stored ``text`` is empty).
     """
 
     key: str
@@ -58,6 +77,59 @@ def invitation_mail(
     )
 
 
+@attrs.frozen
+class InvitationTokens:
+    """The signed tokens of an invitation's links (SPEC I5)."""
+
+    accept: str
+    decline: str
+    unsubscribe: str
+
+
+def invitation_tokens(
+    keyring: Keyring, inv: Invitation, *, now: datetime, unsubscribe_valid_for: timedelta
+) -> InvitationTokens:
+    """Sign the invitation's links: accept and decline expire with the invitation (I2),
+    unsubscribe ``unsubscribe_valid_for`` after ``now``. Signing is deterministic, so the
+    accept and decline tokens made at delivery are the ones :meth:`invite_reseller` returned."""
+    return InvitationTokens(
+        sign(keyring, inv.id, TokenAction.ACCEPT, inv.expires_at),
+        sign(keyring, inv.id, TokenAction.DECLINE, inv.expires_at),
+        sign(keyring, inv.id, TokenAction.UNSUBSCRIBE, now + unsubscribe_valid_for),
+    )
+
+
+def queued_invitation_mail(inv: Invitation) -> PlainMail:
+    """What the outbox stores for an invitation: its key, address and subject, no text and
+    no token (issue 13: secrets at rest); :func:`signed_invitation_mail` makes the rest."""
+    return PlainMail(
+        f"invitation:{inv.id}",
+        inv.reseller_email,
+        f"{inv.company_name} invites you to renewal support",
+        "",
+        None,
+        inv.id,
+    )
+
+
+def signed_invitation_mail(
+    inv: Invitation,
+    links: Links,
+    keyring: Keyring,
+    *,
+    now: datetime,
+    unsubscribe_valid_for: timedelta,
+) -> PlainMail:
+    """The invitation as it is sent: text and links signed at the moment of delivery."""
+    tokens = invitation_tokens(keyring, inv, now=now, unsubscribe_valid_for=unsubscribe_valid_for)
+    return invitation_mail(
+        inv,
+        accept_url=links.url(Link.ACCEPT, tokens.accept),
+        decline_url=links.url(Link.DECLINE, tokens.decline),
+        unsubscribe_url=links.url(Link.UNSUBSCRIBE, tokens.unsubscribe),
+    )
+
+
 _OWNER_SUBJECTS = {
     OwnerNoticeKind.DECLINED: "Your reseller declined the invitation",
     OwnerNoticeKind.EXPIRED: "Your reseller invitation expired",
@@ -79,14 +151,20 @@ def owner_notice_mail(notice: OwnerNotice, owner_email: str) -> PlainMail:
     )
 
 
-def render_plain(mail: PlainMail, *, sender: str, sent_at: datetime) -> MIMEText:
+def render_plain(
+    mail: PlainMail,
+    *,
+    sender: str,
+    sent_at: datetime,
+    message_id_domain: str = DEFAULT_MESSAGE_ID_DOMAIN,
+) -> MIMEText:
     """An RFC 5322 text message, its ``Message-ID`` derived from the key (SPEC N9)."""
     message = MIMEText(mail.text, "plain", "utf-8")
     message["From"] = f"upslife <{sender}>"
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(sent_at)
-    message["Message-ID"] = message_id_for(mail.key)
+    message["Message-ID"] = message_id_for(mail.key, message_id_domain)
     message["Auto-Submitted"] = "auto-generated"
     if mail.unsubscribe_url:
         message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"

@@ -22,7 +22,7 @@ from upslife.app.facts import (
     report_device_of,
     report_devices_of,
 )
-from upslife.app.mails import invitation_mail
+from upslife.app.mails import invitation_tokens, queued_invitation_mail
 from upslife.app.polling import PollReport, apply_snapshot
 from upslife.app.sweep import DeliverySettings, SweepReport, enqueue_mail, sweep, tell_owner
 from upslife.catalog import Catalog
@@ -56,7 +56,6 @@ from upslife.invitations import (
     disconnect,
     invite,
     settle,
-    sign,
     unsubscribe,
     verify,
 )
@@ -304,21 +303,11 @@ class Lifecycle:
             current=current,
             invitation_id=invitation_id or secrets.token_urlsafe(12),
         )
-        links = InvitationLinks(
-            inv,
-            sign(keyring, inv.id, TokenAction.ACCEPT, inv.expires_at),
-            sign(keyring, inv.id, TokenAction.DECLINE, inv.expires_at),
-            sign(
-                keyring, inv.id, TokenAction.UNSUBSCRIBE, now + self.settings.unsubscribe_valid_for
-            ),
+        tokens = invitation_tokens(
+            keyring, inv, now=now, unsubscribe_valid_for=self.settings.unsubscribe_valid_for
         )
-        link = self.settings.link_url
-        mail = invitation_mail(
-            inv,
-            accept_url=link.format(action="accept", token=links.accept_token),
-            decline_url=link.format(action="decline", token=links.decline_token),
-            unsubscribe_url=self.settings.unsubscribe_url.format(token=links.unsubscribe_token),
-        )
+        links = InvitationLinks(inv, tokens.accept, tokens.decline, tokens.unsubscribe)
+        mail = queued_invitation_mail(inv)  # its links are signed at delivery, never stored
         with self.store.transaction():
             if current is not None:
                 self.store.save_invitation(current)

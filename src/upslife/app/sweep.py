@@ -34,7 +34,13 @@ from upslife._validation import require_instant
 from upslife.app import payloads
 from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
-from upslife.app.mails import PlainMail, owner_notice_mail, render_plain
+from upslife.app.links import DEFAULT_PUBLIC_URL, Link, Links
+from upslife.app.mails import (
+    PlainMail,
+    owner_notice_mail,
+    render_plain,
+    signed_invitation_mail,
+)
 from upslife.catalog import Catalog
 from upslife.errors import DeliveryFailed, InvalidInput, UpslifeError
 from upslife.invitations import (
@@ -123,19 +129,25 @@ class SweepReport:
     log_entries_pruned: int = 0
 
 
+def _public_url(value: object) -> str:
+    return Links(value).public_url
+
+
 @attrs.frozen
 class DeliverySettings:
     """How messages are addressed and retried.
 
-    ``unsubscribe_url`` is a template with ``{token}``: reseller mails carry a one-click
-    unsubscribe link signed with ``keyring`` (SPEC I5, RFC 8058). ``link_url`` (with
-    ``{action}`` and ``{token}``) builds the invitation's accept and decline links. Retries wait
+    ``public_url`` is where ``upslife.web`` is reached: every mailed link (invitation accept
+    and decline, one-click unsubscribe, share accept) is built from it by
+    :class:`~upslife.app.links.Links`, signed with ``keyring`` at delivery (SPEC I5,
+    RFC 8058), and the ``Message-ID`` domain is its host. ``sign_up_url`` is where the share
+    page sends a user who has no account yet (SPEC S2). Retries wait
     ``backoff * 2 ** (attempts - 1)``, capped at ``max_backoff``, up to ``max_attempts``.
     """
 
     sender: str = "notices@upslife.invalid"
-    unsubscribe_url: str = "https://upslife.invalid/unsubscribe/{token}"
-    link_url: str = "https://upslife.invalid/reseller/{action}/{token}"
+    public_url: str = attrs.field(default=DEFAULT_PUBLIC_URL, converter=_public_url)
+    sign_up_url: str | None = None
     keyring: Keyring | None = None
     unsubscribe_valid_for: timedelta = timedelta(days=365)
     max_attempts: int = 8
@@ -143,6 +155,11 @@ class DeliverySettings:
     max_backoff: timedelta = timedelta(hours=6)
     lease_seconds: float = 300.0
     batch: int = 200
+
+    @property
+    def links(self) -> Links:
+        """The deployment's links, from ``public_url`` (one source for mails and routes)."""
+        return Links(self.public_url)
 
 
 def _held(owner: Owner, kind: RecipientKind) -> bool:
@@ -412,15 +429,17 @@ def _with_consent(
     return Digest(message.recipient, message.day, tuple(kept)), allowed
 
 
-def _unsubscribe_url(settings: DeliverySettings, inv: Invitation, now: datetime) -> str:
+def _keyring_for(settings: DeliverySettings, what: str) -> Keyring:
     if settings.keyring is None:
-        raise DeliveryFailed(
-            "reseller notices need a signing keyring for their unsubscribe link (SPEC I5)",
-            permanent=True,
-        )
+        raise DeliveryFailed(f"{what} need a signing keyring (SPEC I5)", permanent=True)
+    return settings.keyring
+
+
+def _unsubscribe_url(settings: DeliverySettings, inv: Invitation, now: datetime) -> str:
+    keyring = _keyring_for(settings, "reseller notices, for their unsubscribe link,")
     expires = now + settings.unsubscribe_valid_for
-    token = sign(settings.keyring, inv.id, TokenAction.UNSUBSCRIBE, expires)
-    return settings.unsubscribe_url.format(token=token)
+    token = sign(keyring, inv.id, TokenAction.UNSUBSCRIBE, expires)
+    return settings.links.url(Link.UNSUBSCRIBE, token)
 
 
 def _send(
@@ -433,8 +452,19 @@ def _send(
     now: datetime,
 ) -> None:
     mail, chat = senders
+    domain = settings.links.message_id_domain
     if isinstance(message, PlainMail):
-        mail.send(render_plain(message, sender=settings.sender, sent_at=now))
+        if message.invitation_id is not None:  # its links are signed now, never stored
+            message = signed_invitation_mail(
+                store.get_invitation(message.invitation_id),
+                settings.links,
+                _keyring_for(settings, "the invitation's accept and decline links"),
+                now=now,
+                unsubscribe_valid_for=settings.unsubscribe_valid_for,
+            )
+        mail.send(
+            render_plain(message, sender=settings.sender, sent_at=now, message_id_domain=domain)
+        )
         return
     if item.recipient.kind is RecipientKind.CHAT:
         url = store.get_owner(item.owner_id).webhook_for(item.recipient.address)
@@ -446,7 +476,13 @@ def _send(
         return
     unsubscribe = _unsubscribe_url(settings, connection, now) if connection else None
     mail.send(
-        render_email(message, sender=settings.sender, unsubscribe_url=unsubscribe, sent_at=now)
+        render_email(
+            message,
+            sender=settings.sender,
+            unsubscribe_url=unsubscribe,
+            sent_at=now,
+            message_id_domain=domain,
+        )
     )
 
 
