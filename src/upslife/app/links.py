@@ -135,10 +135,13 @@ class Links:
 
     def url(self, link: Link, token: str) -> str:
         """The absolute URL of ``link`` carrying ``token``, as it is mailed."""
+        return self.public_url.removesuffix(self.prefix) + self.path_of(link, token)
+
+    def path_of(self, link: Link, token: str) -> str:
+        """The path of ``link`` carrying ``token`` (prefix included): a form's action."""
         if not isinstance(token, str) or not token:
             raise InvalidInput(f"a link token must be non-empty text, got {token!r}")
-        quoted = urllib.parse.quote(token, safe="")
-        return self.public_url + link.route.replace("{token}", quoted)
+        return self.path(link).replace("{token}", urllib.parse.quote(token, safe=""))
 
     def asset(self, name: str) -> str:
         """The path of a static asset of the web pages (style sheet), prefix included."""

@@ -22,6 +22,7 @@ from upslife.app.facts import (
     report_device_of,
     report_devices_of,
 )
+from upslife.app.link_views import InvitationView, view_invitation
 from upslife.app.mails import invitation_tokens, queued_invitation_mail
 from upslife.app.polling import PollReport, apply_snapshot
 from upslife.app.sweep import DeliverySettings, SweepReport, enqueue_mail, sweep, tell_owner
@@ -340,6 +341,13 @@ class Lifecycle:
             if notice is not None:
                 tell_owner(self.store, self.store.get_owner(updated.owner_id), notice, now)
         return updated, notice
+
+    def view_invitation(
+        self, token: str, action: TokenAction = TokenAction.ACCEPT
+    ) -> InvitationView:
+        """What a reseller's link is for, changing nothing (a GET of the link, SPEC I3, I5);
+        refused as following the link would be (:func:`~upslife.app.link_views.view_invitation`)."""
+        return view_invitation(self.store, self._keyring(), token, action, self.clock.now())
 
     def cancel_invitation(self, owner_id: str) -> Invitation:
         return self._owner_transition(owner_id, cancel)

@@ -23,7 +23,7 @@ import attrs
 from upslife.app import FixedClock, Lifecycle, SystemClock
 from upslife.cli.config import Config, load_config
 from upslife.entitlements import Plan, Term
-from upslife.errors import InvalidInput, UpslifeError
+from upslife.errors import ExtraNotInstalled, InvalidInput, UpslifeError
 from upslife.hardware.snapshot import UpsTransport
 from upslife.invitations import TokenAction
 from upslife.notifications import Contact
@@ -359,6 +359,32 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> None:
         raise _Fail(f"{len(report.failed)} UPS(s) could not be read")
 
 
+def cmd_serve(args: argparse.Namespace, config: Config) -> None:
+    try:
+        from upslife.web import serve
+    except ImportError as e:
+        raise ExtraNotInstalled("web", e.name or "starlette") from None
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise InvalidInput("--tls-cert and --tls-key go together")
+    if not 0 < args.port < 65536:
+        raise InvalidInput(f"--port must be in 1..65535, got {args.port}")
+    if config.keyring() is None:
+        raise InvalidInput("serve needs the signing secret of the links (secret, UPSLIFE_SECRET)")
+    service = _service(args, config)
+    print(
+        f"upslife: serving the links of {config.public_url} on "
+        f"{'https' if args.tls_cert else 'http'}://{args.host}:{args.port}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        serve(
+            service, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key
+        )
+    finally:
+        service.store.close()
+
+
 # ---------------------------------------------------------------------- parser
 
 
@@ -477,6 +503,12 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("poll", cmd_poll, "read real UPS units into storage (battery dates, failures)")
     p.add_argument("url", help="nut://[user:pass@]HOST[:PORT]/UPS or modbus://HOST[:PORT][/UNIT]")
+
+    p = add("serve", cmd_serve, "serve the pages of the mailed links (needs upslife[web])")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    p.add_argument("--tls-cert", type=Path, help="PEM certificate: serve https itself")
+    p.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
 
     p = add("revoke", cmd_revoke, "revoke a user's share")
     p.add_argument("--serial", required=True)

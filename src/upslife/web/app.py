@@ -1,0 +1,305 @@
+"""The ASGI application that serves the mailed links (SPEC I3–I5, S2).
+
+Routes come from :class:`~upslife.app.links.Links`, the same object the mails are built
+with. A GET (or HEAD) shows a page and changes nothing: mail security scanners open every
+link before the person does. The page's button POSTs. The one exception is RFC 8058: a
+POST of ``List-Unsubscribe=One-Click`` to an unsubscribe URL unsubscribes at once, with
+no cookie, no redirect and no page to click.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, TypeVar
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from upslife.app import Lifecycle
+from upslife.app.link_views import InvitationView
+from upslife.app.links import Link, Links
+from upslife.errors import UpslifeError
+from upslife.invitations import Invitation, InvitationState, OwnerNotice, TokenAction
+from upslife.web import outcomes
+from upslife.web.outcomes import Outcome
+from upslife.web.security import AccessLog, BoundedBody, SafeHeaders
+
+__all__ = ["DEFAULT_MAX_BODY", "create_app"]
+
+DEFAULT_MAX_BODY = 16 * 1024
+"""Request bodies above this many bytes are refused with 413 (the forms are a few bytes)."""
+
+_log = logging.getLogger("upslife.web")
+_T = TypeVar("_T")
+_ONE_CLICK = ("List-Unsubscribe", "One-Click")  # RFC 8058 section 3.1
+
+_NOT_FOUND = Outcome(404, "not-found", "Page not found", "There is no page at this address.")
+_BAD_METHOD = Outcome(405, "bad-method", "This page cannot do that", "Open the link from the mail.")
+_FAILED = Outcome(
+    500,
+    "error",
+    "Something went wrong on our side",
+    "Nothing was changed. Please try the link again in a few minutes.",
+)
+_UNAVAILABLE = Outcome(
+    503, "unavailable", "Temporarily unavailable", "Please try the link again in a few minutes."
+)
+_ONE_CLICK_MISSING = Outcome(
+    400,
+    "invalid",
+    "Use the Unsubscribe button",
+    "Open the unsubscribe link from the mail and press its button.",
+)
+
+
+class _Pages:
+    """The pages of one deployment: the routes' handlers over a :class:`Lifecycle`."""
+
+    def __init__(self, lifecycle: Lifecycle, links: Links, sign_up_url: str | None) -> None:
+        self.lifecycle = lifecycle
+        self.links = links
+        self.sign_up_url = sign_up_url
+        # One state change at a time in this process: a double click, or a scanner and a
+        # person at once, must not race between reading the invitation and writing it.
+        self._writes = threading.Lock()
+        self._env = jinja2.Environment(
+            loader=jinja2.PackageLoader("upslife.web", "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.css = resources.files("upslife.web").joinpath("static/upslife.css").read_bytes()
+
+    # ------------------------------------------------------------------ rendering
+
+    def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        context.setdefault("slug", "ok")
+        body = self._env.get_template(template).render(
+            product="upslife", css=self.links.asset("upslife.css"), **context
+        )
+        return HTMLResponse(body, status_code=status)
+
+    def outcome(self, outcome: Outcome, company: str | None = None, **context: Any) -> HTMLResponse:
+        shown = outcome.for_company(company)
+        return self.page(
+            "message.html",
+            shown.status,
+            slug=shown.slug,
+            title=shown.title,
+            text=shown.text,
+            sign_up_url=context.pop("sign_up_url", None),
+            shared=context.pop("shared", ()),
+        )
+
+    def refused(self, error: UpslifeError, link: Link) -> HTMLResponse:
+        return self.outcome(outcomes.refusal(error, link), self._company_of(error))
+
+    def _company_of(self, error: UpslifeError) -> str | None:
+        invitation_id = getattr(error, "invitation_id", None)
+        if not isinstance(invitation_id, str):
+            return None
+        try:
+            return self.lifecycle.store.get_invitation(invitation_id).company_name
+        except UpslifeError:
+            return None
+
+    async def call(self, fn: Callable[[], _T], *, write: bool = False) -> _T:
+        def run() -> _T:
+            if not write:
+                return fn()
+            with self._writes:
+                return fn()
+
+        return await run_in_threadpool(run)
+
+    # ------------------------------------------------------------------ invitation
+
+    async def accept(self, request: Request) -> Response:
+        return await self._invitation(request, Link.ACCEPT, TokenAction.ACCEPT)
+
+    async def decline(self, request: Request) -> Response:
+        return await self._invitation(request, Link.DECLINE, TokenAction.DECLINE)
+
+    async def _invitation(self, request: Request, link: Link, action: TokenAction) -> Response:
+        token = request.path_params["token"]
+        try:
+            if request.method == "POST":
+                inv, _ = await self.call(lambda: self.lifecycle.respond(token, action), write=True)
+                return self._answered(inv)
+            view = await self.call(lambda: self.lifecycle.view_invitation(token, action))
+        except UpslifeError as e:
+            return self.refused(e, link)
+        return self._invitation_page(view)
+
+    def _invitation_page(self, view: InvitationView) -> HTMLResponse:
+        assert view.accept_token is not None  # a pending invitation's view has both
+        assert view.decline_token is not None
+        accepting = view.action is TokenAction.ACCEPT
+        return self.page(
+            "invitation.html",
+            slug="invitation",
+            title=(
+                f"{view.company_name} invites you to renewal support"
+                if accepting
+                else f"Decline {view.company_name}'s invitation?"
+            ),
+            company=view.company_name,
+            expires=_when(view.expires_at),
+            accept_action=self._path(Link.ACCEPT, view.accept_token),
+            decline_action=self._path(Link.DECLINE, view.decline_token),
+            primary="accept" if accepting else "decline",
+        )
+
+    def _answered(self, inv: Invitation) -> HTMLResponse:
+        company = inv.company_name
+        if inv.state is InvitationState.ACCEPTED:
+            return self.outcome(
+                Outcome(
+                    200,
+                    "accepted",
+                    f"You now support {company}",
+                    "You will be told by mail ahead of each battery, warranty and plan "
+                    "renewal of {company}'s UPS units. Every mail has an unsubscribe link.",
+                ),
+                company,
+            )
+        return self.outcome(
+            Outcome(
+                200,
+                "declined",
+                "You declined the invitation",
+                "{company} has been told. You will receive no mail about their UPS units.",
+            ),
+            company,
+        )
+
+    # ------------------------------------------------------------------ unsubscribe
+
+    async def unsubscribe(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        try:
+            if request.method == "POST":
+                form = await request.form(max_files=0, max_fields=8, max_part_size=1024)
+                if form.get(_ONE_CLICK[0]) != _ONE_CLICK[1]:
+                    return self.outcome(_ONE_CLICK_MISSING)
+                inv, notice = await self.call(
+                    lambda: self.lifecycle.respond(token, TokenAction.UNSUBSCRIBE), write=True
+                )
+                return self._unsubscribed(inv, notice)
+            view = await self.call(
+                lambda: self.lifecycle.view_invitation(token, TokenAction.UNSUBSCRIBE)
+            )
+        except UpslifeError as e:
+            return self.refused(e, Link.UNSUBSCRIBE)
+        company = view.company_name
+        if view.state is InvitationState.ACCEPTED:
+            text = (
+                f"You receive renewal notices for {company}'s UPS units. Unsubscribe, and "
+                f"no more will be sent to you; {company} will be told."
+            )
+        elif view.state is InvitationState.PENDING:
+            text = (
+                f"Unsubscribing declines {company}'s invitation: no mail about their UPS "
+                f"units will be sent to you, and {company} will be told."
+            )
+        else:
+            text = f"You receive no mail about {company}'s UPS units: there is nothing to do."
+        return self.page(
+            "unsubscribe.html",
+            slug="unsubscribe",
+            title=f"Unsubscribe from {company}'s renewal notices",
+            text=text,
+            can_unsubscribe=view.state in {InvitationState.ACCEPTED, InvitationState.PENDING},
+            action=self._path(Link.UNSUBSCRIBE, token),
+        )
+
+    def _unsubscribed(self, inv: Invitation, notice: OwnerNotice | None) -> HTMLResponse:
+        told = " {company} has been told." if notice is not None else ""
+        return self.outcome(
+            Outcome(
+                200,
+                "unsubscribed",
+                "You are unsubscribed",
+                "You will receive no more mail about {company}'s UPS units." + told,
+            ),
+            inv.company_name,
+        )
+
+    # ------------------------------------------------------------------ others
+
+    async def health(self, request: Request) -> Response:
+        try:
+            await self.call(lambda: self.lifecycle.store.token_used("health-check"))
+        except UpslifeError as e:
+            _log.warning("health check failed: %s", type(e).__name__)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    async def stylesheet(self, request: Request) -> Response:
+        return Response(self.css, media_type="text/css")
+
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        outcome = {404: _NOT_FOUND, 405: _BAD_METHOD}.get(status)
+        if outcome is None:
+            outcome = Outcome(status, "error", "This request cannot be served", _FAILED.text)
+        return self.outcome(outcome)
+
+    async def server_error(self, request: Request, exc: Exception) -> Response:
+        # the type only: a message could hold a token from the path
+        _log.error("unexpected %s while serving a link", type(exc).__name__)
+        return self.outcome(_FAILED)
+
+    # ------------------------------------------------------------------ paths
+
+    def _path(self, link: Link, token: str) -> str:
+        return self.links.path_of(link, token)
+
+
+def _when(at: datetime) -> str:
+    utc = at.astimezone(UTC)
+    return f"{utc.day} {utc:%B %Y} at {utc:%H:%M} UTC"
+
+
+def create_app(
+    lifecycle: Lifecycle,
+    *,
+    links: Links | None = None,
+    sign_up_url: str | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+) -> Starlette:
+    """The ASGI application serving the mailed links of ``lifecycle``.
+
+    ``links`` and ``sign_up_url`` default to the lifecycle's delivery settings
+    (``public_url``, ``sign_up_url``), the very ones its mails are built with. The routes
+    include the path of ``public_url``: serve the app at the root of its host (``upslife
+    serve``, or a reverse proxy that passes the path unchanged).
+    """
+    links = links or lifecycle.settings.links
+    pages = _Pages(lifecycle, links, sign_up_url or lifecycle.settings.sign_up_url)
+    methods = ["GET", "POST"]  # HEAD comes with GET
+    routes = [
+        Route(links.path(Link.ACCEPT), pages.accept, methods=methods),
+        Route(links.path(Link.DECLINE), pages.decline, methods=methods),
+        Route(links.path(Link.UNSUBSCRIBE), pages.unsubscribe, methods=methods),
+        Route(links.health_path, pages.health, methods=["GET"]),
+        Route(links.asset("upslife.css"), pages.stylesheet, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(AccessLog),
+            Middleware(SafeHeaders),
+            Middleware(BoundedBody, limit=max_body),
+        ],
+        exception_handlers={HTTPException: pages.http_error, Exception: pages.server_error},
+    )
