@@ -31,7 +31,7 @@ from upslife.app.links import Link, Links
 from upslife.errors import UpslifeError
 from upslife.invitations import Invitation, InvitationState, OwnerNotice, TokenAction
 from upslife.web import outcomes
-from upslife.web.outcomes import Outcome
+from upslife.web.outcomes import Outcome, possessive
 from upslife.web.security import AccessLog, BoundedBody, SafeHeaders
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app"]
@@ -150,7 +150,7 @@ class _Pages:
             title=(
                 f"{view.company_name} invites you to renewal support"
                 if accepting
-                else f"Decline {view.company_name}'s invitation?"
+                else f"Decline {possessive(view.company_name)} invitation?"
             ),
             company=view.company_name,
             expires=_when(view.expires_at),
@@ -203,20 +203,20 @@ class _Pages:
         company = view.company_name
         if view.state is InvitationState.ACCEPTED:
             text = (
-                f"You receive renewal notices for {company}'s UPS units. Unsubscribe, and "
-                f"no more will be sent to you; {company} will be told."
+                f"You receive renewal notices for {possessive(company)} UPS units. "
+                f"Unsubscribe, and no more will be sent to you; {company} will be told."
             )
         elif view.state is InvitationState.PENDING:
             text = (
-                f"Unsubscribing declines {company}'s invitation: no mail about their UPS "
+                f"Unsubscribing declines {possessive(company)} invitation: no mail about their UPS "
                 f"units will be sent to you, and {company} will be told."
             )
         else:
-            text = f"You receive no mail about {company}'s UPS units: there is nothing to do."
+            text = f"You receive no mail about {possessive(company)} UPS units: nothing to do."
         return self.page(
             "unsubscribe.html",
             slug="unsubscribe",
-            title=f"Unsubscribe from {company}'s renewal notices",
+            title=f"Unsubscribe from {possessive(company)} renewal notices",
             text=text,
             can_unsubscribe=view.state in {InvitationState.ACCEPTED, InvitationState.PENDING},
             action=self._path(Link.UNSUBSCRIBE, token),

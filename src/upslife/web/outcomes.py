@@ -30,7 +30,16 @@ from upslife.errors import (
     UpslifeError,
 )
 
-__all__ = ["REFUSALS", "Outcome", "refusal"]
+__all__ = ["REFUSALS", "Outcome", "possessive", "refusal"]
+
+
+def possessive(name: str) -> str:
+    """``Acme Hosting's``, ``Globex Clinics'``.
+
+    >>> possessive("Globex Clinics")
+    "Globex Clinics'"
+    """
+    return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"
 
 
 @attrs.frozen
@@ -44,7 +53,9 @@ class Outcome:
     text: str
 
     def for_company(self, company: str | None) -> Outcome:
-        return attrs.evolve(self, text=self.text.replace("{company}", company or "your customer"))
+        name = company or "your customer"
+        text = self.text.replace("{company}'s", possessive(name)).replace("{company}", name)
+        return attrs.evolve(self, text=text)
 
 
 EXPIRED: Final = Outcome(
