@@ -27,6 +27,7 @@ from upslife.adapters.maildir import MaildirSender
 from upslife.adapters.sqlite import SqliteStore
 from upslife.app import DeliverySettings, FixedClock, Lifecycle
 from upslife.invitations import Keyring, SigningKey
+from upslife.ports import Store
 
 SECRET = b"served-tests-signing-secret-32-bytes"
 KEYRING = Keyring(SigningKey("k1", SECRET))
@@ -63,9 +64,10 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 class Served:
     """A database, a Maildir, a config file, and ``upslife serve`` on them."""
 
-    def __init__(self, folder: Path, *, on: str) -> None:
+    def __init__(self, folder: Path, *, on: str, db: str | None = None) -> None:
         self.folder = folder
         self.db = folder / "upslife.db"
+        self.db_url = db or str(self.db)
         self.maildir = folder / "outbox"
         self.port = free_port()
         self.public_url = f"https://127.0.0.1:{self.port}"
@@ -75,7 +77,7 @@ class Served:
         secret = base64.b64encode(SECRET).decode()
         self.config.write_text(
             "[upslife]\n"
-            f'db = "{self.db}"\n'
+            f'db = "{self.db_url}"\n'
             f'mail = "maildir://{self.maildir}"\n'
             f'secret = "{secret}"\n'
             'secret_id = "k1"\n'
@@ -91,16 +93,22 @@ class Served:
         self.process: subprocess.Popen[bytes] | None = None
         self.log = folder / "serve.log"
 
+    def lifecycle(self, store: Store, at: datetime) -> Lifecycle:
+        clock = FixedClock(at.astimezone(UTC))
+        return Lifecycle(store, clock=clock, keyring=KEYRING, settings=self.settings)
+
     def service(self, at: datetime) -> tuple[Lifecycle, SqliteStore]:
         """The library on the same file, as another process (the sweep, the product) uses it."""
         store = SqliteStore(self.db)
-        clock = FixedClock(at.astimezone(UTC))
-        return Lifecycle(store, clock=clock, keyring=KEYRING, settings=self.settings), store
+        return self.lifecycle(store, at), store
+
+    def mail_sender(self) -> MaildirSender:
+        return MaildirSender(self.maildir)
 
     def sweep(self, at: datetime) -> None:
         service, store = self.service(at)
         try:
-            service.sweep(MaildirSender(self.maildir))
+            service.sweep(self.mail_sender())
         finally:
             store.close()
 
