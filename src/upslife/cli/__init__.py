@@ -67,7 +67,13 @@ def _service(args: argparse.Namespace, config: Config) -> Lifecycle:
 def cmd_demo(args: argparse.Namespace, config: Config) -> None:
     from upslife.cli.demo import run_demo, text_progress
 
-    result = run_demo(Path(args.dir), devices=args.devices, days=args.days, progress=text_progress)
+    result = run_demo(
+        Path(args.dir),
+        devices=args.devices,
+        days=args.days,
+        progress=text_progress,
+        public_url=config.public_url,
+    )
     rows = sorted(result.notices_by_kind.items())
     table = "\n".join(f"  {kind:<34} {count:>5}" for kind, count in rows)
     text = (
@@ -79,7 +85,9 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> None:
         f"messages: {result.messages} mails in the outbox, {result.chat_messages} Slack posts\n\n"
         f"database: {result.database}\noutbox (Maildir): {result.outbox}\n"
         f"chat posts: {result.directory / 'chat'}\n"
-        f"try: upslife --db {result.database} explain {result.example_serial}"
+        f"try: upslife --db {result.database} explain {result.example_serial}\n"
+        f"serve its links: upslife --config {result.directory / 'upslife.toml'} "
+        f"--on {result.last_day.isoformat()} serve"
     )
     data = {
         "devices": result.devices,
