@@ -90,6 +90,7 @@ class Served:
             public_url=self.public_url,
             sign_up_url="https://accounts.example/sign-up",
         )
+        self.links = self.settings.links
         self.process: subprocess.Popen[bytes] | None = None
         self.log = folder / "serve.log"
 
@@ -159,7 +160,11 @@ class Served:
         return found
 
     def mail_to(self, address: str, subject: str = "") -> list[EmailMessage]:
-        return [m for m in self.messages() if m["To"] == address and subject in str(m["Subject"])]
+        return [
+            m
+            for m in self.messages()
+            if (not address or m["To"] == address) and subject in str(m["Subject"])
+        ]
 
 
 def text_of(message: EmailMessage) -> str:
