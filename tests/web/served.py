@@ -146,9 +146,9 @@ class Served:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
-    def client(self, **kw: object) -> httpx2.Client:
+    def client(self) -> httpx2.Client:
         context = ssl.create_default_context(cafile=str(self.cert))
-        return httpx2.Client(base_url=self.public_url, verify=context, timeout=30, **kw)  # type: ignore[arg-type]
+        return httpx2.Client(base_url=self.public_url, verify=context, timeout=30)
 
     def messages(self) -> list[EmailMessage]:
         """Every message in the Maildir, parsed with the strict policy."""

@@ -72,6 +72,8 @@ def test_serve_on_postgresql_serves_the_invitation(postgres_dsn: str, tmp_path: 
         served.stop()
     store = PostgresStore(postgres_dsn)
     try:
-        assert store.current_invitation("it@acme.example").state.value == "accepted"  # type: ignore[union-attr]
+        current = store.current_invitation("it@acme.example")
+        assert current is not None
+        assert current.state.value == "accepted"
     finally:
         store.close()
