@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from upslife.adapters.sqlite import SqliteStore
 from upslife.app import DeliverySettings, FixedClock, InvitationLinks, Lifecycle
 from upslife.app.links import Link, Links
-from upslife.invitations import Keyring, SigningKey
+from upslife.invitations import Keyring, SigningKey, TokenAction
 from upslife.notifications import Contact
 from upslife.ports import Owner
 from upslife.web import create_app
@@ -59,6 +59,20 @@ class Site:
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     made = Site(tmp_path)
+    yield made
+    made.client.close()
+    made.store.close()
+
+
+@pytest.fixture(scope="module")
+def site_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """One site for all the examples of a property: a pending, an accepted and a
+    disconnected invitation whose state no example may change."""
+    made = Site(tmp_path_factory.mktemp("site"))
+    old = made.invite("old")
+    made.service.respond(old.accept_token, TokenAction.ACCEPT)
+    made.service.disconnect_reseller(OWNER)
+    made.invite("new")
     yield made
     made.client.close()
     made.store.close()
