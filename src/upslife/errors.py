@@ -30,6 +30,7 @@ __all__ = [
     "AlreadyRegistered",
     "AlreadyShared",
     "ConcurrentUpdate",
+    "ConfigurationError",
     "DateBeforeRegistration",
     "DeliveryFailed",
     "DeviceNotOwned",
@@ -120,6 +121,10 @@ class RuleViolation(UpslifeError):
 
 class AdapterError(UpslifeError):
     """A peer outside the library (database, mail server, UPS) failed."""
+
+
+class ConfigurationError(InvalidInput):
+    """A setting the call needs is missing or wrong; the message names the setting."""
 
 
 @final

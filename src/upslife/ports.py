@@ -266,8 +266,13 @@ class CodeStore(Protocol):
 
 
 class InvitationStore(Protocol):
-    def save_invitation(self, invitation: Invitation) -> None:
-        """Insert or replace an invitation, by id."""
+    def save_invitation(
+        self, invitation: Invitation, *, expected: Invitation | None = None
+    ) -> None:
+        """Insert or replace an invitation, by id. With ``expected`` it is a
+        compare-and-set: the invitation is replaced only if the stored one is still
+        ``expected``, else ``ConcurrentUpdate`` is raised and nothing changes, so two
+        transitions raced from two processes never both win (SPEC I1–I3)."""
         ...
 
     def get_invitation(self, invitation_id: str) -> Invitation:
@@ -295,7 +300,16 @@ class SharingStore(Protocol):
         """The owner's sharing state (empty for an owner with none)."""
         ...
 
-    def save_sharing(self, state: SharingState) -> None: ...
+    def save_sharing(self, state: SharingState, *, expected: SharingState | None = None) -> None:
+        """Insert or replace the owner's sharing state; with ``expected``, a compare-and-set
+        like :meth:`InvitationStore.save_invitation` (an owner with no stored state has
+        the empty one), raising ``ConcurrentUpdate`` if another change came first."""
+        ...
+
+    def sharing_with(self, user: str) -> tuple[SharingState, ...]:
+        """The sharing states, by owner, that hold a share (in any state) with ``user``:
+        what a managed-service user's "Shared with me" list is built from (SPEC S3)."""
+        ...
 
 
 class EventLogStore(Protocol):
@@ -353,6 +367,10 @@ class Outbox(Protocol):
         self, *, status: DeliveryStatus | None = None, owner_id: str | None = None
     ) -> tuple[OutboxItem, ...]:
         """Outbox items, by key (for reports, digests and tests)."""
+        ...
+
+    def get_item(self, key: str) -> OutboxItem:
+        """The outbox item stored under ``key``; unknown raises ``NotFound``."""
         ...
 
 

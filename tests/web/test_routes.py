@@ -128,14 +128,10 @@ def test_after_a_disconnect_the_links_show_the_connection_has_ended(site: Site) 
         assert (response.status_code, outcome(response.text)) == (410, "disconnected")
 
 
-@pytest.mark.xfail(
-    reason="issue 12: respond() refuses a used accept token as replayed before it looks at "
-    "the disconnected connection; the lead's fix makes this pass",
-    strict=True,
-)
 def test_pressing_a_used_accept_button_after_a_disconnect_says_the_connection_ended(
     site: Site,
 ) -> None:
+    # SPEC I3: the distinct outcome, even for a link used before (issue 12)
     links = site.invite()
     site.client.post(site.url(Link.ACCEPT, links.accept_token))
     site.service.disconnect_reseller(OWNER)
@@ -220,7 +216,7 @@ def test_the_unsubscribe_link_asks_then_opts_out_and_the_owner_is_told_once(site
 def test_unsubscribing_from_a_pending_invitation_declines_it(site: Site) -> None:
     links = site.invite()
     url = site.url(Link.UNSUBSCRIBE, links.unsubscribe_token)
-    assert "declines Acme Hosting" in site.client.get(url).text
+    assert "declines the invitation of Acme Hosting" in site.client.get(url).text
     done = site.client.post(url, data={"List-Unsubscribe": "One-Click"})
     assert done.status_code == 200
     assert site.store.get_invitation(links.invitation.id).state is InvitationState.DECLINED

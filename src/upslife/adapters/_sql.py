@@ -17,6 +17,7 @@ device, a stale count) are the port's error contract, the same as the memory sto
 from __future__ import annotations
 
 import abc
+import json
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -42,6 +43,7 @@ from upslife.errors import (
     AlreadyExists,
     AlreadyRegistered,
     ConcurrentUpdate,
+    InvalidInput,
     NotFound,
     StorageError,
     UnknownCode,
@@ -493,10 +495,26 @@ class SqlStore(abc.ABC):
 
     # ------------------------------------------------------------------ invitations
 
-    def save_invitation(self, invitation: Invitation) -> None:
-        """Insert or replace an invitation, by id."""
+    def save_invitation(
+        self, invitation: Invitation, *, expected: Invitation | None = None
+    ) -> None:
+        """Insert or replace an invitation, by id. With ``expected``, a compare-and-set:
+        replace it only if the stored one is still ``expected``, else raise
+        ``ConcurrentUpdate`` and change nothing (one ``UPDATE ... WHERE doc = ?``)."""
         doc = encode(invitation)
+        pending = invitation.state is InvitationState.PENDING
         with self._atomic():
+            if expected is not None:
+                if expected.id != invitation.id:
+                    raise InvalidInput("a compare-and-set compares the same invitation")
+                if not self._count(
+                    "UPDATE invitations SET doc = ?, pending = ? WHERE id = ? AND doc = ?",
+                    (doc, pending, invitation.id, encode(expected)),
+                ):
+                    raise ConcurrentUpdate(
+                        f"invitation {invitation.id} changed meanwhile; read it again"
+                    )
+                return
             self._execute(
                 "INSERT INTO invitations (id, owner_id, sent_at, doc, pending) "
                 "VALUES (?, ?, ?, ?, ?) "
@@ -507,7 +525,7 @@ class SqlStore(abc.ABC):
                     invitation.owner_id,
                     self._instant(invitation.sent_at),
                     doc,
-                    invitation.state is InvitationState.PENDING,
+                    pending,
                 ),
             )
 
@@ -560,15 +578,45 @@ class SqlStore(abc.ABC):
             rows = self._rows("SELECT doc FROM sharing WHERE owner = ?", (owner_id,))
         return decode(SharingState, rows[0][0]) if rows else SharingState.of(owner_id)
 
-    def save_sharing(self, state: SharingState) -> None:
-        """Insert or replace the sharing state of ``state.owner``."""
+    def save_sharing(self, state: SharingState, *, expected: SharingState | None = None) -> None:
+        """Insert or replace the sharing state of ``state.owner``. With ``expected``, a
+        compare-and-set: replace it only if the stored state is still ``expected`` (an
+        owner with no stored state has the empty one), else raise ``ConcurrentUpdate``."""
         doc = encode(state)
         with self._atomic():
+            if expected is not None:
+                if expected.owner != state.owner:
+                    raise InvalidInput("a compare-and-set compares one owner's sharing state")
+                if self._count(
+                    "UPDATE sharing SET doc = ? WHERE owner = ? AND doc = ?",
+                    (doc, state.owner, encode(expected)),
+                ):
+                    return
+                stored = self._rows("SELECT 1 FROM sharing WHERE owner = ?", (state.owner,))
+                if stored or expected != SharingState.of(state.owner):
+                    raise ConcurrentUpdate(
+                        f"the sharing state of {state.owner} changed meanwhile; read it again"
+                    )
             self._execute(
                 "INSERT INTO sharing (owner, doc) VALUES (?, ?) "
                 "ON CONFLICT (owner) DO UPDATE SET doc = excluded.doc",
                 (state.owner, doc),
             )
+
+    def sharing_with(self, user: str) -> tuple[SharingState, ...]:
+        """The sharing states, by owner, holding a share with ``user``.
+
+        The documents are narrowed with ``LIKE`` on the address as the codec writes it
+        (JSON, ASCII-escaped), then checked exactly after decoding.
+        """
+        needle = json.dumps(user, ensure_ascii=True)[1:-1]
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._atomic(write=False):
+            rows = self._rows(
+                "SELECT doc FROM sharing WHERE doc LIKE ? ESCAPE '\\' ORDER BY owner", (pattern,)
+            )
+        states = (decode(SharingState, row[0]) for row in rows)
+        return tuple(s for s in states if any(share.user == user for share in s.shares))
 
     # ------------------------------------------------------------------ event log
 
@@ -806,4 +854,12 @@ class SqlStore(abc.ABC):
                 f"SELECT {OUTBOX_COLUMNS} FROM outbox{condition} ORDER BY key", params
             )
         return tuple(self._item(r) for r in rows)
+
+    def get_item(self, key: str) -> OutboxItem:
+        """The outbox item stored under ``key``; unknown raises ``NotFound``."""
+        with self._atomic(write=False):
+            rows = self._rows(f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE key = ?", (key,))
+        if not rows:
+            raise NotFound(f"no outbox item {key}")
+        return self._item(rows[0])
 

@@ -13,8 +13,11 @@ from datetime import datetime
 
 import attrs
 
-from upslife.errors import InvalidInput
+from upslife.app.context import Context
+from upslife.app.resellers import digest_connections
+from upslife.errors import InvalidInput, ResellerNotConnected, TokenTampered
 from upslife.invitations import (
+    DIGEST_SUBJECT,
     Invitation,
     InvitationState,
     Keyring,
@@ -24,9 +27,8 @@ from upslife.invitations import (
     sign,
     verify,
 )
-from upslife.ports import Store
 
-__all__ = ["InvitationView", "view_invitation"]
+__all__ = ["InvitationView", "UnsubscribeView", "view_invitation", "view_unsubscribe"]
 
 
 @attrs.frozen
@@ -53,27 +55,64 @@ class InvitationView:
         return self.state is InvitationState.PENDING
 
 
-def view_invitation(
-    store: Store, keyring: Keyring, token: str, action: TokenAction, now: datetime
-) -> InvitationView:
+@attrs.frozen
+class UnsubscribeView:
+    """What the page of an unsubscribe link shows: the customers whose mail it stops,
+    each with the state of its connection at the moment of viewing (SPEC I4, I5, N10).
+
+    A notice's link names one invitation; a daily digest's link every connection of the
+    customers the digest spoke for (empty when none has this reseller any more)."""
+
+    companies: tuple[str, ...]
+    states: tuple[InvitationState, ...]
+
+    @property
+    def subscribed(self) -> bool:
+        """Whether unsubscribing would change anything (a pending or accepted one)."""
+        return any(s in {InvitationState.PENDING, InvitationState.ACCEPTED} for s in self.states)
+
+
+def view_unsubscribe(ctx: Context, token: str) -> UnsubscribeView:
+    """The connections an unsubscribe link would end, changing nothing. Raises only the
+    token's refusals (SPEC I5) and ``UnknownInvitation``: the link is reusable."""
+    now = ctx.now()
+    verified = verify(ctx.require_keyring(), token, action=TokenAction.UNSUBSCRIBE, now=now)
+    subject = verified.invitation_id
+    if subject.startswith(DIGEST_SUBJECT):
+        try:
+            ids = digest_connections(ctx, subject.removeprefix(DIGEST_SUBJECT))
+        except ResellerNotConnected:
+            return UnsubscribeView((), ())
+    else:
+        ids = (subject,)
+    found = [ctx.store.get_invitation(i) for i in ids]
+    return UnsubscribeView(
+        tuple(inv.company_name for inv in found), tuple(inv.state_at(now) for inv in found)
+    )
+
+
+def view_invitation(ctx: Context, token: str, action: TokenAction) -> InvitationView:
     """The invitation a link's ``token`` is for, as of ``now``, changing nothing.
 
-    For an accept or decline link it raises what following the link would raise: a token
+    It raises what following the link would raise: a token
     that is tampered with, of another action, signed with an unknown key or expired
     (``TokenError`` subclasses, SPEC I5), an unknown invitation (``UnknownInvitation``),
     or an invitation that is no longer pending (the ``InvitationError`` of its state,
     SPEC I3: ``InvitationAlreadyAccepted`` for a used accept link, ``InvitationDeclined``,
     ``InvitationCancelled``, ``InvitationExpired``, ``InvitationDisconnected``, ...).
-    An unsubscribe link is reusable (SPEC I5): only token errors are raised, and the view
-    tells the state.
+    Unsubscribe links have :func:`view_unsubscribe`.
     """
-    if not isinstance(action, TokenAction):
-        raise InvalidInput(f"action must be a TokenAction, got {action!r}")
+    if action not in {TokenAction.ACCEPT, TokenAction.DECLINE}:
+        raise InvalidInput(f"an invitation link accepts or declines, not {action!r}")
+    now = ctx.now()
+    keyring = ctx.require_keyring()
     verified = verify(keyring, token, action=action, now=now)
-    inv = store.get_invitation(verified.invitation_id)
+    if verified.invitation_id.startswith(DIGEST_SUBJECT):
+        raise TokenTampered("a digest's link only unsubscribes")
+    inv = ctx.store.get_invitation(verified.invitation_id)
     if action is TokenAction.ACCEPT:
         accept(inv, now)  # a dry run: raises the refusal of SPEC I3, the result is dropped
-    elif action is TokenAction.DECLINE:
+    else:
         decline(inv, now)
     return _view(keyring, inv, action, now)
 

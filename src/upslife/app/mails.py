@@ -5,6 +5,7 @@ so they are sent once, retried when the server is down, and survive a crash.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from email.mime.text import MIMEText
 from email.utils import format_datetime
@@ -21,6 +22,7 @@ from upslife.invitations import (
     sign,
 )
 from upslife.rendering import DEFAULT_MESSAGE_ID_DOMAIN, message_id_for
+from upslife.sharing import Share
 
 __all__ = [
     "InvitationTokens",
@@ -29,8 +31,13 @@ __all__ = [
     "invitation_tokens",
     "owner_notice_mail",
     "queued_invitation_mail",
+    "queued_share_mail",
     "render_plain",
+    "share_invitation_mail",
+    "share_token",
+    "share_token_subject",
     "signed_invitation_mail",
+    "signed_share_mail",
 ]
 
 
@@ -39,9 +46,11 @@ class PlainMail:
     """A short text mail with its idempotency key.
 
     ``invitation_id`` is set on an invitation: it is only sent while that invitation is
-    still pending (an accepted, declined or expired one needs no invitation mail), and its
-    text and links are made at delivery (:func:`signed_invitation_mail`), so the outbox
-    never holds a live accept or decline token (the stored ``text`` is empty).
+    still pending (an accepted, declined or expired one needs no invitation mail).
+    ``share_device`` and ``share_user`` are set on a share invitation: it is only sent
+    while that share is still pending (SPEC S2). The text and links of both are made at
+    delivery (:func:`signed_invitation_mail`, :func:`signed_share_mail`), so the outbox
+    never holds a live single-use token (the stored ``text`` is empty).
     """
 
     key: str
@@ -50,6 +59,8 @@ class PlainMail:
     text: str
     unsubscribe_url: str | None = None
     invitation_id: str | None = None
+    share_device: str | None = None
+    share_user: str | None = None
 
 
 def invitation_mail(
@@ -127,6 +138,77 @@ def signed_invitation_mail(
         accept_url=links.url(Link.ACCEPT, tokens.accept),
         decline_url=links.url(Link.DECLINE, tokens.decline),
         unsubscribe_url=links.url(Link.UNSUBSCRIBE, tokens.unsubscribe),
+    )
+
+
+def share_invitation_mail(
+    share: Share, *, company: str, model: str, accept_url: str, sign_up_url: str | None
+) -> PlainMail:
+    """The mail a managed-service user receives when a device is shared with them (SPEC
+    S2): who shares which UPS, the signed accept link, and the sign-up step first when
+    they have no account yet."""
+    sign_up = ""
+    if share.needs_sign_up:
+        where = f" at {sign_up_url}" if sign_up_url else ""
+        sign_up = f"You have no account yet: sign up first{where}, then accept.\n\n"
+    text = (
+        f"{company} shares their APC Smart-UPS {model} (serial {share.device}) with you, "
+        "so that you can monitor it, apply licenses and run its remote actions.\n\n"
+        f"{sign_up}"
+        f"Accept the shared device:  {accept_url}\n\n"
+        f"The invitation expires on {share.expires_at:%d %B %Y at %H:%M} UTC.\n"
+    )
+    return PlainMail(
+        f"share:{share.device}:{share.user}:{share.sent_at.isoformat()}",
+        share.user,
+        f"{company} shares a UPS with you",
+        text,
+        share_device=share.device,
+        share_user=share.user,
+    )
+
+
+def share_token_subject(share: Share) -> str:
+    """A share link's token subject: the device, and a digest of the user and the
+    invitation's instant, so a new invitation of the same user gets a new link."""
+    digest = hashlib.sha256(f"{share.user}\x00{share.sent_at.isoformat()}".encode()).hexdigest()
+    return f"{share.device}/{digest[:24]}"
+
+
+def share_token(keyring: Keyring, share: Share) -> str:
+    """The signed, single-use accept token of ``share``, valid until it expires (SPEC S2,
+    I5). Deterministic: the token mailed at delivery is the one :func:`share` returned."""
+    return sign(keyring, share_token_subject(share), TokenAction.SHARE, share.expires_at)
+
+
+def queued_share_mail(share: Share, *, company: str) -> PlainMail:
+    """What the outbox stores for a share invitation: no text and no token."""
+    return PlainMail(
+        f"share:{share.device}:{share.user}:{share.sent_at.isoformat()}",
+        share.user,
+        f"{company} shares a UPS with you",
+        "",
+        share_device=share.device,
+        share_user=share.user,
+    )
+
+
+def signed_share_mail(
+    share: Share,
+    links: Links,
+    keyring: Keyring,
+    *,
+    company: str,
+    model: str,
+    sign_up_url: str | None,
+) -> PlainMail:
+    """The share invitation as it is sent: its accept link signed at delivery."""
+    return share_invitation_mail(
+        share,
+        company=company,
+        model=model,
+        accept_url=links.url(Link.SHARE, share_token(keyring, share)),
+        sign_up_url=sign_up_url,
     )
 
 

@@ -30,7 +30,7 @@ class PollReport:
 
 def vitals_of(snapshot: DeviceSnapshot) -> Vitals:
     """The operational data of a reading, as reports show it (SPEC R1, R3)."""
-    runtime = snapshot.runtime
+    runtime, sensitivity = snapshot.runtime, snapshot.input_sensitivity
     return Vitals(
         status=snapshot.status_text() or None,
         load_percent=snapshot.load_percent,
@@ -38,6 +38,8 @@ def vitals_of(snapshot: DeviceSnapshot) -> Vitals:
         runtime_seconds=None if runtime is None else int(runtime.total_seconds()),
         temperature_c=snapshot.battery_temperature_c,
         firmware_version=snapshot.firmware,
+        input_sensitivity=None if sensitivity is None else sensitivity.value,
+        self_test_result=snapshot.self_test_result,
         observed_at=snapshot.read_at,
     )
 

@@ -40,10 +40,12 @@ from upslife.app.mails import (
     owner_notice_mail,
     render_plain,
     signed_invitation_mail,
+    signed_share_mail,
 )
 from upslife.catalog import Catalog
-from upslife.errors import DeliveryFailed, InvalidInput, UpslifeError
+from upslife.errors import ConcurrentUpdate, DeliveryFailed, InvalidInput, UpslifeError
 from upslife.invitations import (
+    DIGEST_SUBJECT,
     INVITATION_LIFETIME,
     Invitation,
     InvitationState,
@@ -74,7 +76,7 @@ from upslife.ports import (
     Store,
 )
 from upslife.rendering import render_chat, render_email
-from upslife.sharing import DEFAULT_RETENTION
+from upslife.sharing import DEFAULT_RETENTION, Share, ShareState
 
 __all__ = [
     "HELD_FOR_DIGEST",
@@ -331,10 +333,13 @@ def expire_invitations(store: Store, now: datetime) -> int:
         updated, notice = expire(pending, now)
         if updated.state is not InvitationState.EXPIRED:
             continue
-        with store.transaction():
-            store.save_invitation(updated)
-            if notice is not None:
-                tell_owner(store, store.get_owner(updated.owner_id), notice, now)
+        try:
+            with store.transaction():
+                store.save_invitation(updated, expected=pending)
+                if notice is not None:
+                    tell_owner(store, store.get_owner(updated.owner_id), notice, now)
+        except ConcurrentUpdate:
+            continue  # accepted, declined or cancelled meanwhile: that one stands (SPEC I2)
         expired += 1
     return expired
 
@@ -395,6 +400,44 @@ def _connected(store: Store, owner_id: str, reseller: str, now: datetime) -> Inv
     return inv if inv.reseller_email == reseller else None
 
 
+def _pending_share(store: Store, serial: str, user: str, now: datetime) -> Share | None:
+    """The share invitation of ``serial`` to ``user`` if it is still open (SPEC S2)."""
+    try:
+        device = store.get_device(serial)
+    except LookupError:
+        return None
+    for share in store.get_sharing(device.owner_id).shares:
+        if share.device == serial and share.user == user:
+            return share if share.state_at(now) is ShareState.PENDING else None
+    return None
+
+
+def _share_pending(store: Store, serial: str, user: str, now: datetime) -> bool:
+    """Whether the share invitation of ``serial`` to ``user`` is still open (SPEC S2)."""
+    return _pending_share(store, serial, user, now) is not None
+
+
+def _signed_share_mail(
+    store: Store, message: PlainMail, settings: DeliverySettings, now: datetime
+) -> PlainMail:
+    """A queued share invitation with its accept link signed now (never stored)."""
+    assert message.share_device is not None
+    assert message.share_user is not None
+    share = _pending_share(store, message.share_device, message.share_user, now)
+    if share is None:  # checked by _with_consent a moment ago; changed since
+        raise DeliveryFailed("the share is no longer pending (SPEC S2)", permanent=True)
+    device = store.get_device(share.device)
+    owner = store.get_owner(device.owner_id)
+    return signed_share_mail(
+        share,
+        settings.links,
+        _keyring_for(settings, "share invitations, for their accept link,"),
+        company=owner.contact.company,
+        model=device.model,
+        sign_up_url=settings.sign_up_url,
+    )
+
+
 def _with_consent(
     store: Store, item: OutboxItem, message: Notice | Digest | PlainMail, now: datetime
 ) -> tuple[Notice | Digest | PlainMail | None, Invitation | None]:
@@ -408,6 +451,9 @@ def _with_consent(
             invitation = store.get_invitation(message.invitation_id)
             if invitation.state_at(now) is not InvitationState.PENDING:
                 return None, None
+        device, user = message.share_device, message.share_user
+        if device is not None and user is not None and not _share_pending(store, device, user, now):
+            return None, None
         return message, None
     if item.recipient.kind is not RecipientKind.RESELLER:
         return message, None
@@ -435,10 +481,13 @@ def _keyring_for(settings: DeliverySettings, what: str) -> Keyring:
     return settings.keyring
 
 
-def _unsubscribe_url(settings: DeliverySettings, inv: Invitation, now: datetime) -> str:
+def _unsubscribe_url(settings: DeliverySettings, subject: str, now: datetime) -> str:
+    """The one-click unsubscribe link of a reseller mail: it names the invitation of a
+    notice, or the digest's outbox key, so one click ends every connection the digest
+    speaks for (SPEC I5, N10)."""
     keyring = _keyring_for(settings, "reseller notices, for their unsubscribe link,")
     expires = now + settings.unsubscribe_valid_for
-    token = sign(keyring, inv.id, TokenAction.UNSUBSCRIBE, expires)
+    token = sign(keyring, subject, TokenAction.UNSUBSCRIBE, expires)
     return settings.links.url(Link.UNSUBSCRIBE, token)
 
 
@@ -462,6 +511,8 @@ def _send(
                 now=now,
                 unsubscribe_valid_for=settings.unsubscribe_valid_for,
             )
+        elif message.share_device is not None and not message.text:
+            message = _signed_share_mail(store, message, settings, now)
         mail.send(
             render_plain(message, sender=settings.sender, sent_at=now, message_id_domain=domain)
         )
@@ -474,7 +525,10 @@ def _send(
             )
         chat.post(url, render_chat(message, item.recipient.chat))
         return
-    unsubscribe = _unsubscribe_url(settings, connection, now) if connection else None
+    unsubscribe = None
+    if connection is not None:
+        subject = DIGEST_SUBJECT + item.key if isinstance(message, Digest) else connection.id
+        unsubscribe = _unsubscribe_url(settings, subject, now)
     mail.send(
         render_email(
             message,

@@ -141,12 +141,19 @@ def cmd_owner_add(args: argparse.Namespace, config: Config) -> None:
 
 def cmd_register(args: argparse.Namespace, config: Config) -> None:
     service = _service(args, config)
-    device = service.register_device(args.owner, args.serial, args.model, on=args.on)
+    registered = service.register_device(args.owner, args.serial, args.model, on=args.on)
+    device = registered.device
+    prompt = registered.prompt_reseller
     _out(
         args,
-        {"serial": device.serial, "registered_on": device.registered_on.isoformat()},
+        {
+            "serial": device.serial,
+            "registered_on": device.registered_on.isoformat(),
+            "prompt_reseller": prompt,
+        },
         f"registered {device.serial} ({device.model}) on {device.registered_on.isoformat()}: "
-        f"6-month Standard trial",
+        "6-month Standard trial"
+        + ("\ninvite your reseller to get renewal support: upslife invite" if prompt else ""),
     )
 
 

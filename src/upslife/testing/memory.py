@@ -36,6 +36,7 @@ from upslife.errors import (
     AlreadyExists,
     AlreadyRegistered,
     ConcurrentUpdate,
+    InvalidInput,
     NotFound,
     StorageError,
     UnknownCode,
@@ -324,10 +325,20 @@ class MemoryStore:
 
     # ------------------------------------------------------------------ invitations
 
-    def save_invitation(self, invitation: Invitation) -> None:
-        """Insert or replace an invitation, by id."""
+    def save_invitation(
+        self, invitation: Invitation, *, expected: Invitation | None = None
+    ) -> None:
+        """Insert or replace an invitation, by id; with ``expected``, a compare-and-set
+        that raises ``ConcurrentUpdate`` unless the stored one is still ``expected``."""
         with self._atomic():
             to_doc(invitation)
+            if expected is not None:
+                if expected.id != invitation.id:
+                    raise InvalidInput("a compare-and-set compares the same invitation")
+                if self._state.invitations.get(invitation.id) != expected:
+                    raise ConcurrentUpdate(
+                        f"invitation {invitation.id} changed meanwhile; read it again"
+                    )
             self._state.invitations[invitation.id] = invitation
 
     def get_invitation(self, invitation_id: str) -> Invitation:
@@ -374,11 +385,30 @@ class MemoryStore:
             state = self._state.sharing.get(owner_id)
             return SharingState.of(owner_id) if state is None else state
 
-    def save_sharing(self, state: SharingState) -> None:
-        """Insert or replace the sharing state of ``state.owner``."""
+    def save_sharing(self, state: SharingState, *, expected: SharingState | None = None) -> None:
+        """Insert or replace the sharing state of ``state.owner``; with ``expected``, a
+        compare-and-set that raises ``ConcurrentUpdate`` unless the stored state (the empty
+        one for an owner with none) is still ``expected``."""
         with self._atomic():
             to_doc(state)
+            if expected is not None:
+                if expected.owner != state.owner:
+                    raise InvalidInput("a compare-and-set compares one owner's sharing state")
+                stored = self._state.sharing.get(state.owner, SharingState.of(state.owner))
+                if stored != expected:
+                    raise ConcurrentUpdate(
+                        f"the sharing state of {state.owner} changed meanwhile; read it again"
+                    )
             self._state.sharing[state.owner] = state
+
+    def sharing_with(self, user: str) -> tuple[SharingState, ...]:
+        """The sharing states, by owner, holding a share with ``user``."""
+        with self._reading():
+            return tuple(
+                state
+                for _, state in sorted(self._state.sharing.items())
+                if any(share.user == user for share in state.shares)
+            )
 
     # ------------------------------------------------------------------ event log
 
@@ -540,3 +570,11 @@ class MemoryStore:
                 if (status is None or row.item.status is status)
                 and (owner_id is None or row.item.owner_id == owner_id)
             )
+
+    def get_item(self, key: str) -> OutboxItem:
+        """The outbox item stored under ``key``; unknown raises ``NotFound``."""
+        with self._reading():
+            row = self._state.outbox.get(key)
+            if row is None:
+                raise NotFound(f"no outbox item {key}")
+            return row.item

@@ -28,8 +28,11 @@ from starlette.routing import Route
 from upslife.app import Lifecycle
 from upslife.app.link_views import InvitationView
 from upslife.app.links import Link, Links
+from upslife.app.resellers import Unsubscribed
+from upslife.app.shares import ShareAcceptance, SharedDevice, ShareOutcome, ShareView
 from upslife.errors import UpslifeError
-from upslife.invitations import Invitation, InvitationState, OwnerNotice, TokenAction
+from upslife.invitations import Invitation, InvitationState, TokenAction
+from upslife.sharing import ShareState
 from upslife.web import outcomes
 from upslife.web.outcomes import Outcome, possessive
 from upslife.web.security import AccessLog, BoundedBody, SafeHeaders
@@ -54,6 +57,12 @@ _FAILED = Outcome(
 _UNAVAILABLE = Outcome(
     503, "unavailable", "Temporarily unavailable", "Please try the link again in a few minutes."
 )
+_SHARE_STATES = {
+    ShareState.ACTIVE: outcomes.SHARE_USED,
+    ShareState.REVOKED: outcomes.SHARE_REVOKED,
+    ShareState.REMOVED: outcomes.SHARE_REVOKED,
+    ShareState.EXPIRED: outcomes.SHARE_EXPIRED,
+}
 _ONE_CLICK_MISSING = Outcome(
     400,
     "invalid",
@@ -65,10 +74,17 @@ _ONE_CLICK_MISSING = Outcome(
 class _Pages:
     """The pages of one deployment: the routes' handlers over a :class:`Lifecycle`."""
 
-    def __init__(self, lifecycle: Lifecycle, links: Links, sign_up_url: str | None) -> None:
+    def __init__(
+        self,
+        lifecycle: Lifecycle,
+        links: Links,
+        sign_up_url: str | None,
+        has_account: Callable[[str], bool] | None,
+    ) -> None:
         self.lifecycle = lifecycle
         self.links = links
         self.sign_up_url = sign_up_url
+        self.has_account = has_account
         # One state change at a time in this process: a double click, or a scanner and a
         # person at once, must not race between reading the invitation and writing it.
         self._writes = threading.Lock()
@@ -191,47 +207,117 @@ class _Pages:
                 form = await request.form(max_files=0, max_fields=8, max_part_size=1024)
                 if form.get(_ONE_CLICK[0]) != _ONE_CLICK[1]:
                     return self.outcome(_ONE_CLICK_MISSING)
-                inv, notice = await self.call(
-                    lambda: self.lifecycle.respond(token, TokenAction.UNSUBSCRIBE), write=True
-                )
-                return self._unsubscribed(inv, notice)
-            view = await self.call(
-                lambda: self.lifecycle.view_invitation(token, TokenAction.UNSUBSCRIBE)
-            )
+                done = await self.call(lambda: self.lifecycle.unsubscribe(token), write=True)
+                return self._unsubscribed(done)
+            view = await self.call(lambda: self.lifecycle.view_unsubscribe(token))
         except UpslifeError as e:
             return self.refused(e, Link.UNSUBSCRIBE)
-        company = view.company_name
-        if view.state is InvitationState.ACCEPTED:
+        if not view.companies:
+            return self.outcome(outcomes.NOT_CONNECTED)
+        names = _names(view.companies)
+        whose = possessive(names) if len(view.companies) == 1 else "these customers'"
+        if InvitationState.ACCEPTED in view.states:
             text = (
-                f"You receive renewal notices for {possessive(company)} UPS units. "
-                f"Unsubscribe, and no more will be sent to you; {company} will be told."
+                f"You receive renewal notices for {whose} UPS units. Unsubscribe, and no "
+                f"more will be sent to you; {names} will be told."
             )
-        elif view.state is InvitationState.PENDING:
+        elif InvitationState.PENDING in view.states:
             text = (
-                f"Unsubscribing declines {possessive(company)} invitation: no mail about their UPS "
-                f"units will be sent to you, and {company} will be told."
+                f"Unsubscribing declines the invitation of {names}: no mail about their UPS "
+                f"units will be sent to you, and {names} will be told."
             )
         else:
-            text = f"You receive no mail about {possessive(company)} UPS units: nothing to do."
+            text = f"You receive no mail about {whose} UPS units: there is nothing to do."
+        title = (
+            f"Unsubscribe from {possessive(names)} renewal notices"
+            if len(view.companies) == 1
+            else f"Unsubscribe from the renewal notices of {names}"
+        )
         return self.page(
             "unsubscribe.html",
             slug="unsubscribe",
-            title=f"Unsubscribe from {possessive(company)} renewal notices",
+            title=title,
             text=text,
-            can_unsubscribe=view.state in {InvitationState.ACCEPTED, InvitationState.PENDING},
+            can_unsubscribe=view.subscribed,
             action=self._path(Link.UNSUBSCRIBE, token),
         )
 
-    def _unsubscribed(self, inv: Invitation, notice: OwnerNotice | None) -> HTMLResponse:
-        told = " {company} has been told." if notice is not None else ""
+    def _unsubscribed(self, done: Unsubscribed) -> HTMLResponse:
+        names = _names(tuple(inv.company_name for inv in done.invitations))
+        told = _names(tuple(self._company_of_owner(n.owner_id, done) for n in done.notices))
+        text = f"You will receive no more mail about the UPS units of {names}."
+        if told:
+            text += f" {told} {'has' if len(done.notices) == 1 else 'have'} been told."
+        return self.outcome(Outcome(200, "unsubscribed", "You are unsubscribed", text))
+
+    @staticmethod
+    def _company_of_owner(owner_id: str, done: Unsubscribed) -> str:
+        return next(i.company_name for i in done.invitations if i.owner_id == owner_id)
+
+    # ------------------------------------------------------------------ share
+
+    async def share(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        try:
+            if request.method == "POST":
+                accepted = await self.call(lambda: self._accept_share(token), write=True)
+                return self._share_answered(*accepted)
+            view = await self.call(lambda: self.lifecycle.view_share(token))
+        except UpslifeError as e:
+            return self.refused(e, Link.SHARE)
+        refusal = _SHARE_STATES.get(view.state)
+        if refusal is not None:
+            return self.outcome(refusal)
+        found = view.share
+        return self.page(
+            "share.html",
+            slug="share",
+            title=f"{view.company} shares a UPS with you",
+            company=view.company,
+            model=view.model,
+            serial=found.device,
+            user=found.user,
+            needs_sign_up=found.needs_sign_up,
+            sign_up_url=self.sign_up_url,
+            expires=_when(found.expires_at),
+            action=self._path(Link.SHARE, token),
+        )
+
+    def _accept_share(
+        self, token: str
+    ) -> tuple[ShareAcceptance, ShareView, tuple[SharedDevice, ...]]:
+        view = self.lifecycle.view_share(token)
+        has_account = self.has_account(view.share.user) if self.has_account else None
+        accepted = self.lifecycle.accept_share_link(token, user_has_account=has_account)
+        shared: tuple[SharedDevice, ...] = ()
+        if accepted.outcome is ShareOutcome.ACCEPTED:
+            shared = self.lifecycle.shared_with_me(accepted.share.user)
+        return accepted, view, shared
+
+    def _share_answered(
+        self, accepted: ShareAcceptance, view: ShareView, shared: tuple[SharedDevice, ...]
+    ) -> HTMLResponse:
+        if accepted.outcome is ShareOutcome.SIGN_UP_REQUIRED:
+            return self.outcome(
+                Outcome(
+                    200,
+                    "sign-up",
+                    "Sign up first",
+                    f"To accept the UPS that {view.company} shares with you, create your "
+                    f"account with the address {view.share.user} first, then open this "
+                    "link again and accept. Nothing was changed.",
+                ),
+                sign_up_url=self.sign_up_url,
+            )
         return self.outcome(
             Outcome(
                 200,
-                "unsubscribed",
-                "You are unsubscribed",
-                "You will receive no more mail about {company}'s UPS units." + told,
+                "shared",
+                "The UPS is shared with you",
+                f"{view.company} shares their {view.model} (serial {view.share.device}) with "
+                "you. It is now in your list of devices shared with you.",
             ),
-            inv.company_name,
+            shared=shared,
         )
 
     # ------------------------------------------------------------------ others
@@ -265,6 +351,13 @@ class _Pages:
         return self.links.path_of(link, token)
 
 
+def _names(names: tuple[str, ...]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _when(at: datetime) -> str:
     utc = at.astimezone(UTC)
     return f"{utc.day} {utc:%B %Y} at {utc:%H:%M} UTC"
@@ -275,6 +368,7 @@ def create_app(
     *,
     links: Links | None = None,
     sign_up_url: str | None = None,
+    has_account: Callable[[str], bool] | None = None,
     max_body: int = DEFAULT_MAX_BODY,
 ) -> Starlette:
     """The ASGI application serving the mailed links of ``lifecycle``.
@@ -283,14 +377,20 @@ def create_app(
     (``public_url``, ``sign_up_url``), the very ones its mails are built with. The routes
     include the path of ``public_url``: serve the app at the root of its host (``upslife
     serve``, or a reverse proxy that passes the path unchanged).
+
+    ``has_account(email)`` is the embedding product's word on whether a user has an
+    account now (the library does not own accounts, SPEC S2): a share link accepted by a
+    user without one answers "sign up first" and changes nothing. Without it, what was
+    recorded when the share was sent stands.
     """
     links = links or lifecycle.settings.links
-    pages = _Pages(lifecycle, links, sign_up_url or lifecycle.settings.sign_up_url)
+    pages = _Pages(lifecycle, links, sign_up_url or lifecycle.settings.sign_up_url, has_account)
     methods = ["GET", "POST"]  # HEAD comes with GET
     routes = [
         Route(links.path(Link.ACCEPT), pages.accept, methods=methods),
         Route(links.path(Link.DECLINE), pages.decline, methods=methods),
         Route(links.path(Link.UNSUBSCRIBE), pages.unsubscribe, methods=methods),
+        Route(links.path(Link.SHARE), pages.share, methods=methods),
         Route(links.health_path, pages.health, methods=["GET"]),
         Route(links.asset("upslife.css"), pages.stylesheet, methods=["GET"]),
     ]

@@ -21,6 +21,7 @@ from upslife.errors import (
     InvitationExpired,
     InvitationOptedOut,
     NotFound,
+    ResellerNotConnected,
     ShareExpired,
     ShareNotFound,
     ShareNotPending,
@@ -30,7 +31,7 @@ from upslife.errors import (
     UpslifeError,
 )
 
-__all__ = ["REFUSALS", "Outcome", "possessive", "refusal"]
+__all__ = ["REFUSALS", "SHARE_REFUSALS", "Outcome", "possessive", "refusal"]
 
 
 def possessive(name: str) -> str:
@@ -136,6 +137,20 @@ SHARE_USED: Final = Outcome(
     "The device is already shared with you, or the invitation was answered. There is "
     "nothing more to do.",
 )
+SHARE_INVALID: Final = Outcome(
+    400,
+    "invalid",
+    "This share link is not valid",
+    "The link may have been cut or changed, or the device changed hands. Open it again "
+    "from the mail, or ask the device's owner to share it again.",
+)
+NOT_CONNECTED: Final = Outcome(
+    410,
+    "not-connected",
+    "You receive no more mail from these customers",
+    "None of the customers of this mail has you as their reseller any more: there is "
+    "nothing to do.",
+)
 NOT_ALLOWED: Final = Outcome(
     400,
     "refused",
@@ -156,19 +171,32 @@ REFUSALS: Final[tuple[tuple[type[UpslifeError], Outcome], ...]] = (
     (ShareExpired, SHARE_EXPIRED),
     (ShareNotPending, SHARE_USED),
     (ShareNotFound, SHARE_REVOKED),
+    (ResellerNotConnected, NOT_CONNECTED),  # a digest's customers all left since
     (TokenError, INVALID),  # tampered, wrong action, unknown key
     (NotFound, UNKNOWN),
 )
 """Refusals in the order they are matched: the first class the error is an instance of."""
 
 
+SHARE_REFUSALS: Final[tuple[tuple[type[UpslifeError], Outcome], ...]] = (
+    (TokenExpired, SHARE_EXPIRED),
+    (ShareExpired, SHARE_EXPIRED),
+    (TokenReplayed, SHARE_USED),
+    (AlreadyExists, SHARE_USED),
+    (ShareNotPending, SHARE_USED),
+    (ShareNotFound, SHARE_REVOKED),
+    (TokenError, SHARE_INVALID),
+    (NotFound, SHARE_INVALID),
+)
+"""The refusals of a share link (SPEC S2): the same errors, in the words of a share."""
+
+
 def refusal(error: UpslifeError, link: Link) -> Outcome:
     """The page for ``error`` refusing a ``link`` (anything unlisted: :data:`NOT_ALLOWED`)."""
     if isinstance(error, TokenExpired) and link is Link.UNSUBSCRIBE:
         return UNSUBSCRIBE_EXPIRED
-    if isinstance(error, TokenExpired) and link is Link.SHARE:
-        return SHARE_EXPIRED
-    for kind, outcome in REFUSALS:
+    table = SHARE_REFUSALS if link is Link.SHARE else REFUSALS
+    for kind, outcome in table:
         if isinstance(error, kind):
             return outcome
     return NOT_ALLOWED
