@@ -22,6 +22,8 @@ from upslife.web import create_app
 PUBLIC_URL = "https://links.acme-ups.example"
 OWNER = "ops@acme.example"
 RESELLER = "sales@reseller.example"
+MSP = "noc@msp.example"
+SIGN_UP_URL = "https://accounts.acme-ups.example/sign-up"
 KEYRING = Keyring(SigningKey("k1", b"web-tests-signing-secret-32-bytes!!"))
 
 
@@ -32,7 +34,9 @@ class Site:
         self.path = folder / "upslife.db"
         self.store = SqliteStore(self.path)
         self.clock = FixedClock(datetime(2025, 11, 1, 8, tzinfo=UTC))
-        self.settings = DeliverySettings(keyring=KEYRING, public_url=public_url)
+        self.settings = DeliverySettings(
+            keyring=KEYRING, public_url=public_url, sign_up_url=SIGN_UP_URL
+        )
         self.service = Lifecycle(
             self.store, clock=self.clock, keyring=KEYRING, settings=self.settings
         )

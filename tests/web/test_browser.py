@@ -25,6 +25,7 @@ SERVER_DAY = "2026-01-31"
 NOW = datetime(2026, 1, 31, 12, tzinfo=UTC)
 ACME, GLOBEX, INITECH = "it@acme.example", "it@globex.example", "it@initech.example"
 RESELLER = "sales@reseller.example"
+MSP, NEWCOMER = "noc@msp.example", "new@msp.example"
 
 
 def _owner(email: str, company: str) -> Owner:
@@ -46,6 +47,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         service, store = site.service(datetime(2026, 1, 30, 9, tzinfo=UTC))
         service.invite_reseller(ACME, RESELLER, invitation_id="acme-1")
         service.invite_reseller(INITECH, "team@initech-partner.example", invitation_id="initech-1")
+        service.share("AS0000000001", MSP, by=ACME)
+        service.share("AS0000000001", NEWCOMER, by=ACME, user_has_account=False)
         store.close()
         site.sweep(datetime(2026, 1, 30, 9, tzinfo=UTC))
         yield site
@@ -138,3 +141,57 @@ def test_the_unsubscribe_link_of_a_notice_confirms_and_the_owner_is_told(
     served.sweep(NOW)
     told = served.mail_to(ACME, "Your reseller unsubscribed")
     assert len(told) == 1  # SPEC I4
+
+
+def _share_link(site: Served, to: str) -> str:
+    (message,) = site.mail_to(to, "shares a UPS with you")
+    links = [u for u in links_in(message) if "/share/" in u]
+    assert len(links) == 1, links
+    return links[0]
+
+
+def test_a_share_link_accepted_in_the_browser_lists_the_device_as_shared(
+    served: Served, tmp_path: Path
+) -> None:
+    # SPEC S2, S3
+    url = _share_link(served, MSP)
+    assert url.startswith(served.public_url + "/share/v1.")
+    with chromium(tmp_path / "profile") as browser:
+        browser.open(url)
+        assert browser.outcome == "share"
+        assert browser.heading == "Acme Hosting shares a UPS with you"
+        assert "AS0000000001" in browser.text
+        browser.screenshot("9-share")
+        browser.press("Accept shared device")
+        assert browser.outcome == "shared"
+        shared_list = browser.text.split("Shared with you")[1]
+        assert "SMT1500C AS0000000001 from Acme Hosting" in shared_list
+        browser.screenshot("10-shared-with-me")
+        browser.open(url)
+        assert browser.outcome == "used"
+    service, store = served.service(NOW)
+    try:
+        assert [d.serial for d in service.shared_with_me(MSP)] == ["AS0000000001"]
+    finally:
+        store.close()
+
+
+def test_a_share_link_for_a_user_without_an_account_asks_to_sign_up_first(
+    served: Served, tmp_path: Path
+) -> None:
+    # SPEC S2: the library reports the state, the configured sign-up URL is offered
+    url = _share_link(served, NEWCOMER)
+    with chromium(tmp_path / "profile") as browser:
+        browser.open(url)
+        assert browser.outcome == "share"
+        assert "Sign up first" in browser.text
+        browser.screenshot("11-share-sign-up-first")
+        browser.press("Accept shared device")
+        assert browser.outcome == "sign-up"
+        assert browser.heading == "Sign up first"
+        browser.screenshot("12-sign-up")
+    service, store = served.service(NOW)
+    try:
+        assert service.shared_with_me(NEWCOMER) == ()
+    finally:
+        store.close()

@@ -195,6 +195,11 @@ def refusal(error: UpslifeError, link: Link) -> Outcome:
     """The page for ``error`` refusing a ``link`` (anything unlisted: :data:`NOT_ALLOWED`)."""
     if isinstance(error, TokenExpired) and link is Link.UNSUBSCRIBE:
         return UNSUBSCRIBE_EXPIRED
+    if isinstance(error, ShareNotPending):  # its words follow the state it found
+        state = getattr(error.state, "value", "")
+        return {"revoked": SHARE_REVOKED, "removed": SHARE_REVOKED, "expired": SHARE_EXPIRED}.get(
+            state, SHARE_USED
+        )
     table = SHARE_REFUSALS if link is Link.SHARE else REFUSALS
     for kind, outcome in table:
         if isinstance(error, kind):
