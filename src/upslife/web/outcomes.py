@@ -13,6 +13,7 @@ import attrs
 
 from upslife.app.links import Link
 from upslife.errors import (
+    AdapterError,
     AlreadyExists,
     InvitationAlreadyAccepted,
     InvitationCancelled,
@@ -151,6 +152,13 @@ NOT_CONNECTED: Final = Outcome(
     "None of the customers of this mail has you as their reseller any more: there is "
     "nothing to do.",
 )
+TRY_AGAIN: Final = Outcome(
+    503,
+    "unavailable",
+    "Please try again in a moment",
+    "We could not record your answer just now. Nothing was changed: open the link again "
+    "in a few minutes.",
+)
 NOT_ALLOWED: Final = Outcome(
     400,
     "refused",
@@ -195,6 +203,8 @@ def refusal(error: UpslifeError, link: Link) -> Outcome:
     """The page for ``error`` refusing a ``link`` (anything unlisted: :data:`NOT_ALLOWED`)."""
     if isinstance(error, TokenExpired) and link is Link.UNSUBSCRIBE:
         return UNSUBSCRIBE_EXPIRED
+    if isinstance(error, AdapterError):  # the store, not the link (a lost race included)
+        return TRY_AGAIN
     if isinstance(error, ShareNotPending):  # its words follow the state it found
         state = getattr(error.state, "value", "")
         return {"revoked": SHARE_REVOKED, "removed": SHARE_REVOKED, "expired": SHARE_EXPIRED}.get(
