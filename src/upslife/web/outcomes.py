@@ -205,6 +205,8 @@ def refusal(error: UpslifeError, link: Link) -> Outcome:
         return UNSUBSCRIBE_EXPIRED
     if isinstance(error, AdapterError):  # the store, not the link (a lost race included)
         return TRY_AGAIN
+    if isinstance(error, TokenReplayed) and link is Link.DECLINE:
+        return DECLINED  # a decline link used once: the reseller declined
     if isinstance(error, ShareNotPending):  # its words follow the state it found
         state = getattr(error.state, "value", "")
         return {"revoked": SHARE_REVOKED, "removed": SHARE_REVOKED, "expired": SHARE_EXPIRED}.get(
