@@ -54,9 +54,6 @@ _FAILED = Outcome(
     "Something went wrong on our side",
     "Nothing was changed. Please try the link again in a few minutes.",
 )
-_UNAVAILABLE = Outcome(
-    503, "unavailable", "Temporarily unavailable", "Please try the link again in a few minutes."
-)
 _SHARE_STATES = {
     ShareState.ACTIVE: outcomes.SHARE_USED,
     ShareState.REVOKED: outcomes.SHARE_REVOKED,
@@ -116,8 +113,9 @@ class _Pages:
             shared=context.pop("shared", ()),
         )
 
-    def refused(self, error: UpslifeError, link: Link) -> HTMLResponse:
-        return self.outcome(outcomes.refusal(error, link), self._company_of(error))
+    async def refused(self, error: UpslifeError, link: Link) -> HTMLResponse:
+        company = await self.call(lambda: self._company_of(error))
+        return self.outcome(outcomes.refusal(error, link), company)
 
     def _company_of(self, error: UpslifeError) -> str | None:
         invitation_id = getattr(error, "invitation_id", None)
@@ -153,7 +151,7 @@ class _Pages:
                 return self._answered(inv)
             view = await self.call(lambda: self.lifecycle.view_invitation(token, action))
         except UpslifeError as e:
-            return self.refused(e, link)
+            return await self.refused(e, link)
         return self._invitation_page(view)
 
     def _invitation_page(self, view: InvitationView) -> HTMLResponse:
@@ -211,7 +209,7 @@ class _Pages:
                 return self._unsubscribed(done)
             view = await self.call(lambda: self.lifecycle.view_unsubscribe(token))
         except UpslifeError as e:
-            return self.refused(e, Link.UNSUBSCRIBE)
+            return await self.refused(e, Link.UNSUBSCRIBE)
         if not view.companies:
             return self.outcome(outcomes.NOT_CONNECTED)
         names = _names(view.companies)
@@ -264,7 +262,7 @@ class _Pages:
                 return self._share_answered(*accepted)
             view = await self.call(lambda: self.lifecycle.view_share(token))
         except UpslifeError as e:
-            return self.refused(e, Link.SHARE)
+            return await self.refused(e, Link.SHARE)
         refusal = _SHARE_STATES.get(view.state)
         if refusal is not None:
             return self.outcome(refusal)
