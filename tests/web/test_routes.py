@@ -370,3 +370,11 @@ def test_every_refusal_has_its_own_words_and_a_4xx_status() -> None:
         assert "Error" not in page.title
         titles.add(page.title)
     assert len(titles) >= 10
+
+
+def test_every_kind_of_mailed_link_has_its_route(site: Site) -> None:
+    # one source for mails and routes: no Link the mails can carry goes unanswered
+    for link in Link:
+        response = site.client.get(site.url(link, "v1." + "A" * 40))
+        assert outcome(response.text) != "not-found", link
+        assert response.status_code == 400, link
