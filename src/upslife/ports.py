@@ -23,14 +23,14 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from email.message import Message
-from typing import Protocol, final
+from typing import Protocol, final, runtime_checkable
 
 import attrs
 
 from upslife._validation import require_text
 from upslife.entitlements import ActivationCode, ExtendedWarranty, License, UpgradePolicy
 from upslife.hardware.snapshot import DeviceSnapshot, UpsTransport
-from upslife.invitations import Invitation, Keyring, ResellerPrompt
+from upslife.invitations import Invitation, InvitationState, Keyring, ResellerPrompt
 from upslife.notifications import ChatRoute, Contact, DeliveryPreference, Recipient, SentStage
 from upslife.reports import Vitals
 from upslife.sharing import LogEntry, SharingState
@@ -50,6 +50,7 @@ __all__ = [
     "OutboxItem",
     "Owner",
     "OwnerStore",
+    "SelfChecking",
     "SharingStore",
     "Store",
     "TokenSecrets",
@@ -183,6 +184,18 @@ class MailSender(Protocol):
     def send(self, message: Message) -> None: ...
 
 
+@runtime_checkable
+class SelfChecking(Protocol):
+    """A sender that can tell, before a sweep claims anything, whether it can deliver.
+
+    ``check`` returns when all is well; it raises :class:`~upslife.errors.DeliveryFailed`,
+    ``permanent`` when the settings are wrong (no STARTTLS, login refused: nothing will
+    ever be sent so) and not permanent when the peer is unreachable now.
+    """
+
+    def check(self) -> None: ...
+
+
 class ChatSender(Protocol):
     """Posts a JSON message to an incoming webhook (Slack or Teams); errors as for mail."""
 
@@ -288,6 +301,11 @@ class InvitationStore(Protocol):
         their 7 days are due to expire, with a notice to the owner (SPEC I2, I4)."""
         ...
 
+    def has_invitation_in(self, state: InvitationState) -> bool:
+        """Whether any invitation is stored in ``state``: a sweep's preflight asks for
+        ACCEPTED, since a connected reseller's notices need the signing keyring (SPEC I5)."""
+        ...
+
     def use_token(self, token_id: str) -> None:
         """Record a single-use token as used; a second use raises ``AlreadyExists``."""
         ...
@@ -371,6 +389,13 @@ class Outbox(Protocol):
 
     def get_item(self, key: str) -> OutboxItem:
         """The outbox item stored under ``key``; unknown raises ``NotFound``."""
+        ...
+
+    def requeue(self, keys: Sequence[str], *, at: datetime) -> int:
+        """Make the PENDING or FAILED items among ``keys`` PENDING again, ready at ``at``,
+        their lease ended (attempts and last error kept: the history stays readable).
+        SENT, SUPPRESSED and DIGESTED items are left alone. Returns how many changed; an
+        unknown key raises ``NotFound`` and changes nothing."""
         ...
 
 

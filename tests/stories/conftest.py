@@ -70,3 +70,7 @@ def body(message: Message) -> str:
             assert isinstance(payload, bytes)
             return payload.decode()
     raise AssertionError("no text part")
+
+
+# The real upsd of .ci/nut.sh, for the stories that poll a UPS over the network.
+from tests.hardware.conftest import nut_url  # noqa: E402, F401

@@ -20,6 +20,7 @@ from upslife.errors import (
     ShareLimitReached,
     TokenReplayed,
 )
+from upslife.hardware.nut import NutTransport
 from upslife.hardware.simulator import SimulatedTransport, SimulatedUps
 from upslife.invitations import InvitationState, TokenAction
 from upslife.notifications import DeliveryPreference, EventKind
@@ -70,6 +71,27 @@ class TestPolledVitalsReachTheReports:
         assert operational.observed_at == world.clock.now()
         (renewal,) = renewal_rows(devices, today)
         assert not OPERATIONAL_FIELDS & set(type(renewal).__annotations__)  # SPEC R2
+
+    def test_a_ups_read_through_a_real_upsd_shows_in_the_reports(
+        self, world: World, nut_url: str
+    ) -> None:
+        # SPEC R1, R3: the same story against NUT's upsd serving a Smart-UPS 1500 dump
+        world.owner(OWNER)
+        world.service.register_device(OWNER, "AS2312345678", "SMT1500C", on=date(2025, 6, 1))
+        with NutTransport.from_url(nut_url, timeout=5) as transport:
+            report = world.service.poll(transport)
+        assert report.updated == ("AS2312345678",)
+        devices = list(world.service.report_devices(OWNER, user=OWNER))
+        (inventory,) = inventory_rows(devices, world.service.today_for(OWNER))
+        (operational,) = operational_rows(devices)
+        assert (inventory.status, inventory.load_percent, inventory.charge_percent) == (
+            "OL CHRG",
+            17.6,
+            100.0,
+        )
+        assert (inventory.runtime_seconds, inventory.temperature_c) == (3420, 24.5)
+        assert inventory.firmware_version == operational.firmware_version == "UPS 15.5 (ID18)"
+        assert operational.observed_at == world.clock.now()
 
     def test_a_device_found_by_any_spelling_of_its_serial(self, world: World) -> None:
         # every entry point takes the canonical serial

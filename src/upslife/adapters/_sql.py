@@ -43,6 +43,7 @@ from upslife.errors import (
     AlreadyExists,
     AlreadyRegistered,
     ConcurrentUpdate,
+    DamagedRecord,
     InvalidInput,
     NotFound,
     StorageError,
@@ -116,10 +117,10 @@ class SqlStore(abc.ABC):
     of statements applied in one transaction, after which ``schema_version`` is ``n``."""
 
     _DEVICES_DUE: ClassVar[str] = (
-        "SELECT doc FROM devices WHERE next_notice_on <= ? ORDER BY serial LIMIT ?"
+        "SELECT serial, doc FROM devices WHERE next_notice_on <= ? ORDER BY serial LIMIT ?"
     )
     _DEVICES_DUE_AFTER: ClassVar[str] = (
-        "SELECT doc FROM devices WHERE next_notice_on <= ? AND serial > ? "
+        "SELECT serial, doc FROM devices WHERE next_notice_on <= ? AND serial > ? "
         "ORDER BY serial LIMIT ?"
     )
 
@@ -391,7 +392,15 @@ class SqlStore(abc.ABC):
                 rows = self._rows(self._DEVICES_DUE, (day, limit))
             else:
                 rows = self._rows(self._DEVICES_DUE_AFTER, (day, after, limit))
-        return tuple(decode(Device, r[0]) for r in rows)
+        return tuple(self._device_of(str(serial), doc) for serial, doc in rows)
+
+    def _device_of(self, serial: str, doc: str) -> Device:
+        """Decode one device row; a damaged document raises :class:`DamagedRecord` naming
+        the serial, so a sweep can set that device aside and go on."""
+        try:
+            return decode(Device, doc)
+        except StorageError as e:
+            raise DamagedRecord(f"stored device {serial} cannot be read: {e}", key=serial) from e
 
     def count_devices(self) -> int:
         """How many devices are registered."""
@@ -556,6 +565,17 @@ class SqlStore(abc.ABC):
                 (owner_id,),
             )
         return decode(Invitation, rows[0][0]) if rows else None
+
+    def has_invitation_in(self, state: InvitationState) -> bool:
+        """Whether any stored invitation is in ``state`` (the text filter only narrows the
+        rows to decode; the decoded state decides)."""
+        if not isinstance(state, InvitationState):
+            raise InvalidInput(f"state must be an InvitationState, got {state!r}")
+        with self._atomic(write=False):
+            rows = self._rows(
+                "SELECT doc FROM invitations WHERE doc LIKE ? ORDER BY id", (f"%{state.name}%",)
+            )
+        return any(decode(Invitation, row[0]).state is state for row in rows)
 
     def use_token(self, token_id: str) -> None:
         """Record a single-use token as used; a second use raises ``AlreadyExists``."""
@@ -863,3 +883,21 @@ class SqlStore(abc.ABC):
             raise NotFound(f"no outbox item {key}")
         return self._item(rows[0])
 
+    def requeue(self, keys: Sequence[str], *, at: datetime) -> int:
+        """PENDING or FAILED items among ``keys`` PENDING again at ``at``, lease ended;
+        an unknown key raises ``NotFound`` and changes nothing."""
+        when = self._instant(check_instant(at, "at"))
+        wanted = check_keys(keys, "keys")
+        changed = 0
+        with self._atomic():
+            for key in wanted:
+                found = self._rows("SELECT 1 FROM outbox WHERE key = ?", (key,))
+                self._require_item(len(found), key)
+            for key in wanted:
+                changed += self._count(
+                    "UPDATE outbox SET status = 'PENDING', next_attempt_at = ?, ready_at = ?, "
+                    "updated_at = ?, claimed_until = NULL, claimed_by = NULL "
+                    "WHERE key = ? AND status IN ('PENDING', 'FAILED')",
+                    (when, when, when, key),
+                )
+        return changed

@@ -9,6 +9,7 @@ import hashlib
 from datetime import datetime, timedelta
 from email.mime.text import MIMEText
 from email.utils import format_datetime
+from typing import cast
 
 import attrs
 
@@ -22,6 +23,7 @@ from upslife.invitations import (
     sign,
 )
 from upslife.rendering import DEFAULT_MESSAGE_ID_DOMAIN, message_id_for
+from upslife.rendering.mail import header_address, header_text, header_url
 from upslife.sharing import Share
 
 __all__ = [
@@ -240,15 +242,28 @@ def render_plain(
     sent_at: datetime,
     message_id_domain: str = DEFAULT_MESSAGE_ID_DOMAIN,
 ) -> MIMEText:
-    """An RFC 5322 text message, its ``Message-ID`` derived from the key (SPEC N9)."""
-    message = MIMEText(mail.text, "plain", "utf-8")
-    message["From"] = f"upslife <{sender}>"
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
+    """An RFC 5322 text message, its ``Message-ID`` derived from the key (SPEC N9).
+
+    Every header value is cleaned or checked (:func:`~upslife.rendering.mail.header_text`,
+    ``header_address``, ``header_url``): a company name holding CR/LF, an empty line or a
+    NUL cannot inject a header; an address that cannot be written is ``InvalidEmail``."""
+    from_ = header_address(sender.strip() if isinstance(sender, str) else sender, "sender")
+    to = header_address(mail.to, "recipient")
+    subject = header_text(mail.subject, "Subject")
+    unsubscribe = (
+        header_url(mail.unsubscribe_url, "unsubscribe_url") if mail.unsubscribe_url else None
+    )
+    # A NUL would break the message on the wire; every other character is safe in a
+    # base64 body.
+    message = MIMEText(mail.text.replace("\x00", "\ufffd"), "plain", "utf-8")
+    message["From"] = f"upslife <{from_}>"
+    message["To"] = to
+    # compat32 takes a Header (encoded words) where the stubs say str
+    message["Subject"] = cast(str, subject)
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = message_id_for(mail.key, message_id_domain)
     message["Auto-Submitted"] = "auto-generated"
-    if mail.unsubscribe_url:
-        message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
+    if unsubscribe:
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return message

@@ -17,7 +17,7 @@ serial number and email address it is given is taken in its canonical spelling
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import date, timedelta
 
 from upslife.app import commands, devices, link_views, reporting, resellers, shares
@@ -26,6 +26,14 @@ from upslife.app.context import Context
 from upslife.app.devices import DeviceRegistered
 from upslife.app.link_views import InvitationView, UnsubscribeView
 from upslife.app.names import canonical_email, canonical_serial
+from upslife.app.outbox import (
+    OutboxEntry,
+    OutboxState,
+    list_outbox,
+    requeue_day,
+    retry_item,
+    show_item,
+)
 from upslife.app.polling import PollReport
 from upslife.app.resellers import InvitationLinks, Unsubscribed
 from upslife.app.shares import ShareAcceptance, SharedDevice, ShareInvitation, ShareView
@@ -318,3 +326,28 @@ class Lifecycle:
             settings=self.settings,
             log_retention=self.ctx.log_retention,
         )
+
+    # Outbox inspection and repair: thin delegations to upslife.app.outbox.
+
+    def outbox(
+        self,
+        *,
+        states: Collection[OutboxState] | None = None,
+        day: date | None = None,
+        owner_id: str | None = None,
+    ) -> tuple[OutboxEntry, ...]:
+        """The outbox items in ``states`` (all when None), of a day and an owner if given."""
+        return list_outbox(self.store, states=states, day=day, owner_id=owner_id)
+
+    def outbox_item(self, key: str) -> OutboxEntry:
+        """One outbox item, with why it failed (``item.last_error``)."""
+        return show_item(self.store, key)
+
+    def retry_outbox_item(self, key: str) -> OutboxEntry:
+        """Make a failed or retrying item ready now; the next sweep delivers it."""
+        return retry_item(self.store, key, self.clock.now())
+
+    def requeue_outbox_day(self, day: date, *, owner_id: str | None = None) -> tuple[str, ...]:
+        """Make every failed item of owner-local ``day`` ready now; returns their keys."""
+        return requeue_day(self.store, day, self.clock.now(), owner_id=owner_id)
+

@@ -1,8 +1,15 @@
 """The ``upslife`` command: the daily sweep for cron, the use cases, and a demo.
 
-Exit codes: 0 success; 1 the job ran but something failed (e.g. notices that could not be
-delivered); 2 bad input (a malformed date, an unknown device, a missing file) with a
-one-line message on standard error, never a traceback.
+Exit codes (the table per command is in docs/operations.md):
+
+- 0: done;
+- 1: the job ran but something failed for good (a notice given up, a damaged device set
+  aside, a UPS that could not be read);
+- 2: bad input or configuration (a malformed date, an unknown device, a missing file, a
+  missing secret, mail settings the server refuses), with one line on standard error, never
+  a traceback; nothing was changed;
+- 75 (``EX_TEMPFAIL``): try again later: the mail server is unreachable (nothing could be
+  sent; the notices wait in the outbox) or the database stayed locked by another writer.
 """
 
 from __future__ import annotations
@@ -20,10 +27,12 @@ from typing import Any, cast
 
 import attrs
 
+from upslife._files import open_private
 from upslife.app import FixedClock, Lifecycle, SystemClock
 from upslife.cli.config import Config, load_config
+from upslife.cli.outbox import add_outbox_commands
 from upslife.entitlements import Plan, Term
-from upslife.errors import ExtraNotInstalled, InvalidInput, UpslifeError
+from upslife.errors import ExtraNotInstalled, InvalidInput, TemporaryFailure, UpslifeError
 from upslife.hardware.snapshot import UpsTransport
 from upslife.invitations import TokenAction
 from upslife.notifications import Contact
@@ -35,6 +44,13 @@ __all__ = ["main"]
 
 class _Fail(Exception):
     """The job ran and failed: exit 1."""
+
+
+class _TempFail(Exception):
+    """The job could not do its work now; nothing is lost: exit 75."""
+
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TEMPFAIL = 0, 1, 2, 75
 
 
 def _date(text: str) -> date:
@@ -111,7 +127,7 @@ def cmd_sweep(args: argparse.Namespace, config: Config) -> None:
     finally:
         service.store.close()
     d = report.delivery
-    data = {
+    data: dict[str, Any] = {
         "devices_read": report.plan.devices_read,
         "devices_due": report.plan.devices_due,
         "notices_planned": report.plan.notices_planned,
@@ -120,16 +136,36 @@ def cmd_sweep(args: argparse.Namespace, config: Config) -> None:
         "retrying": d.retrying,
         "failed": d.failed,
         "suppressed": d.suppressed,
+        "deferred": report.deferred,
+        "damaged": [{"device": serial, "error": why} for serial, why in report.plan.damaged],
     }
-    _out(
-        args,
-        data,
+    text = (
         f"planned {report.plan.notices_planned} notice(s) for {report.plan.devices_due} "
         f"device(s); sent {d.sent}, retrying {d.retrying}, failed {d.failed}, "
-        f"suppressed {d.suppressed}",
+        f"suppressed {d.suppressed}"
     )
-    if d.failed:
-        raise _Fail(f"{d.failed} notice(s) could not be delivered")
+    if report.deferred is not None:
+        text += "; delivery deferred: the mail server is unavailable"
+    _out(args, data, text)
+    # 1 (something failed for good) wins over 75 (try again later): it needs a person.
+    problems = [f"{d.failed} notice(s) failed for good"] if d.failed else []
+    problems += [f"device {serial} set aside: {why}" for serial, why in report.plan.damaged]
+    if problems:
+        raise _Fail("; ".join(problems) + " (see: upslife outbox list --state failed)")
+    if report.deferred is not None:
+        raise _TempFail(f"nothing sent, try again later: {report.deferred}")
+    if d.retrying:
+        raise _TempFail(f"{d.retrying} notice(s) not sent yet; a later run retries them")
+
+
+def cmd_outbox(args: argparse.Namespace, config: Config) -> None:
+    from upslife.cli.outbox import cmd_outbox as run
+
+    service = _service(args, config)
+    try:
+        run(args, service)
+    finally:
+        service.store.close()
 
 
 def cmd_owner_add(args: argparse.Namespace, config: Config) -> None:
@@ -286,7 +322,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> None:
     if args.format == "xlsx":
         count = formats.write_xlsx(out, layout, rows)
     else:
-        with out.open("w", encoding="utf-8", newline="") as fh:
+        with open_private(out, "w") as fh:  # customer data: 0600 when created
             write = formats.write_csv if args.format == "csv" else formats.write_json
             count = write(fh, layout, rows)
     _out(args, {"rows": count, "file": str(out)}, f"wrote {count} row(s) to {out}")
@@ -337,7 +373,7 @@ def cmd_calendar(args: argparse.Namespace, config: Config) -> None:
         for entry in reports.calendar_entries(device)
     ]
     out = Path(args.out)
-    with out.open("wb") as fh:
+    with open_private(out, "wb") as fh:
         count = formats.write_ical(fh, entries, dtstamp=service.clock.now())
     _out(args, {"events": count, "file": str(out)}, f"wrote {count} event(s) to {out}")
 
@@ -449,6 +485,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("sweep", cmd_sweep, "the daily job: plan, digest and deliver the notices due")
 
+    p = add("outbox", cmd_outbox, "see and repair the outbox: list, show, retry, requeue")
+    add_outbox_commands(p, common, _date)
+
     p = add("owner-add", cmd_owner_add, "add a customer account")
     p.add_argument("--email", required=True)
     p.add_argument("--company", required=True)
@@ -532,6 +571,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="upslife: %(levelname)s: %(message)s")
     parser = _parser()
@@ -543,12 +586,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config, overrides={"db": args.db, "mail": args.mail})
         args.func(args, config)
+    except TemporaryFailure as e:
+        print(f"upslife: try again later: {_one_line(e)}", file=sys.stderr)
+        return EXIT_TEMPFAIL
     except UpslifeError as e:
-        print(f"upslife: error: {e}", file=sys.stderr)
-        return 2
+        print(f"upslife: error: {_one_line(e)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except _Fail as e:
-        print(f"upslife: {e}", file=sys.stderr)
-        return 1
+        print(f"upslife: {_one_line(e)}", file=sys.stderr)
+        return EXIT_FAILED
+    except _TempFail as e:
+        print(f"upslife: {_one_line(e)}", file=sys.stderr)
+        return EXIT_TEMPFAIL
     except OSError as e:
         print(
             f"upslife: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr

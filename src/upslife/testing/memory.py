@@ -365,6 +365,13 @@ class MemoryStore:
                 if inv.state is InvitationState.PENDING and inv.sent_at < before
             )
 
+    def has_invitation_in(self, state: InvitationState) -> bool:
+        """Whether any stored invitation is in ``state``."""
+        if not isinstance(state, InvitationState):
+            raise InvalidInput(f"state must be an InvitationState, got {state!r}")
+        with self._reading():
+            return any(inv.state is state for inv in self._state.invitations.values())
+
     def use_token(self, token_id: str) -> None:
         """Record a single-use token as used; a second use raises ``AlreadyExists``."""
         with self._atomic():
@@ -578,3 +585,21 @@ class MemoryStore:
             if row is None:
                 raise NotFound(f"no outbox item {key}")
             return row.item
+
+    def requeue(self, keys: Sequence[str], *, at: datetime) -> int:
+        """PENDING or FAILED items among ``keys`` PENDING again at ``at``, lease ended;
+        an unknown key raises ``NotFound`` and changes nothing."""
+        check_instant(at, "at")
+        wanted = check_keys(keys, "keys")
+        with self._atomic():
+            for key in wanted:
+                self._row(key)
+            changed = 0
+            for key in dict.fromkeys(wanted):
+                row = self._state.outbox[key]
+                if row.item.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED):
+                    self._state.outbox[key] = row.with_item(
+                        status=DeliveryStatus.PENDING, next_attempt_at=at
+                    )
+                    changed += 1
+            return changed
