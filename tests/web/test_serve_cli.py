@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import shlex
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,6 +46,21 @@ def test_bad_settings_exit_2_with_one_line(
     assert len(err.strip().splitlines()) == 1, err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_a_port_in_use_exits_2_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("UPSLIFE_SECRET", ENCODED)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(shlex.split(f"--db {tmp_path / 'u.db'} serve --port {port}"))
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1, err
+    assert f"cannot listen on 127.0.0.1:{port}" in err
 
 
 def test_serve_on_postgresql_serves_the_invitation(postgres_dsn: str, tmp_path: Path) -> None:

@@ -422,12 +422,6 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> None:
     if config.keyring() is None:
         raise InvalidInput("serve needs the signing secret of the links (secret, UPSLIFE_SECRET)")
     service = _service(args, config)
-    print(
-        f"upslife: serving the links of {config.public_url} on "
-        f"{'https' if args.tls_cert else 'http'}://{args.host}:{args.port}",
-        file=sys.stderr,
-        flush=True,
-    )
     try:
         serve(
             service, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key
