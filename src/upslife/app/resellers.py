@@ -121,9 +121,7 @@ def invite_reseller(
     return links
 
 
-def respond(
-    ctx: Context, token: str, action: TokenAction
-) -> tuple[Invitation, OwnerNotice | None]:
+def respond(ctx: Context, token: str, action: TokenAction) -> tuple[Invitation, OwnerNotice | None]:
     """A reseller follows a link: accept, decline or unsubscribe (SPEC I2–I5).
 
     The token's signature, action and expiry are checked first (SPEC I5); then the
