@@ -32,7 +32,7 @@ from upslife.app import FixedClock, Lifecycle, SystemClock
 from upslife.cli.config import Config, load_config
 from upslife.cli.outbox import add_outbox_commands
 from upslife.entitlements import Plan, Term
-from upslife.errors import InvalidInput, TemporaryFailure, UpslifeError
+from upslife.errors import ExtraNotInstalled, InvalidInput, TemporaryFailure, UpslifeError
 from upslife.hardware.snapshot import UpsTransport
 from upslife.invitations import TokenAction
 from upslife.notifications import Contact
@@ -83,7 +83,13 @@ def _service(args: argparse.Namespace, config: Config) -> Lifecycle:
 def cmd_demo(args: argparse.Namespace, config: Config) -> None:
     from upslife.cli.demo import run_demo, text_progress
 
-    result = run_demo(Path(args.dir), devices=args.devices, days=args.days, progress=text_progress)
+    result = run_demo(
+        Path(args.dir),
+        devices=args.devices,
+        days=args.days,
+        progress=text_progress,
+        public_url=config.public_url,
+    )
     rows = sorted(result.notices_by_kind.items())
     table = "\n".join(f"  {kind:<34} {count:>5}" for kind, count in rows)
     text = (
@@ -95,7 +101,9 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> None:
         f"messages: {result.messages} mails in the outbox, {result.chat_messages} Slack posts\n\n"
         f"database: {result.database}\noutbox (Maildir): {result.outbox}\n"
         f"chat posts: {result.directory / 'chat'}\n"
-        f"try: upslife --db {result.database} explain {result.example_serial}"
+        f"try: upslife --db {result.database} explain {result.example_serial}\n"
+        f"serve its links: upslife --config {result.directory / 'upslife.toml'} "
+        f"--on {result.last_day.isoformat()} serve"
     )
     data = {
         "devices": result.devices,
@@ -412,6 +420,26 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> None:
         raise _Fail(f"{len(report.failed)} UPS(s) could not be read")
 
 
+def cmd_serve(args: argparse.Namespace, config: Config) -> None:
+    try:
+        from upslife.web import serve
+    except ImportError as e:
+        raise ExtraNotInstalled("web", e.name or "starlette") from None
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise InvalidInput("--tls-cert and --tls-key go together")
+    if not 0 < args.port < 65536:
+        raise InvalidInput(f"--port must be in 1..65535, got {args.port}")
+    if config.keyring() is None:
+        raise InvalidInput("serve needs the signing secret of the links (secret, UPSLIFE_SECRET)")
+    service = _service(args, config)
+    try:
+        serve(
+            service, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key
+        )
+    finally:
+        service.store.close()
+
+
 # ---------------------------------------------------------------------- parser
 
 
@@ -535,6 +563,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("url", help="nut://[user:pass@]HOST[:PORT][/UPS] or modbus://HOST[:PORT][/UNIT]")
     p.add_argument("--budget", type=float, default=60.0, help="seconds the whole poll may take")
     p.add_argument("--workers", type=int, default=16, help="UPS units read at the same time")
+
+    p = add("serve", cmd_serve, "serve the pages of the mailed links (needs upslife[web])")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    p.add_argument("--tls-cert", type=Path, help="PEM certificate: serve https itself")
+    p.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
 
     p = add("revoke", cmd_revoke, "revoke a user's share")
     p.add_argument("--serial", required=True)

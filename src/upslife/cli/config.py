@@ -9,7 +9,11 @@ Keys (file section ``[upslife]``, environment variable in brackets):
 - ``sender`` (``UPSLIFE_SENDER``): the From address of notices.
 - ``secret`` (``UPSLIFE_SECRET``): base64 text of at least 32 bytes, signing reseller links;
   ``secret_id`` (``UPSLIFE_SECRET_ID``) names the key (default ``k1``).
-- ``unsubscribe_url`` (``UPSLIFE_UNSUBSCRIBE_URL``): a URL template with ``{token}``.
+- ``public_url`` (``UPSLIFE_PUBLIC_URL``): the https base URL at which ``upslife serve``
+  (or the ``upslife.web`` app mounted by a service) is reached; every mailed link and the
+  ``Message-ID`` domain come from it (docs/web.md).
+- ``sign_up_url`` (``UPSLIFE_SIGN_UP_URL``): where the share page sends a user who has no
+  account yet (SPEC S2).
 
 Secrets never appear in output or logs.
 """
@@ -29,13 +33,14 @@ from upslife.adapters.maildir import MaildirSender
 from upslife.adapters.smtp import SmtpSender
 from upslife.adapters.sqlite import SqliteStore
 from upslife.app import DeliverySettings
+from upslife.app.links import DEFAULT_PUBLIC_URL
 from upslife.errors import InvalidInput
 from upslife.invitations import Keyring, SigningKey
 from upslife.ports import MailSender, Store
 
 __all__ = ["Config", "load_config"]
 
-_KEYS = ("db", "mail", "sender", "secret", "secret_id", "unsubscribe_url")
+_KEYS = ("db", "mail", "sender", "secret", "secret_id", "public_url", "sign_up_url")
 SQLITE_BUSY_TIMEOUT = 60.0
 """Seconds a command waits for another process's SQLite write lock (docs/operations.md)."""
 
@@ -75,7 +80,8 @@ class Config:
     sender: str = "notices@upslife.invalid"
     secret: str | None = attrs.field(default=None, repr=False)
     secret_id: str = "k1"
-    unsubscribe_url: str = "https://upslife.invalid/unsubscribe/{token}"
+    public_url: str = DEFAULT_PUBLIC_URL
+    sign_up_url: str | None = None
 
     def open_store(self) -> Store:
         """The configured store (SQLite by default, PostgreSQL for a postgresql:// URL)."""
@@ -110,7 +116,10 @@ class Config:
 
     def delivery(self) -> DeliverySettings:
         return DeliverySettings(
-            sender=self.sender, unsubscribe_url=self.unsubscribe_url, keyring=self.keyring()
+            sender=self.sender,
+            public_url=self.public_url,
+            sign_up_url=self.sign_up_url,
+            keyring=self.keyring(),
         )
 
 
