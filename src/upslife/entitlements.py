@@ -25,7 +25,16 @@ from typing import Any, Protocol, final
 
 import attrs
 
-from upslife._validation import require_date, require_email, require_positive_int, require_text
+from upslife._validation import (
+    MAX_ID,
+    MAX_SERIAL,
+    require_date,
+    require_email,
+    require_instance,
+    require_items,
+    require_positive_int,
+    require_text,
+)
 from upslife.catalog import Chemistry
 from upslife.errors import (
     AlreadyRegistered,
@@ -33,6 +42,7 @@ from upslife.errors import (
     FeatureNotInPlan,
     InvalidDate,
     InvalidInput,
+    InvalidType,
     OverAssignment,
     UnknownPlan,
     WarrantyNotRunning,
@@ -95,6 +105,11 @@ def add_months(start: date, months: int) -> date:
     >>> add_months(date(2024, 2, 29), 12)
     datetime.date(2025, 2, 28)
     """
+    # The hot path: one exact type check, then the slow one.
+    if type(months) is not int and (isinstance(months, bool) or not isinstance(months, int)):
+        raise InvalidType(f"months must be a whole number, got {type(months).__name__}")
+    if type(start) is not date:
+        require_date(start, "start")
     year, month0 = divmod(start.year * 12 + start.month - 1 + months, 12)
     if not 1 <= year <= 9999:
         raise InvalidDate(f"{start.isoformat()} + {months} months is outside years 1-9999")
@@ -217,6 +232,7 @@ def can(plan: Plan, feature: Feature) -> bool:
     >>> can(Plan.STANDARD, Feature.OUTLET_GROUP_REBOOT)
     False
     """
+    require_instance(feature, Feature, "feature")
     return Plan.parse(plan) >= feature.minimum_plan
 
 
@@ -251,7 +267,7 @@ def _positive_field(_instance: object, attribute: Any, value: Any) -> None:
 
 
 def _text_field(_instance: object, attribute: Any, value: Any) -> None:
-    require_text(value, attribute.name)
+    require_text(value, attribute.name, max_length=MAX_ID)
 
 
 @final
@@ -535,7 +551,9 @@ def warranty(
     """
     require_date(registered_on, "registered_on")
     require_positive_int(base_months, "base_months")
+    require_instance(chemistry, Chemistry, "chemistry")
     months = base_months
+    extensions = require_items(extensions, ExtendedWarranty, "extensions")
     for ext in sorted(extensions, key=lambda e: e.activated_on):
         if ext.activated_on < registered_on:
             raise DateBeforeRegistration(
@@ -622,10 +640,14 @@ def register(
 
     A serial already in ``registered`` raises :class:`AlreadyRegistered`.
     """
-    serial = require_text(serial, "serial").upper()
-    model = require_text(model, "model").upper()
+    serial = require_text(serial, "serial", max_length=MAX_SERIAL).upper()
+    model = require_text(model, "model", max_length=MAX_SERIAL).upper()
     require_date(on, "on")
-    known = registered if isinstance(registered, frozenset) else frozenset(registered)
+    known = (
+        registered
+        if isinstance(registered, frozenset)
+        else frozenset(require_items(registered, str, "registered"))
+    )
     if serial in known or serial.lower() in known:
         raise AlreadyRegistered(f"serial {serial} is registered already (SPEC E2)")
     return Registration(serial, model, on)
@@ -920,12 +942,14 @@ def coverage(
     require_date(registered_on, "registered_on")
     if not isinstance(policy, UpgradePolicy):
         raise InvalidInput(f"policy must be an UpgradePolicy, got {policy!r}")
+    require_date(plan_credit_cutoff, "plan_credit_cutoff")
     grants = [trial_license(registered_on)]
-    for lic in licenses:
-        if not isinstance(lic, License):
-            raise InvalidInput(f"expected a License, got {type(lic).__name__}")
-        grants.append(lic)
-    grants.extend(warranty_credits(warranties, cutoff=plan_credit_cutoff))
+    grants.extend(require_items(licenses, License, "licenses"))
+    grants.extend(
+        warranty_credits(
+            require_items(warranties, ExtendedWarranty, "warranties"), cutoff=plan_credit_cutoff
+        )
+    )
     for lic in grants:
         if lic.assigned_on < registered_on:
             raise DateBeforeRegistration(f"license {lic.id}", lic.assigned_on, registered_on)

@@ -46,6 +46,7 @@ __all__ = [
     "InvalidSnapshot",
     "InvalidTemplate",
     "InvalidTransportConfig",
+    "InvalidType",
     "InvitationAlreadyAccepted",
     "InvitationCancelled",
     "InvitationDeclined",
@@ -120,6 +121,14 @@ class RuleViolation(UpslifeError):
 
 class AdapterError(UpslifeError):
     """A peer outside the library (database, mail server, UPS) failed."""
+
+
+@final
+class InvalidType(InvalidInput, TypeError):
+    """An argument of the wrong type: ``None`` for a date, a list for a plan (issue 13).
+
+    Also a ``TypeError``, so callers that catch the builtin keep working.
+    """
 
 
 @final

@@ -50,7 +50,15 @@ from typing import Any, Final, final
 
 import attrs
 
-from upslife._validation import require_email, require_instant, require_text
+from upslife._validation import (
+    MAX_ID,
+    require_email,
+    require_instance,
+    require_instant,
+    require_items,
+    require_optional,
+    require_text,
+)
 from upslife.errors import (
     InvalidInput,
     InvitationAlreadyAccepted,
@@ -132,6 +140,18 @@ def _utc(value: object) -> datetime:
     return require_instant(value).astimezone(UTC)
 
 
+def _bool_field(_instance: object, attribute: Any, value: Any) -> None:
+    require_instance(value, bool, attribute.name)
+
+
+def _invitation_id(value: object) -> str:
+    return require_text(value, "invitation_id", max_length=MAX_ID)
+
+
+def _owner_id(value: object) -> str:
+    return require_text(value, "owner_id", max_length=254)
+
+
 def _optional_utc(value: object) -> datetime | None:
     return None if value is None else _utc(value)
 
@@ -154,8 +174,8 @@ class Invitation:
     only with the transition functions of this module.
     """
 
-    id: str = attrs.field(converter=require_text)
-    owner_id: str = attrs.field(converter=require_text)
+    id: str = attrs.field(converter=_invitation_id)
+    owner_id: str = attrs.field(converter=_owner_id)
     reseller_email: str = attrs.field(converter=require_email)
     company_name: str = attrs.field(converter=require_text)
     sent_at: datetime = attrs.field(converter=_utc)
@@ -277,7 +297,8 @@ def invite(
             a malformed email: ``InvalidEmail``), or ``current`` of another owner.
     """
     at = _utc(now)
-    owner = require_text(owner_id, "owner_id")
+    owner = _owner_id(owner_id)
+    require_optional(current, Invitation, "current")
     if current is not None:
         if current.owner_id != owner:
             raise InvalidInput(
@@ -291,7 +312,7 @@ def invite(
             if at >= current.expires_at:
                 raise InvitationNotSettled(current.id, current.expires_at)
             raise ResellerAlreadyInvited(current.id, owner, current.reseller_email, accepted=False)
-        if require_text(invitation_id, "invitation_id") == current.id:
+        if _invitation_id(invitation_id) == current.id:
             raise InvalidInput(f"invitation id {current.id} is already used; pick a new one")
     return Invitation(
         id=invitation_id,
@@ -423,6 +444,7 @@ def is_connected(invitation: Invitation | None) -> bool:
     >>> is_connected(None)
     False
     """
+    require_optional(invitation, Invitation, "invitation")
     return invitation is not None and invitation.state is InvitationState.ACCEPTED
 
 
@@ -438,7 +460,7 @@ class ResellerPrompt:
     invitation and no connection, and :func:`invite` does not read it.
     """
 
-    not_interested: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    not_interested: bool = attrs.field(default=False, validator=_bool_field)
 
     def choose(self, *, not_interested: bool) -> ResellerPrompt:
         """The preference after the owner ticks or clears "Not interested?"."""
@@ -460,6 +482,8 @@ def should_prompt_reseller(
     False
     """
     at = _utc(now)
+    require_instance(prompt, ResellerPrompt, "prompt")
+    require_optional(current, Invitation, "current")
     if prompt.not_interested:
         return False
     return current is None or current.state_at(at) not in _OPEN
@@ -469,6 +493,7 @@ def should_prompt_reseller(
 
 
 def _checked_now(invitation: Invitation, now: datetime) -> datetime:
+    require_instance(invitation, Invitation, "invitation")
     at = _utc(now)
     _require_not_before(invitation, at)
     return at
@@ -638,6 +663,7 @@ class Keyring:
     previous: tuple[SigningKey, ...] = ()
 
     def __attrs_post_init__(self) -> None:
+        require_items(self.previous, SigningKey, "previous keys")
         keys = self.keys
         if not all(isinstance(k, SigningKey) for k in keys):
             raise InvalidInput("a keyring holds SigningKey values")
@@ -706,7 +732,7 @@ def sign(keyring: Keyring, invitation_id: str, action: TokenAction, expires_at: 
     """
     if not isinstance(action, TokenAction):
         raise InvalidInput(f"action must be a TokenAction, got {action!r}")
-    iid = require_text(invitation_id, "invitation_id")
+    iid = _invitation_id(invitation_id)
     if iid != invitation_id:
         raise InvalidInput(f"invitation id {invitation_id!r} has leading or trailing blanks")
     iid_bytes = iid.encode("utf-8")
