@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import string
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from upslife import Contact, InvalidEmail, InvalidInput, register
+from upslife import (
+    Contact,
+    InvalidDate,
+    InvalidEmail,
+    InvalidInput,
+    InvalidType,
+    Plan,
+    ShareVia,
+    SharingState,
+    accept_share,
+    add_months,
+    can,
+    coverage,
+    invite,
+    invite_share,
+    is_connected,
+    promotions_from_config,
+    register,
+)
 from upslife._validation import MAX_NAME, MAX_SERIAL, require_email, require_text, require_timezone
 from upslife.ports import Owner
 
@@ -180,3 +199,60 @@ class TestTextAtTheDoor:
     def test_every_name_longer_than_the_limit_is_refused(self, text: str) -> None:
         with pytest.raises(InvalidInput):
             Contact(text, "Al", "al@acme.example")
+
+
+def wrong(value: object) -> Any:
+    """``value`` passed where another type is declared, as an untyped caller would."""
+    return value
+
+
+class TestTheShapesIssue13Reported:
+    # Each once escaped as an untyped exception (OverflowError, TypeError, ValueError).
+    MAX = datetime.max.replace(tzinfo=UTC)
+
+    def test_an_invitation_that_would_expire_after_9999_is_refused(self) -> None:
+        with pytest.raises(InvalidDate):
+            invite("a@b.example", "r@x.example", "Acme", self.MAX, current=None, invitation_id="i")
+
+    def test_a_share_expiring_after_9999_is_refused(self) -> None:
+        state = SharingState("a@b.example", devices=["AS1"])
+        with pytest.raises(InvalidInput):
+            invite_share(
+                state,
+                "AS1",
+                Plan.STANDARD,
+                "c@d.example",
+                self.MAX,
+                via=ShareVia.EMAIL,
+                user_has_account=True,
+            )
+
+    def test_an_instant_out_of_range_in_utc_is_refused(self) -> None:
+        with pytest.raises(InvalidDate, match="out of range"):
+            accept_share(
+                SharingState("a@b.example"),
+                "AS1",
+                "c@d.example",
+                datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))),
+                user_has_account=True,
+            )
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda: coverage(date(2024, 1, 1), wrong(None)),
+            lambda: add_months(date(2024, 1, 1), wrong(0.8)),
+            lambda: promotions_from_config(wrong(None)),
+            lambda: promotions_from_config(wrong([None])),
+            lambda: can(Plan.BASIC, wrong(None)),
+            lambda: is_connected(wrong(3)),
+        ],
+    )
+    def test_a_wrong_type_is_an_invalid_type_and_a_type_error(self, call: Any) -> None:
+        with pytest.raises(InvalidType) as refused:
+            call()
+        assert isinstance(refused.value, TypeError)
+
+    def test_a_registration_near_9999_is_refused_not_overflowed(self) -> None:
+        with pytest.raises(InvalidDate):
+            coverage(date(9999, 12, 1))

@@ -25,10 +25,13 @@ from upslife.errors import (
 )
 
 __all__ = [
+    "EARLIEST_DAY",
+    "LATEST_DAY",
     "MAX_ID",
     "MAX_MESSAGE",
     "MAX_NAME",
     "MAX_SERIAL",
+    "hide_passwords",
     "iter_items",
     "require_date",
     "require_email",
@@ -37,6 +40,7 @@ __all__ = [
     "require_items",
     "require_optional",
     "require_positive_int",
+    "require_supported_instant",
     "require_text",
     "require_timezone",
     "zone",
@@ -162,6 +166,25 @@ def require_instant(value: object, name: str = "instant") -> datetime:
     return value
 
 
+EARLIEST_DAY = date(1900, 1, 1)
+"""The earliest day the application layer runs on (a clock, ``--on``)."""
+LATEST_DAY = date(9899, 12, 31)
+"""The latest: a sweep looks years ahead (service life, 5-year terms) and must stay in
+``datetime``'s range; the pure rules take any date and refuse what overflows."""
+
+
+def require_supported_instant(value: object, name: str = "now") -> datetime:
+    """An aware instant whose UTC date is within ``EARLIEST_DAY`` .. ``LATEST_DAY``."""
+    at = require_instant(value, name)
+    day = (at - at.utcoffset()).date()  # type: ignore[operator]
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidDate(
+            f"{name} {at.isoformat()} is outside the supported range "
+            f"{EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
+        )
+    return at
+
+
 def require_positive_int(value: object, name: str = "quantity") -> int:
     """An ``int`` that is at least 1 (``bool`` is refused)."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -218,8 +241,7 @@ def _domain_label(label: str, address: str, name: str) -> str:
         or label[-1] == "-"
         or not all(
             ch == "-"
-            or (ch.isascii()
-            and ch.isalnum())
+            or (ch.isascii() and ch.isalnum())
             or unicodedata.category(ch) in _IDN_CATEGORIES
             for ch in label
         )
@@ -275,6 +297,18 @@ def require_email(value: object, name: str = "email") -> str:
     if not isinstance(value, str):
         raise InvalidEmail(f"{name} must be a string, got {type(value).__name__}: {_short(value)}")
     return _email(value, name)
+
+
+# --- secrets in messages
+
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@\"']*:)[^\s@\"']*@")
+_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s\"]*)", re.IGNORECASE)
+
+
+def hide_passwords(text: str) -> str:
+    """``text`` with the password of any URL (``scheme://user:pw@``) or ``password=...``
+    connection parameter shown as ``***``: for error messages that quote a setting."""
+    return _KV_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
 
 
 # --- time zones (SPEC D1)

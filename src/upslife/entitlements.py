@@ -21,7 +21,7 @@ import enum
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any, Protocol, final
+from typing import Any, Final, Protocol, final
 
 import attrs
 
@@ -42,6 +42,7 @@ from upslife.errors import (
     FeatureNotInPlan,
     InvalidDate,
     InvalidInput,
+    InvalidQuantity,
     InvalidType,
     OverAssignment,
     UnknownPlan,
@@ -49,6 +50,7 @@ from upslife.errors import (
 )
 
 __all__ = [
+    "MAX_CODE_QUANTITY",
     "PLAN_CREDIT_CUTOFF",
     "TRIAL_MONTHS",
     "ActivationCode",
@@ -91,6 +93,10 @@ LEAD_ACID_TRIAL_BONUS_MONTHS = 12
 
 
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+MAX_CODE_QUANTITY: Final = 100_000
+"""The most licenses one activation code holds: a large order, not a typo (issue 13)."""
 
 
 def add_months(start: date, months: int) -> date:
@@ -381,7 +387,9 @@ def promotions_from_config(entries: Iterable[Mapping[str, object]]) -> tuple[Pro
     strings. Unknown kinds or missing keys raise :class:`InvalidInput`.
     """
     built: list[Promotion] = []
-    for entry in entries:
+    for entry in require_items(entries, object, "promotions configuration"):
+        if not isinstance(entry, Mapping):
+            raise InvalidType(f"a promotion entry is a table, got {type(entry).__name__}")
         try:
             kind = entry["kind"]
             if kind == "bonus-months":
@@ -450,6 +458,11 @@ class ActivationCode:
         if not 0 <= self.assigned <= self.quantity:
             raise InvalidInput(
                 f"code {self.code}: assigned {self.assigned} outside 0..{self.quantity}"
+            )
+        if self.quantity > MAX_CODE_QUANTITY:
+            raise InvalidQuantity(
+                f"code {self.code}: {self.quantity} licenses; one code holds at most "
+                f"{MAX_CODE_QUANTITY:,} (issue 13)"
             )
 
     @classmethod
@@ -724,6 +737,9 @@ class Coverage:
     _starts: tuple[date, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
+        require_date(self.registered_on, "registered_on")
+        require_instance(self.policy, UpgradePolicy, "policy")
+        object.__setattr__(self, "segments", require_items(self.segments, Segment, "segments"))
         object.__setattr__(self, "_starts", tuple(s.start for s in self.segments))
 
     def segment_on(self, day: date) -> Segment:

@@ -60,6 +60,7 @@ from upslife._validation import (
     require_text,
 )
 from upslife.errors import (
+    InvalidDate,
     InvalidInput,
     InvitationAlreadyAccepted,
     InvitationCancelled,
@@ -184,6 +185,11 @@ class Invitation:
     ended_at: datetime | None = attrs.field(default=None, converter=_optional_utc)
 
     def __attrs_post_init__(self) -> None:
+        if self.sent_at > datetime.max.replace(tzinfo=UTC) - INVITATION_LIFETIME:
+            raise InvalidDate(
+                f"invitation {self.id}: sent at {self.sent_at.isoformat()}, it would expire "
+                "after the year 9999"
+            )
         needs_response = self.state in _RESPONDED or self.state in _ENDED
         if (self.responded_at is not None) != needs_response:
             raise InvalidInput(
@@ -742,7 +748,7 @@ def sign(keyring: Keyring, invitation_id: str, action: TokenAction, expires_at: 
             f"{_MAX_INVITATION_ID_BYTES}"
         )
     expiry = (_utc(expires_at) - _EPOCH) // timedelta(microseconds=1)
-    key = keyring.current
+    key = require_instance(keyring, Keyring, "keyring").current
     kid = key.key_id.encode("ascii")
     body = (
         bytes([len(kid)])
@@ -790,7 +796,7 @@ def verify(
         raise TokenTampered("the token's key id is not text") from e
     if not _KEY_ID.fullmatch(kid):
         raise TokenTampered("the token's key id is malformed")
-    key = keyring.find(kid)
+    key = require_instance(keyring, Keyring, "keyring").find(kid)
     body, mac = blob[:-_MAC_SIZE], blob[-_MAC_SIZE:]
     if not hmac.compare_digest(_mac(key, body), mac):
         raise TokenTampered("the token's signature does not match")

@@ -44,6 +44,7 @@ from upslife._validation import (
     MAX_SERIAL,
     require_date,
     require_email,
+    require_instance,
     require_items,
     require_text,
 )
@@ -311,7 +312,7 @@ def default_plan_license_sku(plan: Plan) -> str:
     Plan licenses are not model data, so the catalog has no SKU for them; a caller with real
     part numbers passes its own function as ``plan_license_sku``.
     """
-    return f"{plan.title} plan license 1Y/3Y/5Y"
+    return f"{require_instance(plan, Plan, 'plan').title} plan license 1Y/3Y/5Y"
 
 
 def service_life_ends_on(

@@ -48,6 +48,7 @@ from upslife._validation import (
     require_instance,
     require_instant,
     require_items,
+    require_optional,
     require_positive_int,
     require_text,
 )
@@ -377,8 +378,8 @@ def report_device(
         raise InvalidInput(f"expected a Catalog, got {type(catalog).__name__}")
     info = catalog.get(registration.model)
     registered_on = registration.registered_on
-    grants = tuple(licenses)
-    extended = tuple(extensions)
+    grants = require_items(licenses, License, "licenses")
+    extended = require_items(extensions, ExtendedWarranty, "extensions")
     if battery is None:
         battery = Battery(registered_on)
     elif not isinstance(battery, Battery):
@@ -957,6 +958,15 @@ class DeviceQuote:
         raise InvalidInput(f"a quote has STANDARD and ADVANCED options only, not {plan!r}")
 
 
+def _promotions(values: Iterable[Promotion]) -> tuple[Promotion, ...]:
+    """Promotions as given, each checked to have the rule's method (SPEC E11)."""
+    promos: tuple[Promotion, ...] = require_items(values, object, "promotions")  # type: ignore[arg-type]
+    for promo in promos:
+        if not callable(getattr(promo, "bonus_months", None)):
+            raise InvalidType(f"promotions must hold Promotion rules, got {type(promo).__name__}")
+    return promos
+
+
 def _hypothetical(plan: Plan, term: Term, on: date, promotions: tuple[Promotion, ...]) -> License:
     """The license quoted, with promotion months added as activation would add them (E11)."""
     license = License.of(f"quote:{plan.name}:{term.label}", plan, term, on)
@@ -996,7 +1006,7 @@ def quote(
     horizon = _require_horizon(horizon_months)
     if not isinstance(policy, UpgradePolicy):
         raise InvalidInput(f"policy must be an UpgradePolicy, got {policy!r}")
-    promos = tuple(promotions)
+    promos = _promotions(promotions)
     base = coverage(
         device.registered_on, device.licenses, warranties=device.extensions, policy=policy
     )
@@ -1097,7 +1107,7 @@ def fleet_quote(
     Each device costs seven coverage computations; a quote is for a partner's customer
     fleet, not for a 100,000-device export.
     """
-    promos = tuple(promotions)
+    promos = _promotions(promotions)
     quotes = tuple(
         quote(
             device,
@@ -1442,6 +1452,7 @@ def reseller_calendar_entries(
     """
     if not isinstance(device, ReportDevice):
         raise InvalidInput(f"expected a ReportDevice, got {type(device).__name__}")
+    require_optional(reseller_state, InvitationState, "reseller_state")
     if reseller_state is not InvitationState.ACCEPTED:
         state = "there is none" if reseller_state is None else f"it is {reseller_state.value}"
         raise ResellerNotConnected(

@@ -591,7 +591,7 @@ def _key(share: Share) -> tuple[str, str]:
 
 
 def _share_tuple(value: Iterable[Share]) -> tuple[Share, ...]:
-    shares = tuple(value)
+    shares = require_items(value, Share, "shares")
     for share in shares:
         if not isinstance(share, Share):
             raise InvalidInput(f"expected a Share, got {type(share).__name__}")

@@ -39,6 +39,7 @@ from upslife.entitlements import (
 )
 from upslife.errors import (
     InvalidInput,
+    InvalidType,
     NotPermitted,
     ResellerNotConnected,
     UnknownDevice,
@@ -160,6 +161,8 @@ class Lifecycle:
 
     def add_owner(self, owner: Owner) -> Owner:
         """Create a customer account; its time zone must be a known IANA name (SPEC D1)."""
+        if not isinstance(owner, Owner):
+            raise InvalidType(f"add_owner takes an Owner, got {type(owner).__name__}")
         require_timezone(owner.timezone)
         self.store.add_owner(owner)
         self.store.save_sharing(self.store.get_sharing(owner.id))

@@ -20,7 +20,9 @@ from typing import Any, cast
 
 import attrs
 
+from upslife._validation import EARLIEST_DAY, LATEST_DAY
 from upslife.app import FixedClock, Lifecycle, SystemClock
+from upslife.cli._parser import OneLineParser, one_line
 from upslife.cli.config import Config, load_config
 from upslife.entitlements import Plan, Term
 from upslife.errors import InvalidInput, UpslifeError
@@ -39,9 +41,14 @@ class _Fail(Exception):
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise argparse.ArgumentTypeError(
+            f"{text} is outside {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
+        )
+    return day
 
 
 def _out(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -316,6 +323,7 @@ def cmd_calendar(args: argparse.Namespace, config: Config) -> None:
     from upslife import formats, reports
 
     service = _service(args, config)
+    service.store.get_owner(args.owner)  # an unknown owner is an error, not an empty feed
     entries = [
         entry
         for device in service.report_devices(args.owner, user=args.owner)
@@ -365,7 +373,7 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> None:
 def _parser() -> argparse.ArgumentParser:
     # The options are accepted before and after the command; SUPPRESS keeps a command's
     # parser from resetting a value given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument(
         "--config", type=Path, default=argparse.SUPPRESS, help="a TOML file with an [upslife] table"
     )
@@ -385,7 +393,7 @@ def _parser() -> argparse.ArgumentParser:
         help="act as of this date, 12:00 UTC (default: now); for register, the registration day",
     )
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="upslife",
         description="Lifecycle rules for fleets of small UPS units.",
         parents=[common],
@@ -497,7 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config, overrides={"db": args.db, "mail": args.mail})
         args.func(args, config)
     except UpslifeError as e:
-        print(f"upslife: error: {e}", file=sys.stderr)
+        print(f"upslife: error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except _Fail as e:
         print(f"upslife: {e}", file=sys.stderr)

@@ -21,6 +21,7 @@ from upslife.adapters.sqlite import SqliteStore
 from upslife.app import FixedClock, Lifecycle
 from upslife.catalog import Catalog
 from upslife.entitlements import Plan
+from upslife.errors import InvalidInput
 from upslife.invitations import Keyring, SigningKey, TokenAction
 from upslife.notifications import ChatKind, ChatRoute, Contact, DeliveryPreference
 from upslife.ports import Owner
@@ -60,6 +61,10 @@ def _at(day: date, hour: int = 9) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
+MAX_DEMO_DEVICES = 10_000
+MAX_DEMO_DAYS = 3_660
+
+
 def run_demo(
     directory: Path,
     *,
@@ -68,7 +73,18 @@ def run_demo(
     seed: int = 2026,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
-    """Build the sample fleet in ``directory`` and sweep ``days`` days from 2025-01-01."""
+    """Build the sample fleet in ``directory`` and sweep ``days`` days from 2025-01-01.
+
+    ``devices`` is 1 to 10,000 and ``days`` 1 to 3,660 (ten years): a demo, not a load test.
+    """
+    for name, value, most in (
+        ("devices", devices, MAX_DEMO_DEVICES),
+        ("days", days, MAX_DEMO_DAYS),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+            raise InvalidInput(
+                f"demo --{name} must be a whole number from 1 to {most}, got {value!r}"
+            )
     directory.mkdir(parents=True, exist_ok=True)
     database, outbox = directory / "upslife.db", directory / "outbox"
     for stale in directory.glob("upslife.db*"):

@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import Self, final
 from urllib.parse import unquote, urlsplit
 
-from upslife._validation import require_instant
+from upslife._validation import hide_passwords, require_instant
 from upslife.errors import (
     InvalidCommand,
     InvalidInput,
@@ -613,7 +613,12 @@ def snapshot_from_nut(
 
 
 def _parse_url(url: str) -> tuple[str, int, str | None, str | None, str | None, bool]:
-    parts = urlsplit(url)
+    if not isinstance(url, str):
+        raise InvalidTransportConfig(f"a NUT URL must be a string, got {type(url).__name__}")
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # an unclosed IPv6 bracket: modbus://[::1
+        raise InvalidTransportConfig(f"malformed NUT URL {hide_passwords(url)!r}: {e}") from None
     if parts.scheme not in ("nut", "nuts"):
         raise InvalidTransportConfig(f"a NUT URL starts with nut:// or nuts://, got {url!r}")
     try:
