@@ -330,16 +330,19 @@ def call_arguments(target: Any) -> st.SearchStrategy[tuple[list[Any], dict[str, 
     """
     sig = inspect.signature(target)
     hints = _hints(target)
+    parameters = [
+        p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    # Built once per target: building strategies on every example costs more than the call.
+    strategies = {p.name: values_for(hints.get(p.name, object), p.name) for p in parameters}
 
     @st.composite
     def build(draw: st.DrawFn) -> tuple[list[Any], dict[str, Any]]:
         positional: list[Any] = []
         keywords: dict[str, Any] = {}
         skipping = False
-        for p in sig.parameters.values():
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                continue
-            strategy = values_for(hints.get(p.name, object), p.name)
+        for p in parameters:
+            strategy = strategies[p.name]
             optional = p.default is not p.empty
             if p.kind is p.KEYWORD_ONLY:
                 if not optional or draw(st.booleans()):

@@ -180,8 +180,6 @@ def test_every_command_is_covered() -> None:
 def test_garbage_is_refused_with_one_line_and_status_2(
     command: str, garbage: list[str], fleet: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if command == "demo" and garbage[0] in ("--on", "--db", "--mail"):
-        pytest.skip("demo builds its own database and Maildir and has no date")
     assert_refused(splice(command, garbage, fleet), capsys)
 
 

@@ -49,10 +49,10 @@ def _consume(result: Any) -> None:
             pass
 
 
-# At most 150 examples a target, even under the CI profile: 120-odd targets must stay
+# At most 100 examples a target, even under the CI profile: 120-odd targets must stay
 # within a couple of minutes. Each target is its own test, with its own database entry.
 FUZZ = settings(
-    max_examples=min(settings().max_examples, 150),
+    max_examples=min(settings().max_examples, 100),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 

@@ -62,7 +62,6 @@ MAX_MESSAGE = 2000
 # lone surrogates (Cs) and the line and paragraph separators (Zl, Zp). Multi-line text
 # (event-log messages) may hold LF and TAB, nothing else from this list.
 _REFUSED = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _describe(ch: str) -> str:
@@ -70,18 +69,15 @@ def _describe(ch: str) -> str:
 
 
 def _check_characters(value: str, name: str, multiline: bool) -> None:
-    if value.isascii():
-        found = _ASCII_CONTROL.search(value)
-        bad = found.group() if found else None
-        if bad is not None and not (multiline and bad in "\n\t"):
-            raise InvalidInput(f"{name} holds a control character ({_describe(bad)}): {value!r}")
+    if value.isprintable():  # C-fast: no Cc, Cf, Cs, Zl, Zp (nor Zs other than space)
         return
     for ch in value:
-        if unicodedata.category(ch) in _REFUSED and not (multiline and ch in "\n\t"):
+        category = unicodedata.category(ch)
+        if category in _REFUSED and not (multiline and ch in "\n\t"):
             what = (
                 "a lone surrogate character"
-                if unicodedata.category(ch) == "Cs"
-                else "a control or format character"
+                if category == "Cs"
+                else ("a control character" if category == "Cc" else "a format character")
             )
             raise InvalidInput(f"{name} holds {what} ({_describe(ch)}): {value!r}")
 
@@ -203,6 +199,10 @@ def require_text(
     lone surrogates) are refused: such text ends up in mail headers, file names and
     reports (issue 13). ``multiline`` text may hold LF and TAB.
     """
+    if type(value) is str:  # the common case, on hot paths: a few C calls
+        stripped = value.strip()
+        if stripped and len(stripped) <= max_length and stripped.isprintable():
+            return stripped
     if not isinstance(value, str):
         raise InvalidInput(
             f"{name} must be a non-empty string, got {type(value).__name__}: {_short(value)}"
