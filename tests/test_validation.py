@@ -89,6 +89,9 @@ class TestEmailAgreesWithEmailValidator:
     @example("a\x00b@x.com")
     @example("a\u200b@x.com")
     @example("\u202eevil@x.com")
+    @example("0@a.xn--80asehdb0")
+    @example("0@ab--c.com")
+    @example("a@b.xn--80asehdbß")
     @example("a..b@x.com")
     @example(".a@x.com")
     def test_what_we_accept_the_reference_accepts(self, address: str) -> None:

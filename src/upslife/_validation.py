@@ -234,11 +234,21 @@ def _domain_label(label: str, address: str, name: str) -> str:
     if label.isascii():
         if not _LDH.fullmatch(label) or len(label) > 63:
             raise InvalidEmail(f"{name} has an invalid domain label {label!r}: {address!r}")
+        if label[2:4] == "--":  # reserved, except an A-label that decodes (RFC 5891 4.2.3.1)
+            try:
+                if not label.startswith("xn--") or not label.encode().decode("idna"):
+                    raise UnicodeError(label)
+            except UnicodeError:
+                raise InvalidEmail(
+                    f"{name} has a domain label {label!r} that is not a valid IDNA A-label: "
+                    f"{address!r}"
+                ) from None
         return label
     label = unicodedata.normalize("NFC", label)
     if (
         label[0] == "-"
         or label[-1] == "-"
+        or label[2:4] == "--"
         or not all(
             ch == "-"
             or (ch.isascii() and ch.isalnum())
