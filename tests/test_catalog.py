@@ -194,7 +194,8 @@ class TestEveryShippedFactNamesItsSource:
         # SPEC C1
         info = Catalog.default().get(model)
         assert info.unsourced_fields == ()
-        assert set(info.sources) == set(MODEL_FIELDS)
+        present = {"latest_firmware"} if info.latest_firmware is not None else set()
+        assert set(info.sources) == set(MODEL_FIELDS) | present
 
     @pytest.mark.parametrize("model", Catalog.default().models)
     def test_an_assumption_says_why_it_was_made(self, model: str) -> None:
@@ -372,6 +373,19 @@ class TestAUsersOwnCatalogReplacesAndExtendsTheShippedOne:
         del entry["sources"]
         info = Catalog.from_json(document(entry)).get("SMT1500C")
         assert info.unsourced_fields == MODEL_FIELDS
+
+    def test_a_users_entry_may_name_the_latest_firmware_of_its_model(self) -> None:
+        # SPEC C1, R1: what "firmware update available" is judged against
+        entry = shipped_entry() | {"latest_firmware": " 15.1 "}
+        info = Catalog.from_json(document(entry)).get("SMT1500C")
+        assert info.latest_firmware == "15.1"
+        assert Catalog.from_json(Catalog([info]).to_json()).get("SMT1500C") == info
+
+    @pytest.mark.parametrize("value", [15, "", "  ", ["15.1"]])
+    def test_a_latest_firmware_that_is_not_a_text_is_refused(self, value: object) -> None:
+        # SPEC C1, D5
+        with pytest.raises(InvalidInput, match="latest_firmware"):
+            Catalog.from_json(document(shipped_entry() | {"latest_firmware": value}))
 
     @pytest.mark.parametrize("spelling", ["Lithium-Ion", " lithium_ion ", "LITHIUM-ION"])
     def test_a_chemistry_is_read_whatever_its_case(self, spelling: str) -> None:

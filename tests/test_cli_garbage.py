@@ -41,6 +41,7 @@ VALID = {
     "explain": "explain AS0000000001",
     "forecast": "forecast --owner ops@acme.example",
     "invite": "invite --owner ops@acme.example --reseller r@res.example",
+    "outbox": "outbox list",
     "owner-add": "owner-add --email new@acme.example --company Acme --name Ada",
     "poll": "poll nut://127.0.0.1:1/ups",
     "quote": "quote AS0000000001",
@@ -79,7 +80,7 @@ OWN: dict[str, list[list[str]]] = {
     "code": [
         ["--quantity", "0"],
         ["--quantity", "9" * 30],
-        ["--installer", "i@x.com\n"],
+        ["--installer", "i@x\n.com"],
         ["C\r\n1"],
     ],
     "demo": [["--devices", "0"], ["--devices", "-5"], ["--days", "0"], ["--days", "9" * 12]],
@@ -89,8 +90,9 @@ OWN: dict[str, list[list[str]]] = {
     "invite": [
         ["--reseller", "a..b@x.com"],
         ["--reseller", ".a@x.com"],
-        ["--reseller", "a@x.com\n"],
+        ["--reseller", "a@x\n.com"],
     ],
+    "outbox": [["nope"], ["--state", "lost"], ["--day", "0001-01-01"], ["--day", "2025-02-30"]],
     "owner-add": [
         ["--timezone", "/etc/passwd"],
         ["--timezone", "XYZ3"],

@@ -261,10 +261,22 @@ SENTINEL_VITALS = st.builds(
     update_available=st.booleans(),
     input_voltage=sentinel_numbers(2_000_001, 2_599_999),
     output_voltage=sentinel_numbers(2_000_001, 2_599_999),
+    input_sensitivity=st.from_regex(r"QZSENSITIVITY[A-Z]{6}", fullmatch=True),
+    self_test_result=st.from_regex(r"QZSELFTEST[A-Z]{6}", fullmatch=True),
     observed_at=st.datetimes(datetime(2190, 1, 1), datetime(2199, 1, 1), timezones=st.just(UTC)),
 )
 FLEETS_WITH_SENTINELS = st.lists(report_devices(vitals=SENTINEL_VITALS), min_size=1, max_size=4)
-OPERATIONAL_WORDS = ("status", "load", "charge", "runtime", "temperature", "firmware", "voltage")
+OPERATIONAL_WORDS = (
+    "status",
+    "load",
+    "charge",
+    "runtime",
+    "temperature",
+    "firmware",
+    "voltage",
+    "sensitivity",
+    "self-test",
+)
 
 
 def leaked(text: str, fleet: list[ReportDevice], *, names: bool = True) -> list[str]:

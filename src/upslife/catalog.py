@@ -66,6 +66,9 @@ MODEL_FIELDS: Final = (
 )
 """The data fields of :class:`ModelInfo`, in file order; each may have a ``sources`` entry."""
 
+OPTIONAL_FIELDS: Final = ("latest_firmware",)
+"""Fields an entry may leave out; each may have a ``sources`` entry when present."""
+
 _TEXT_FIELDS: Final = frozenset(
     {"model", "family", "form_factor", "battery_sku", "warranty_extension_sku"}
 )
@@ -111,14 +114,15 @@ def _frozen_sources(value: Mapping[str, str]) -> Mapping[str, str]:
             f"sources must map field names to texts, got {_json_type(candidate)}"
         )
     copy: dict[object, object] = dict(candidate)
-    unknown = sorted(repr(key) for key in copy if key not in MODEL_FIELDS)
+    known = (*MODEL_FIELDS, *OPTIONAL_FIELDS)
+    unknown = sorted(repr(key) for key in copy if key not in known)
     if unknown:
         raise InvalidInput(
             f"sources names unknown field(s) {', '.join(unknown)}; "
-            f"known fields: {', '.join(MODEL_FIELDS)}"
+            f"known fields: {', '.join(known)}"
         )
     frozen: dict[str, str] = {}
-    for key in MODEL_FIELDS:
+    for key in known:
         if key in copy:
             text = copy[key]
             if not isinstance(text, str) or not text.strip():
@@ -158,6 +162,8 @@ class ModelInfo:
         service_life_months: recommended service life; reaching it is the "UPS upgrade
             due" event (SPEC N1).
         sources: field name → source or ``"assumption: ..."`` (SPEC C1).
+        latest_firmware: the newest firmware version published for the model, when known;
+            a UPS reporting an older one has an update available (SPEC R1).
 
     >>> ModelInfo("smt750c", "Smart-UPS SMT", 750, "tower", "RBC48", Chemistry.LEAD_ACID,
     ...           48, 36, "WEXTWAR1YR-SP-01", 96).model
@@ -179,6 +185,15 @@ class ModelInfo:
     sources: Mapping[str, str] = attrs.field(
         factory=dict, converter=_frozen_sources, hash=False
     )
+    latest_firmware: str | None = attrs.field(default=None, kw_only=True)
+
+    @latest_firmware.validator
+    def _check_latest_firmware(self, attribute: Any, value: object) -> None:
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise InvalidInput(
+                f"latest_firmware of model {self.model} must be a non-empty text or absent, "
+                f"got {_json_type(value)}"
+            )
 
     @property
     def unsourced_fields(self) -> tuple[str, ...]:
@@ -198,6 +213,8 @@ class ModelInfo:
         """This entry in the catalog file's schema (the inverse of the loader)."""
         data: dict[str, Any] = {name: getattr(self, name) for name in MODEL_FIELDS}
         data["chemistry"] = self.chemistry.value
+        if self.latest_firmware is not None:
+            data["latest_firmware"] = self.latest_firmware
         data["sources"] = dict(self.sources)
         return data
 
@@ -426,13 +443,13 @@ def _parse_entry(raw: object, where: str) -> ModelInfo:
         where = f"{where} (model {model.strip().upper()})"
     unknown = sorted(
         _shortened(repr(key)) for key in raw
-        if key not in MODEL_FIELDS and key != "sources"
+        if key not in MODEL_FIELDS and key not in OPTIONAL_FIELDS and key != "sources"
         and not (isinstance(key, str) and key.startswith("_"))
     )
     if unknown:
         raise InvalidInput(
             f"{where}: unknown field(s) {', '.join(unknown)}; "
-            f"known fields: {', '.join(MODEL_FIELDS)}, sources"
+            f"known fields: {', '.join((*MODEL_FIELDS, *OPTIONAL_FIELDS))}, sources"
         )
     missing = [name for name in MODEL_FIELDS if name not in raw]
     if missing:
@@ -458,8 +475,15 @@ def _parse_entry(raw: object, where: str) -> ModelInfo:
             f"{where}: field sources must be an object of field name -> text, "
             f"got {_json_type(sources)}"
         )
+    latest = raw.get("latest_firmware")
+    if latest is not None and not isinstance(latest, str):
+        raise InvalidInput(
+            f"{where}: field latest_firmware must be a string, got {_json_type(latest)}"
+        )
     try:
-        return ModelInfo(**values, sources=sources)
+        return ModelInfo(
+            **values, sources=sources, latest_firmware=None if latest is None else latest.strip()
+        )
     except InvalidQuantity as e:
         raise InvalidQuantity(f"{where}: {e}") from e
     except InvalidInput as e:

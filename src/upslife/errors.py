@@ -30,6 +30,8 @@ __all__ = [
     "AlreadyRegistered",
     "AlreadyShared",
     "ConcurrentUpdate",
+    "ConfigurationError",
+    "DamagedRecord",
     "DateBeforeRegistration",
     "DeliveryFailed",
     "DeviceNotOwned",
@@ -69,6 +71,7 @@ __all__ = [
     "NutNotSupported",
     "NutRefused",
     "NutUnknownUps",
+    "OutboxItemNotRetryable",
     "OverAssignment",
     "ReminderOutOfWindow",
     "ReportNotPermitted",
@@ -82,6 +85,8 @@ __all__ = [
     "ShareNotPending",
     "SignUpRequired",
     "StorageError",
+    "StorageUnavailable",
+    "TemporaryFailure",
     "TokenError",
     "TokenExpired",
     "TokenReplayed",
@@ -121,6 +126,16 @@ class RuleViolation(UpslifeError):
 
 class AdapterError(UpslifeError):
     """A peer outside the library (database, mail server, UPS) failed."""
+
+
+class ConfigurationError(InvalidInput):
+    """A setting the call needs is missing or wrong; the message names the setting, and
+    ``setting`` (when given) holds it as the operator writes it (``UPSLIFE_SECRET``).
+    The sweep's preflight raises it before anything changes (docs/operations.md)."""
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @final
@@ -587,6 +602,42 @@ class DeliveryFailed(AdapterError):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+
+
+class TemporaryFailure(AdapterError):
+    """A peer the job needs is not available now: the mail server unreachable, the
+    database held by another writer past the busy timeout. Nothing is lost; run the job
+    again later (the ``upslife`` command exits 75, ``EX_TEMPFAIL``, docs/operations.md)."""
+
+
+@final
+class StorageUnavailable(StorageError, TemporaryFailure):
+    """The database cannot serve the call now: locked by another writer for longer than
+    the busy timeout (SQLite), a lock timeout, deadlock, serialization failure or lost
+    connection (PostgreSQL). Nothing was changed; try again later."""
+
+
+@final
+class DamagedRecord(StorageError):
+    """A stored record that cannot be read back (a damaged document); ``key`` names it
+    (a device's serial, an outbox key), so a sweep can set it aside and go on."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+@final
+class OutboxItemNotRetryable(RuleViolation):
+    """An outbox item that is sent, suppressed (no consent, SPEC N7), digested or held for
+    a digest (SPEC N10): retrying it would send what must not be sent, or send it twice."""
+
+    def __init__(self, key: str, state: str) -> None:
+        super().__init__(
+            f"outbox item {key} is {state}: only failed or pending items can be retried"
+        )
+        self.key = key
+        self.state = state
 
 
 # --- rendering

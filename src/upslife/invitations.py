@@ -81,6 +81,7 @@ from upslife.errors import (
 )
 
 __all__ = [
+    "DIGEST_SUBJECT",
     "INVITATION_LIFETIME",
     "Invitation",
     "InvitationState",
@@ -305,6 +306,8 @@ def invite(
     at = _utc(now)
     owner = _owner_id(owner_id)
     require_optional(current, Invitation, "current")
+    if _invitation_id(invitation_id).startswith(DIGEST_SUBJECT):
+        raise InvalidInput(f"an invitation id may not start with {DIGEST_SUBJECT!r}")
     if current is not None:
         if current.owner_id != owner:
             raise InvalidInput(
@@ -580,17 +583,24 @@ def _iso(at: datetime | None) -> str:
 
 
 class TokenAction(enum.Enum):
-    """What a signed link does (SPEC I5). Accept and decline links work once."""
+    """What a signed link does (SPEC I5, S2). Accept, decline and share links work once."""
 
     ACCEPT = "accept"
     DECLINE = "decline"
     UNSUBSCRIBE = "unsubscribe"
+    SHARE = "share"  # a managed-service user accepts a shared device (SPEC S2)
 
     @property
     def single_use(self) -> bool:
-        """Accept and decline tokens are single-use; unsubscribe tokens are reusable (I5)."""
+        """Accept, decline and share tokens are single-use; unsubscribe tokens are
+        reusable (I5)."""
         return self is not TokenAction.UNSUBSCRIBE
 
+
+DIGEST_SUBJECT: Final = "digest:"
+"""The prefix of an unsubscribe token's subject that names a daily digest's outbox key
+instead of one invitation: its link opts the reseller out of every connection the digest
+spoke for (SPEC N10, I5). Invitation ids may not start with it."""
 
 _TOKEN_VERSION: Final = "v1"
 _MAC_CONTEXT: Final = b"upslife invitation link\x00v1\x00"
@@ -599,6 +609,7 @@ _ACTION_CODES: Final[dict[TokenAction, int]] = {
     TokenAction.ACCEPT: 1,
     TokenAction.DECLINE: 2,
     TokenAction.UNSUBSCRIBE: 3,
+    TokenAction.SHARE: 4,
 }
 _ACTIONS_BY_CODE: Final = {code: action for action, code in _ACTION_CODES.items()}
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)

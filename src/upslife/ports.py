@@ -23,14 +23,14 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from email.message import Message
-from typing import Protocol, final
+from typing import Protocol, final, runtime_checkable
 
 import attrs
 
 from upslife._validation import require_text, require_timezone
 from upslife.entitlements import ActivationCode, ExtendedWarranty, License, UpgradePolicy
 from upslife.hardware.snapshot import DeviceSnapshot, UpsTransport
-from upslife.invitations import Invitation, Keyring, ResellerPrompt
+from upslife.invitations import Invitation, InvitationState, Keyring, ResellerPrompt
 from upslife.notifications import ChatRoute, Contact, DeliveryPreference, Recipient, SentStage
 from upslife.reports import Vitals
 from upslife.sharing import LogEntry, SharingState
@@ -50,6 +50,7 @@ __all__ = [
     "OutboxItem",
     "Owner",
     "OwnerStore",
+    "SelfChecking",
     "SharingStore",
     "Store",
     "TokenSecrets",
@@ -183,6 +184,18 @@ class MailSender(Protocol):
     def send(self, message: Message) -> None: ...
 
 
+@runtime_checkable
+class SelfChecking(Protocol):
+    """A sender that can tell, before a sweep claims anything, whether it can deliver.
+
+    ``check`` returns when all is well; it raises :class:`~upslife.errors.DeliveryFailed`,
+    ``permanent`` when the settings are wrong (no STARTTLS, login refused: nothing will
+    ever be sent so) and not permanent when the peer is unreachable now.
+    """
+
+    def check(self) -> None: ...
+
+
 class ChatSender(Protocol):
     """Posts a JSON message to an incoming webhook (Slack or Teams); errors as for mail."""
 
@@ -266,8 +279,13 @@ class CodeStore(Protocol):
 
 
 class InvitationStore(Protocol):
-    def save_invitation(self, invitation: Invitation) -> None:
-        """Insert or replace an invitation, by id."""
+    def save_invitation(
+        self, invitation: Invitation, *, expected: Invitation | None = None
+    ) -> None:
+        """Insert or replace an invitation, by id. With ``expected`` it is a
+        compare-and-set: the invitation is replaced only if the stored one is still
+        ``expected``, else ``ConcurrentUpdate`` is raised and nothing changes, so two
+        transitions raced from two processes never both win (SPEC I1–I3)."""
         ...
 
     def get_invitation(self, invitation_id: str) -> Invitation:
@@ -283,6 +301,11 @@ class InvitationStore(Protocol):
         their 7 days are due to expire, with a notice to the owner (SPEC I2, I4)."""
         ...
 
+    def has_invitation_in(self, state: InvitationState) -> bool:
+        """Whether any invitation is stored in ``state``: a sweep's preflight asks for
+        ACCEPTED, since a connected reseller's notices need the signing keyring (SPEC I5)."""
+        ...
+
     def use_token(self, token_id: str) -> None:
         """Record a single-use token as used; a second use raises ``AlreadyExists``."""
         ...
@@ -295,7 +318,16 @@ class SharingStore(Protocol):
         """The owner's sharing state (empty for an owner with none)."""
         ...
 
-    def save_sharing(self, state: SharingState) -> None: ...
+    def save_sharing(self, state: SharingState, *, expected: SharingState | None = None) -> None:
+        """Insert or replace the owner's sharing state; with ``expected``, a compare-and-set
+        like :meth:`InvitationStore.save_invitation` (an owner with no stored state has
+        the empty one), raising ``ConcurrentUpdate`` if another change came first."""
+        ...
+
+    def sharing_with(self, user: str) -> tuple[SharingState, ...]:
+        """The sharing states, by owner, that hold a share (in any state) with ``user``:
+        what a managed-service user's "Shared with me" list is built from (SPEC S3)."""
+        ...
 
 
 class EventLogStore(Protocol):
@@ -353,6 +385,17 @@ class Outbox(Protocol):
         self, *, status: DeliveryStatus | None = None, owner_id: str | None = None
     ) -> tuple[OutboxItem, ...]:
         """Outbox items, by key (for reports, digests and tests)."""
+        ...
+
+    def get_item(self, key: str) -> OutboxItem:
+        """The outbox item stored under ``key``; unknown raises ``NotFound``."""
+        ...
+
+    def requeue(self, keys: Sequence[str], *, at: datetime) -> int:
+        """Make the PENDING or FAILED items among ``keys`` PENDING again, ready at ``at``,
+        their lease ended (attempts and last error kept: the history stays readable).
+        SENT, SUPPRESSED and DIGESTED items are left alone. Returns how many changed; an
+        unknown key raises ``NotFound`` and changes nothing."""
         ...
 
 

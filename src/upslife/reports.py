@@ -33,6 +33,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -127,6 +128,7 @@ __all__ = [
     "budget_forecast",
     "calendar_entries",
     "event_log_rows",
+    "firmware_update_available",
     "fleet_quote",
     "in_renewal_order",
     "inventory_row",
@@ -270,11 +272,39 @@ class Vitals:
     update_available: bool | None = attrs.field(default=None, validator=_optional_bool)
     input_voltage: float | None = attrs.field(default=None, validator=_number(0, None))
     output_voltage: float | None = attrs.field(default=None, validator=_number(0, None))
+    input_sensitivity: str | None = attrs.field(default=None, converter=_optional_text)
+    self_test_result: str | None = attrs.field(default=None, converter=_optional_text)
     observed_at: datetime | None = attrs.field(default=None, converter=_optional_instant)
 
 
 OPERATIONAL_FIELDS: Final = frozenset(field.name for field in attrs.fields(Vitals))
 """The names of every operational field; none of them is a field of :class:`RenewalRow` (R2)."""
+
+
+_VERSION = re.compile(r"(\d{1,9}(?:\.\d{1,9})+)")
+
+
+def firmware_update_available(reported: str | None, latest: str | None) -> bool | None:
+    """Whether a UPS reporting firmware ``reported`` runs older firmware than ``latest``,
+    the newest version the catalog knows for its model (SPEC R1, C1).
+
+    Versions are compared by their first dotted number (``"UPS 09.3 (ID18)"`` → 9.3), part
+    by part. ``None`` when either side is unknown or holds no dotted number: the report
+    says "unknown" rather than guess.
+
+    >>> firmware_update_available("UPS 09.3 (ID18)", "18.2")
+    True
+    >>> firmware_update_available("18.2", "18.2")
+    False
+    """
+    if reported is None or latest is None:
+        return None
+    found, newest = _VERSION.search(reported), _VERSION.search(latest)
+    if found is None or newest is None:
+        return None
+    ours = tuple(int(part) for part in found.group(1).split("."))
+    theirs = tuple(int(part) for part in newest.group(1).split("."))
+    return ours < theirs
 
 
 @final
@@ -605,6 +635,8 @@ class OperationalRow:
     temperature_c: float | None
     input_voltage: float | None
     output_voltage: float | None
+    input_sensitivity: str | None
+    self_test_result: str | None
     firmware_version: str | None
     update_available: bool | None
     observed_at: datetime | None
@@ -714,6 +746,8 @@ def operational_row(device: ReportDevice) -> OperationalRow:
         temperature_c=vitals.temperature_c,
         input_voltage=vitals.input_voltage,
         output_voltage=vitals.output_voltage,
+        input_sensitivity=vitals.input_sensitivity,
+        self_test_result=vitals.self_test_result,
         firmware_version=vitals.firmware_version,
         update_available=vitals.update_available,
         observed_at=vitals.observed_at,

@@ -489,6 +489,57 @@ class TestSettings:
             assert BODY not in text
 
 
+class TestPreflightCheck:
+    """``check()``: what the sweep asks before claiming anything (docs/operations.md)."""
+
+    def test_a_server_that_takes_our_settings_passes_and_receives_nothing(
+        self, certificate: tuple[Path, Path]
+    ) -> None:
+        recorder = Recorder()
+        with smtp_server(
+            recorder,
+            tls_context=server_context(certificate),
+            require_starttls=True,
+            authenticator=authenticate,
+            auth_require_tls=True,
+        ) as port:
+            sender = client(
+                port, username=USER, password=PASSWORD, ssl_context=client_context(certificate)
+            )
+            sender.check()
+        assert recorder.envelopes == []
+
+    def test_settings_the_server_refuses_fail_for_good(self) -> None:
+        recorder = Recorder()
+        with smtp_server(recorder, authenticator=authenticate, auth_require_tls=False) as port:
+            with pytest.raises(DeliveryFailed, match="STARTTLS") as no_tls:
+                client(port).check()
+            with pytest.raises(DeliveryFailed, match="refused the login") as bad_login:
+                client(port, security="none", username=USER, password="wrong").check()
+        assert no_tls.value.permanent
+        assert bad_login.value.permanent
+        assert "wrong" not in str(bad_login.value)
+
+    def test_implicit_tls_against_a_plain_server_is_a_settings_mismatch(self) -> None:
+        with smtp_server(Recorder()) as port, pytest.raises(DeliveryFailed) as failure:
+            client(port, security="ssl", timeout=5).check()
+        assert failure.value.permanent
+        assert isinstance(failure.value.__cause__, ssl.SSLError)
+
+    def test_a_server_down_or_an_untrusted_certificate_is_transient(
+        self, certificate: tuple[Path, Path]
+    ) -> None:
+        with pytest.raises(DeliveryFailed, match="preflight") as down:
+            client(closed_port(), security="none").check()
+        assert not down.value.permanent
+        tls = server_context(certificate)
+        with smtp_server(Recorder(), tls_context=tls) as port, pytest.raises(
+            DeliveryFailed
+        ) as untrusted:
+            client(port, ssl_context=ssl.create_default_context()).check()
+        assert not untrusted.value.permanent
+
+
 def test_the_module_examples_hold() -> None:
     failures, tried = doctest.testmod(upslife.adapters.smtp)
     assert tried > 0

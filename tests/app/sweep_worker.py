@@ -1,6 +1,6 @@
 """A sweep in its own process, slowed down so that a SIGKILL can land anywhere.
 
-Usage: python sweep_worker.py DB MAILDIR YYYY-MM-DD MINUTES
+Usage: python sweep_worker.py DB MAILDIR-OR-SMTP-URL YYYY-MM-DD MINUTES
 
 MINUTES past 08:00 UTC is the run's "now": each re-run comes later than the previous
 run's claim leases (5 minutes), as the next sweep after a crash would.
@@ -15,10 +15,12 @@ from email.message import Message
 from pathlib import Path
 
 from upslife.adapters.maildir import MaildirSender
+from upslife.adapters.smtp import SmtpSender
 from upslife.adapters.sqlite import SqliteStore
 from upslife.app import DeliverySettings, deliver, fold_digests, plan_notices
 from upslife.catalog import Catalog
 from upslife.invitations import Keyring, SigningKey
+from upslife.ports import MailSender
 
 PAUSE = 0.02
 
@@ -26,8 +28,10 @@ PAUSE = 0.02
 class SlowMaildir:
     """Pauses before and after each send: the gap between sending and marking is wide."""
 
-    def __init__(self, path: Path) -> None:
-        self.inner = MaildirSender(path)
+    def __init__(self, target: str) -> None:
+        self.inner: MailSender = (
+            SmtpSender.from_url(target) if target.startswith("smtp://") else MaildirSender(target)
+        )
 
     def send(self, message: Message) -> None:
         time.sleep(PAUSE)
@@ -42,7 +46,7 @@ def main(db: str, maildir: str, day: str, minutes: str) -> None:
     settings = DeliverySettings(keyring=Keyring(SigningKey("k1", b"s" * 32)), batch=5)
     plan_notices(store, Catalog.default(), now, batch=4, on_device=lambda _: time.sleep(PAUSE))
     fold_digests(store, now)
-    deliver(store, SlowMaildir(Path(maildir)), now, settings=settings)
+    deliver(store, SlowMaildir(maildir), now, settings=settings)
     store.close()
 
 

@@ -23,6 +23,7 @@ from upslife.adapters.sqlite import SqliteStore
 from upslife.app import FixedClock, Lifecycle
 
 from .conftest import KEYRING, Fleet
+from .faults import record, smtp_server
 
 WORKER = Path(__file__).with_name("sweep_worker.py")
 SWEEP_DAY = date(2026, 1, 31)
@@ -39,7 +40,7 @@ def build_fleet(db: Path) -> None:
     store.close()
 
 
-def run_worker(db: Path, maildir: Path, run: int, *, kill_after: float | None) -> int:
+def run_worker(db: Path, maildir: Path | str, run: int, *, kill_after: float | None) -> int:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen(
         [sys.executable, str(WORKER), str(db), str(maildir), SWEEP_DAY.isoformat(), str(10 * run)],
@@ -80,6 +81,14 @@ def test_a_sweep_killed_at_random_points_delivers_every_notice_once(tmp_path: Pa
     delivered = message_ids(maildir)
     assert killed >= 3  # the kills really interrupted runs (each run makes < 1.2 s of progress)
     assert sorted(delivered) == expected  # nothing lost, nothing twice
+    record(
+        "sigkill_maildir",
+        runs=runs + 1,
+        kills_landed=killed,
+        expected=len(expected),
+        delivered=len(set(delivered)),
+        doubled=len(delivered) - len(set(delivered)),
+    )
     store = SqliteStore(db)
     try:
         assert {i.status.value for i in store.items()} <= {"sent", "digested"}
@@ -101,3 +110,39 @@ def test_the_worker_script_runs_the_service_sweep(tmp_path: Path) -> None:
         assert report.delivery.sent >= 70
     finally:
         store.close()
+
+
+def test_a_sweep_into_smtp_killed_at_random_points_loses_nothing(tmp_path: Path) -> None:
+    # SPEC N9 over SMTP. SMTP has no idempotent submission: a kill after the server's 250
+    # and before the outbox marks the item sends that one message again after its lease,
+    # with the same Message-ID (the receiving side's duplicate check drops it). Nothing is
+    # lost; the copies are counted, and bounded by the kills.
+    reference_db, reference_mail = tmp_path / "ref.db", tmp_path / "ref-mail"
+    build_fleet(reference_db)
+    run_worker(reference_db, reference_mail, 0, kill_after=None)
+    expected = sorted(message_ids(reference_mail))
+
+    db = tmp_path / "crash.db"
+    build_fleet(db)
+    rng = random.Random(20261201)
+    killed = 0
+    runs = 8
+    with smtp_server() as (port, inbox):
+        url = f"smtp://127.0.0.1:{port}?security=none&timeout=5"
+        for run in range(runs):
+            if run_worker(db, url, run, kill_after=rng.uniform(0.4, 1.2)) == -signal.SIGKILL:
+                killed += 1
+        run_worker(db, url, runs, kill_after=None)
+    received = inbox.message_ids()
+    assert killed >= 3
+    assert sorted(set(received)) == expected  # nothing lost
+    doubled = len(received) - len(set(received))
+    assert doubled <= killed  # at most the one message in flight per kill
+    record(
+        "sigkill_smtp",
+        runs=runs + 1,
+        kills_landed=killed,
+        expected=len(expected),
+        delivered=len(set(received)),
+        copies_received_twice=doubled,
+    )

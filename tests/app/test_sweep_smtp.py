@@ -13,6 +13,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.peers import free_port
 from upslife.adapters.smtp import SmtpSender
+from upslife.app import DeliveryReport
 from upslife.ports import DeliveryStatus
 
 from .conftest import Fleet
@@ -42,7 +43,10 @@ def test_a_server_down_for_a_sweep_then_up_gets_every_notice_once(fleet: Fleet) 
 
     fleet.clock.set(datetime(2026, 1, 31, 8, tzinfo=UTC))
     down = fleet.service.sweep(smtp)  # nothing listens on the port yet
-    assert down.delivery.retrying == 10
+    # the preflight finds the server down: the notices are planned, nothing is claimed
+    assert down.delivery == DeliveryReport()
+    assert down.deferred is not None
+    assert "Connection refused" in down.deferred
     notices = [i for i in fleet.store.items() if i.key.startswith("notice:")]
     assert Counter(i.status for i in notices) == {DeliveryStatus.PENDING: 10}
 

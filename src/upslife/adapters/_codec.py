@@ -29,6 +29,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, TypeVar, cast
 
+import attrs
+
 from upslife._validation import require_date, require_instant
 from upslife.entitlements import (
     ActivationCode,
@@ -325,46 +327,46 @@ def device_to_doc(device: Device) -> Doc:
 
 
 def vitals_to_doc(vitals: Vitals) -> Doc:
-    """A UPS's last reported operational data (SPEC R1, R3)."""
-    return {
-        "status": vitals.status,
-        "load_percent": vitals.load_percent,
-        "charge_percent": vitals.charge_percent,
-        "runtime_seconds": vitals.runtime_seconds,
-        "temperature_c": vitals.temperature_c,
-        "firmware_version": vitals.firmware_version,
-        "update_available": vitals.update_available,
-        "input_voltage": vitals.input_voltage,
-        "output_voltage": vitals.output_voltage,
-        "observed_at": _opt_instant(vitals.observed_at),
-    }
+    """A UPS's last reported operational data (SPEC R1, R3): every field of
+    :class:`~upslife.reports.Vitals`, by name, so a new field is stored without wiring."""
+    doc: Doc = {}
+    for field in attrs.fields(Vitals):
+        value = getattr(vitals, field.name)
+        doc[field.name] = _opt_instant(value) if isinstance(value, datetime) else value
+    return doc
+
+
+def _vitals_field(doc: Doc, name: str, kind: str) -> object:
+    value = doc.get(name)
+    if value is None:
+        return None
+    if kind == "datetime":
+        return _opt_instant_of(doc, name)
+    if kind == "str":
+        return _opt_str(doc, name)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{name!r} must be true, false or null, got {value!r}")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name!r} must be an integer or null, got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name!r} must be a number or null, got {value!r}")
+    return float(value)
+
+
+_VITALS_KINDS: Final = {
+    field.name: str(field.type).removesuffix(" | None") for field in attrs.fields(Vitals)
+}
 
 
 def vitals_from_doc(doc: Doc) -> Vitals:
-    def number(key: str) -> float | None:
-        value = doc.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ValueError(f"{key!r} must be a number or null, got {value!r}")
-        return None if value is None else float(value)
-
-    runtime = doc.get("runtime_seconds")
-    if runtime is not None and (isinstance(runtime, bool) or not isinstance(runtime, int)):
-        raise ValueError(f"'runtime_seconds' must be an integer or null, got {runtime!r}")
-    update = doc.get("update_available")
-    if update is not None and not isinstance(update, bool):
-        raise ValueError(f"'update_available' must be true, false or null, got {update!r}")
-    return Vitals(
-        status=_opt_str(doc, "status"),
-        load_percent=number("load_percent"),
-        charge_percent=number("charge_percent"),
-        runtime_seconds=runtime,
-        temperature_c=number("temperature_c"),
-        firmware_version=_opt_str(doc, "firmware_version"),
-        update_available=update,
-        input_voltage=number("input_voltage"),
-        output_voltage=number("output_voltage"),
-        observed_at=_opt_instant_of(doc, "observed_at"),
-    )
+    values: dict[str, Any] = {
+        name: _vitals_field(doc, name, kind) for name, kind in _VITALS_KINDS.items()
+    }
+    return Vitals(**values)
 
 
 def device_from_doc(doc: Doc) -> Device:

@@ -17,6 +17,7 @@ device, a stale count) are the port's error contract, the same as the memory sto
 from __future__ import annotations
 
 import abc
+import json
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -42,6 +43,8 @@ from upslife.errors import (
     AlreadyExists,
     AlreadyRegistered,
     ConcurrentUpdate,
+    DamagedRecord,
+    InvalidInput,
     NotFound,
     StorageError,
     UnknownCode,
@@ -114,10 +117,10 @@ class SqlStore(abc.ABC):
     of statements applied in one transaction, after which ``schema_version`` is ``n``."""
 
     _DEVICES_DUE: ClassVar[str] = (
-        "SELECT doc FROM devices WHERE next_notice_on <= ? ORDER BY serial LIMIT ?"
+        "SELECT serial, doc FROM devices WHERE next_notice_on <= ? ORDER BY serial LIMIT ?"
     )
     _DEVICES_DUE_AFTER: ClassVar[str] = (
-        "SELECT doc FROM devices WHERE next_notice_on <= ? AND serial > ? "
+        "SELECT serial, doc FROM devices WHERE next_notice_on <= ? AND serial > ? "
         "ORDER BY serial LIMIT ?"
     )
 
@@ -389,7 +392,15 @@ class SqlStore(abc.ABC):
                 rows = self._rows(self._DEVICES_DUE, (day, limit))
             else:
                 rows = self._rows(self._DEVICES_DUE_AFTER, (day, after, limit))
-        return tuple(decode(Device, r[0]) for r in rows)
+        return tuple(self._device_of(str(serial), doc) for serial, doc in rows)
+
+    def _device_of(self, serial: str, doc: str) -> Device:
+        """Decode one device row; a damaged document raises :class:`DamagedRecord` naming
+        the serial, so a sweep can set that device aside and go on."""
+        try:
+            return decode(Device, doc)
+        except StorageError as e:
+            raise DamagedRecord(f"stored device {serial} cannot be read: {e}", key=serial) from e
 
     def count_devices(self) -> int:
         """How many devices are registered."""
@@ -493,10 +504,26 @@ class SqlStore(abc.ABC):
 
     # ------------------------------------------------------------------ invitations
 
-    def save_invitation(self, invitation: Invitation) -> None:
-        """Insert or replace an invitation, by id."""
+    def save_invitation(
+        self, invitation: Invitation, *, expected: Invitation | None = None
+    ) -> None:
+        """Insert or replace an invitation, by id. With ``expected``, a compare-and-set:
+        replace it only if the stored one is still ``expected``, else raise
+        ``ConcurrentUpdate`` and change nothing (one ``UPDATE ... WHERE doc = ?``)."""
         doc = encode(invitation)
+        pending = invitation.state is InvitationState.PENDING
         with self._atomic():
+            if expected is not None:
+                if expected.id != invitation.id:
+                    raise InvalidInput("a compare-and-set compares the same invitation")
+                if not self._count(
+                    "UPDATE invitations SET doc = ?, pending = ? WHERE id = ? AND doc = ?",
+                    (doc, pending, invitation.id, encode(expected)),
+                ):
+                    raise ConcurrentUpdate(
+                        f"invitation {invitation.id} changed meanwhile; read it again"
+                    )
+                return
             self._execute(
                 "INSERT INTO invitations (id, owner_id, sent_at, doc, pending) "
                 "VALUES (?, ?, ?, ?, ?) "
@@ -507,7 +534,7 @@ class SqlStore(abc.ABC):
                     invitation.owner_id,
                     self._instant(invitation.sent_at),
                     doc,
-                    invitation.state is InvitationState.PENDING,
+                    pending,
                 ),
             )
 
@@ -539,6 +566,17 @@ class SqlStore(abc.ABC):
             )
         return decode(Invitation, rows[0][0]) if rows else None
 
+    def has_invitation_in(self, state: InvitationState) -> bool:
+        """Whether any stored invitation is in ``state`` (the text filter only narrows the
+        rows to decode; the decoded state decides)."""
+        if not isinstance(state, InvitationState):
+            raise InvalidInput(f"state must be an InvitationState, got {state!r}")
+        with self._atomic(write=False):
+            rows = self._rows(
+                "SELECT doc FROM invitations WHERE doc LIKE ? ORDER BY id", (f"%{state.name}%",)
+            )
+        return any(decode(Invitation, row[0]).state is state for row in rows)
+
     def use_token(self, token_id: str) -> None:
         """Record a single-use token as used; a second use raises ``AlreadyExists``."""
         with self._atomic():
@@ -560,15 +598,45 @@ class SqlStore(abc.ABC):
             rows = self._rows("SELECT doc FROM sharing WHERE owner = ?", (owner_id,))
         return decode(SharingState, rows[0][0]) if rows else SharingState.of(owner_id)
 
-    def save_sharing(self, state: SharingState) -> None:
-        """Insert or replace the sharing state of ``state.owner``."""
+    def save_sharing(self, state: SharingState, *, expected: SharingState | None = None) -> None:
+        """Insert or replace the sharing state of ``state.owner``. With ``expected``, a
+        compare-and-set: replace it only if the stored state is still ``expected`` (an
+        owner with no stored state has the empty one), else raise ``ConcurrentUpdate``."""
         doc = encode(state)
         with self._atomic():
+            if expected is not None:
+                if expected.owner != state.owner:
+                    raise InvalidInput("a compare-and-set compares one owner's sharing state")
+                if self._count(
+                    "UPDATE sharing SET doc = ? WHERE owner = ? AND doc = ?",
+                    (doc, state.owner, encode(expected)),
+                ):
+                    return
+                stored = self._rows("SELECT 1 FROM sharing WHERE owner = ?", (state.owner,))
+                if stored or expected != SharingState.of(state.owner):
+                    raise ConcurrentUpdate(
+                        f"the sharing state of {state.owner} changed meanwhile; read it again"
+                    )
             self._execute(
                 "INSERT INTO sharing (owner, doc) VALUES (?, ?) "
                 "ON CONFLICT (owner) DO UPDATE SET doc = excluded.doc",
                 (state.owner, doc),
             )
+
+    def sharing_with(self, user: str) -> tuple[SharingState, ...]:
+        """The sharing states, by owner, holding a share with ``user``.
+
+        The documents are narrowed with ``LIKE`` on the address as the codec writes it
+        (JSON, ASCII-escaped), then checked exactly after decoding.
+        """
+        needle = json.dumps(user, ensure_ascii=True)[1:-1]
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._atomic(write=False):
+            rows = self._rows(
+                "SELECT doc FROM sharing WHERE doc LIKE ? ESCAPE '\\' ORDER BY owner", (pattern,)
+            )
+        states = (decode(SharingState, row[0]) for row in rows)
+        return tuple(s for s in states if any(share.user == user for share in s.shares))
 
     # ------------------------------------------------------------------ event log
 
@@ -807,3 +875,29 @@ class SqlStore(abc.ABC):
             )
         return tuple(self._item(r) for r in rows)
 
+    def get_item(self, key: str) -> OutboxItem:
+        """The outbox item stored under ``key``; unknown raises ``NotFound``."""
+        with self._atomic(write=False):
+            rows = self._rows(f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE key = ?", (key,))
+        if not rows:
+            raise NotFound(f"no outbox item {key}")
+        return self._item(rows[0])
+
+    def requeue(self, keys: Sequence[str], *, at: datetime) -> int:
+        """PENDING or FAILED items among ``keys`` PENDING again at ``at``, lease ended;
+        an unknown key raises ``NotFound`` and changes nothing."""
+        when = self._instant(check_instant(at, "at"))
+        wanted = check_keys(keys, "keys")
+        changed = 0
+        with self._atomic():
+            for key in wanted:
+                found = self._rows("SELECT 1 FROM outbox WHERE key = ?", (key,))
+                self._require_item(len(found), key)
+            for key in wanted:
+                changed += self._count(
+                    "UPDATE outbox SET status = 'PENDING', next_attempt_at = ?, ready_at = ?, "
+                    "updated_at = ?, claimed_until = NULL, claimed_by = NULL "
+                    "WHERE key = ? AND status IN ('PENDING', 'FAILED')",
+                    (when, when, when, key),
+                )
+        return changed

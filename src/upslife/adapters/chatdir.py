@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from upslife._files import open_private
 from upslife.errors import DeliveryFailed
 
 __all__ = ["DirectoryChatSender"]
@@ -28,9 +29,10 @@ class DirectoryChatSender:
         body = json.dumps({"url": url, "payload": payload}, sort_keys=True, ensure_ascii=False)
         name = hashlib.sha256(body.encode("utf-8")).hexdigest() + ".json"
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
             tmp = self.path / f".{name}.tmp"
-            tmp.write_text(body, encoding="utf-8")
+            with open_private(tmp, "w") as file:
+                file.write(body)
             os.replace(tmp, self.path / name)
         except OSError as e:
             raise DeliveryFailed(f"cannot write to chat outbox {self.path}: {e}") from e

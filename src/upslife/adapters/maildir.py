@@ -31,6 +31,7 @@ import email.policy
 import hashlib
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -48,6 +49,9 @@ _log = logging.getLogger(__name__)
 
 _IDS: Final = "upslife-ids"
 _SUBDIRS: Final = ("tmp", "new", "cur", _IDS)
+_OWN_TMP: Final = re.compile(r"\d+\.P\d+T\d+R[0-9a-f]{32}\.")
+_OWN_TMP_MAX_AGE: Final = 3600.0
+_TMP_MAX_AGE: Final = 36 * 3600.0
 
 
 @final
@@ -63,6 +67,9 @@ class MaildirSender:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path: Final = Path(path)
         try:
+            if not self.path.is_dir():  # the root private too, not only its subdirectories
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.mkdir(mode=0o700, exist_ok=True)
             for sub in _SUBDIRS:
                 (self.path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as e:
@@ -103,6 +110,44 @@ class MaildirSender:
             message_id,
             self.path,
         )
+
+    def check(self) -> None:
+        """Preflight (:class:`~upslife.ports.SelfChecking`): the Maildir is writable, and
+        files a killed writer left in ``tmp/`` are removed (:meth:`clean_tmp`).
+
+        Raises:
+            DeliveryFailed: ``permanent`` when the directories are not writable (fix the
+                path or its permissions).
+        """
+        for sub in _SUBDIRS:
+            if not os.access(self.path / sub, os.W_OK | os.X_OK):
+                raise DeliveryFailed(
+                    f"the Maildir {self.path / sub} is not writable by this user", permanent=True
+                )
+        removed = self.clean_tmp()
+        if removed:
+            _log.info("removed %d stale file(s) from %s", removed, self.path / "tmp")
+
+    def clean_tmp(self, *, now: float | None = None) -> int:
+        """Remove stale files from ``tmp/``: ours (a name :meth:`send` makes) older than an
+        hour, since a send writes its file in well under a second and a process killed
+        meanwhile leaves a whole customer message behind; anyone else's older than
+        36 hours, the Maildir convention. Returns how many were removed."""
+        at = time.time() if now is None else now
+        removed = 0
+        with os.scandir(self.path / "tmp") as entries:
+            for entry in entries:
+                try:
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    age = at - entry.stat(follow_symlinks=False).st_mtime
+                    limit = _OWN_TMP_MAX_AGE if _OWN_TMP.match(entry.name) else _TMP_MAX_AGE
+                    if age > limit:
+                        os.unlink(entry.path)
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        return removed
 
     def messages(self) -> Iterator[EmailMessage]:
         """The stored messages, new and read ones, parsed with :data:`email.policy.default`.

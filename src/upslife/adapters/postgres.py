@@ -34,7 +34,7 @@ from upslife.adapters._sql import (
     SqlStore,
     UniqueViolation,
 )
-from upslife.errors import StorageError
+from upslife.errors import StorageError, StorageUnavailable
 
 __all__ = ["MIGRATIONS", "PostgresStore", "SchemaVersionTooNew"]
 
@@ -193,6 +193,12 @@ class PostgresStore(SqlStore):
         except psycopg.errors.UniqueViolation as e:
             message = e.diag.message_primary
             raise UniqueViolation(f"PostgreSQL refused a duplicate: {message}") from e
+        except psycopg.OperationalError as e:
+            # lock timeouts, deadlocks, serialization failures, a lost connection: not the
+            # caller's fault and worth trying again later
+            raise StorageUnavailable(
+                f"PostgreSQL cannot serve the call now: {type(e).__name__}: {e}"
+            ) from e
         except psycopg.Error as e:
             raise StorageError(f"PostgreSQL failed: {type(e).__name__}: {e}") from e
 

@@ -258,6 +258,29 @@ class SmtpSender:
             )
         _log.debug("sent Message-ID %s via %s", message_id, where)
 
+    def check(self) -> None:
+        """Preflight (:class:`~upslife.ports.SelfChecking`): connect, secure and log in as
+        :meth:`send` would, then quit, sending nothing.
+
+        Raises:
+            DeliveryFailed: as :meth:`send` classifies it, except that a TLS handshake
+                failing for another reason than an untrusted certificate (``smtps://``
+                against a server speaking plain SMTP, no shared protocol) is ``permanent``:
+                that is a settings mismatch, not an outage.
+        """
+        where = f"{self.host}:{self.port}"
+        try:
+            smtp = self._connect()
+        except (smtplib.SMTPException, OSError) as e:
+            raise _preflight_error(e, where) from e
+        try:
+            self._secure_and_login(smtp)
+            smtp.noop()
+        except (smtplib.SMTPException, OSError, ValueError) as e:
+            raise _preflight_error(e, where) from e
+        finally:
+            _close(smtp)
+
     # ------------------------------------------------------------------ internals
 
     def _connect(self) -> smtplib.SMTP:
@@ -329,9 +352,11 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}"[:300]
 
 
-def _translate(error: Exception, where: str, message_id: object) -> DeliveryFailed:
+def _translate(
+    error: Exception, where: str, message_id: object, *, what: str | None = None
+) -> DeliveryFailed:
     """The :class:`DeliveryFailed` for an :mod:`smtplib` or socket error (chain it)."""
-    what = f"message {message_id or '(no Message-ID)'} via {where}"
+    what = what or f"message {message_id or '(no Message-ID)'} via {where}"
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         replies = list(error.recipients.values())
         return DeliveryFailed(
@@ -373,3 +398,13 @@ def _translate(error: Exception, where: str, message_id: object) -> DeliveryFail
         return DeliveryFailed(f"could not deliver {what}: {type(error).__name__}: {error}")
     # ValueError: a message smtplib cannot send (several Resent- blocks); retrying won't help.
     return DeliveryFailed(f"cannot send {what}: {type(error).__name__}: {error}", permanent=True)
+
+
+def _preflight_error(error: Exception, where: str) -> DeliveryFailed:
+    """The :class:`DeliveryFailed` of a preflight: as :func:`_translate`, but a TLS failure
+    that is no certificate problem is a settings mismatch (permanent)."""
+    failed = _translate(error, where, None, what=f"mail via {where} (preflight check)")
+    mismatch = isinstance(error, ssl.SSLError) and not isinstance(
+        error, ssl.SSLCertVerificationError
+    )
+    return DeliveryFailed(str(failed), permanent=failed.permanent or mismatch)

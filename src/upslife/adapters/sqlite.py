@@ -32,7 +32,7 @@ from upslife.adapters._sql import (
     SqlStore,
     UniqueViolation,
 )
-from upslife.errors import InvalidInput, StorageError
+from upslife.errors import InvalidInput, StorageError, StorageUnavailable
 
 __all__ = ["MIGRATIONS", "SchemaVersionTooNew", "SqliteStore"]
 
@@ -133,6 +133,24 @@ _CLAIMABLE: Final = (
 _UNIQUE_CODES: Final = frozenset(
     {sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY}
 )
+_BUSY_CODES: Final = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+FILE_MODE: Final = 0o600
+"""The mode a new database file is created with: it holds customers' names and emails.
+SQLite gives its ``-wal`` and ``-shm`` files the database file's mode."""
+
+
+def _create_private(path: str | os.PathLike[str]) -> None:
+    """Create the database file ``0600`` if it does not exist (an existing file keeps its
+    mode: the operator chose it)."""
+    if str(path) == ":memory:" or str(path).startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    except FileExistsError:
+        return
+    except OSError as e:
+        raise StorageError(f"cannot create the SQLite database {path}: {e.strerror}") from e
+    os.close(fd)
 
 
 @final
@@ -159,11 +177,11 @@ class SqliteStore(SqlStore):
     # Without statistics SQLite would walk the primary key for ORDER BY serial, i.e. every
     # device; INDEXED BY makes it read only the due rows (and fail loudly if the index went).
     _DEVICES_DUE = (
-        "SELECT doc FROM devices INDEXED BY devices_due"
+        "SELECT serial, doc FROM devices INDEXED BY devices_due"
         " WHERE next_notice_on <= ? ORDER BY serial LIMIT ?"
     )
     _DEVICES_DUE_AFTER = (
-        "SELECT doc FROM devices INDEXED BY devices_due"
+        "SELECT serial, doc FROM devices INDEXED BY devices_due"
         " WHERE next_notice_on <= ? AND serial > ? ORDER BY serial LIMIT ?"
     )
 
@@ -173,6 +191,7 @@ class SqliteStore(SqlStore):
             raise InvalidInput(f"busy_timeout must be a number of seconds, got {busy_timeout!r}")
         if not 0 <= busy_timeout < 86_400:
             raise InvalidInput(f"busy_timeout must be 0 to 86400 seconds, got {busy_timeout}")
+        _create_private(path)
         try:
             self._conn = sqlite3.connect(
                 path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
@@ -206,6 +225,12 @@ class SqliteStore(SqlStore):
             if e.sqlite_errorcode in _UNIQUE_CODES:
                 raise UniqueViolation(f"SQLite refused a duplicate: {e}") from e
             raise StorageError(f"SQLite refused the change: {e}") from e
+        except sqlite3.OperationalError as e:
+            if getattr(e, "sqlite_errorcode", None) in _BUSY_CODES:
+                raise StorageUnavailable(
+                    f"SQLite database is locked by another writer beyond the busy timeout: {e}"
+                ) from e
+            raise StorageError(f"SQLite failed: {e}") from e
         except (sqlite3.Error, ValueError, OverflowError) as e:
             raise StorageError(f"SQLite failed: {e}") from e
 

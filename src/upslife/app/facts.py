@@ -1,10 +1,10 @@
 """From stored records to the values the rules take (SPEC E4, E8, E9, N1, R1).
 
-This is where the catalog (C1) meets a stored device: :func:`report_device_of` turns its
+This is where the catalog (C1) meets a stored device: :func:`device_view` turns its
 record, licenses and warranties into a :class:`~upslife.reports.ReportDevice` (coverage,
-warranty, battery replace-by, service life), and :func:`build_facts` into the
+warranty, battery replace-by, service life, last reading), and :func:`build_facts` into the
 :class:`~upslife.notifications.DeviceFacts` of the notice rules. Both go through
-:func:`upslife.reports.report_device`, so reports and notices can never disagree.
+:func:`device_view`, so reports, quotes and notices can never disagree.
 :func:`report_devices_of` streams an owner's whole fleet a page at a time.
 """
 
@@ -27,33 +27,36 @@ from upslife.notifications import (
     next_notice_date,
 )
 from upslife.ports import Device, DeviceStore
-from upslife.reports import ReportDevice, Vitals, report_device
+from upslife.reports import ReportDevice, Vitals, firmware_update_available, report_device
 
 __all__ = [
     "build_facts",
+    "device_view",
     "facts_of",
     "refresh_next_notice",
-    "report_device_of",
     "report_devices_of",
 ]
 
 
-def report_device_of(
+def device_view(
     device: Device,
     licenses: tuple[License, ...],
     warranties: tuple[ExtendedWarranty, ...],
     catalog: Catalog,
-    *,
-    vitals: Vitals | None = None,
 ) -> ReportDevice:
-    """Everything the rules derive for one stored device.
+    """The derived view of one stored device: coverage, warranty, battery, service life and
+    its last reading (SPEC E4, E8, E9, N1, R1, R3), built here and nowhere else.
 
-    A battery whose install date is unknown is taken as installed on the registration
-    day (a new UPS registers with its first battery).
+    It takes the whole stored :class:`~upslife.ports.Device`, so every field the store
+    keeps reaches reports, notices and quotes alike: none can be forgotten on the way. A
+    battery whose install date is unknown is taken as installed on the registration day
+    (a new UPS registers with its first battery). The last reading's firmware is the
+    stored firmware when the reading has none.
     """
     battery = Battery(
         device.battery_installed_on or device.registered_on, device.battery_reported_replace_by
     )
+    info = catalog.get(device.model)
     return report_device(
         Registration(device.serial, device.model, device.registered_on),
         catalog,
@@ -63,14 +66,28 @@ def report_device_of(
         policy=device.policy,
         manufactured_on=device.manufactured_on,
         battery_failure_reported_on=device.battery_failure_reported_on,
-        vitals=vitals,
+        vitals=_last_reading(device, info.latest_firmware),
     )
+
+
+def _last_reading(device: Device, latest_firmware: str | None) -> Vitals | None:
+    vitals = device.vitals
+    if vitals is None and device.firmware is None:
+        return None
+    vitals = vitals or Vitals()
+    firmware = vitals.firmware_version or device.firmware
+    update = vitals.update_available
+    if update is None:
+        update = firmware_update_available(firmware, latest_firmware)
+    if firmware == vitals.firmware_version and update == vitals.update_available:
+        return vitals
+    return attrs.evolve(vitals, firmware_version=firmware, update_available=update)
 
 
 def report_devices_of(
     store: DeviceStore, catalog: Catalog, owner_id: str, *, page: int = 1000
 ) -> Iterator[ReportDevice]:
-    """:func:`report_device_of` for every device of ``owner_id``, by serial, lazily.
+    """:func:`device_view` for every device of ``owner_id``, by serial, lazily.
 
     Devices are read ``page`` at a time (``devices_of`` with ``after`` and ``limit``), so
     an export of a 100,000-device owner holds one page, not the fleet (SPEC R1–R5).
@@ -82,9 +99,8 @@ def report_devices_of(
         devices = store.devices_of(owner_id, after=after, limit=page)
         for device in devices:
             serial = device.serial
-            yield report_device_of(
-                device, store.licenses_of(serial), store.warranties_of(serial), catalog
-            )
+            licenses, warranties = store.licenses_of(serial), store.warranties_of(serial)
+            yield device_view(device, licenses, warranties, catalog)
         if len(devices) < page:
             return
         after = devices[-1].serial
@@ -97,7 +113,7 @@ def build_facts(
     catalog: Catalog,
 ) -> DeviceFacts:
     """The lifecycle facts of one device (SPEC N1)."""
-    return report_device_of(device, licenses, warranties, catalog).facts()
+    return device_view(device, licenses, warranties, catalog).facts()
 
 
 def facts_of(store: DeviceStore, catalog: Catalog, device: Device) -> DeviceFacts:

@@ -8,13 +8,22 @@ from __future__ import annotations
 from datetime import datetime
 from email.mime.text import MIMEText
 from email.utils import format_datetime
+from typing import cast
 
 import attrs
 
 from upslife.invitations import Invitation, OwnerNotice, OwnerNoticeKind
 from upslife.rendering import message_id_for
+from upslife.rendering.mail import header_address, header_text, header_url
+from upslife.sharing import Share
 
-__all__ = ["PlainMail", "invitation_mail", "owner_notice_mail", "render_plain"]
+__all__ = [
+    "PlainMail",
+    "invitation_mail",
+    "owner_notice_mail",
+    "render_plain",
+    "share_invitation_mail",
+]
 
 
 @attrs.frozen
@@ -23,6 +32,8 @@ class PlainMail:
 
     ``invitation_id`` is set on an invitation: it is only sent while that invitation is
     still pending (an accepted, declined or expired one needs no invitation mail).
+    ``share_device`` and ``share_user`` are set on a share invitation: it is only sent
+    while that share is still pending (SPEC S2).
     """
 
     key: str
@@ -31,6 +42,8 @@ class PlainMail:
     text: str
     unsubscribe_url: str | None = None
     invitation_id: str | None = None
+    share_device: str | None = None
+    share_user: str | None = None
 
 
 def invitation_mail(
@@ -58,6 +71,33 @@ def invitation_mail(
     )
 
 
+def share_invitation_mail(
+    share: Share, *, company: str, model: str, accept_url: str, sign_up_url: str | None
+) -> PlainMail:
+    """The mail a managed-service user receives when a device is shared with them (SPEC
+    S2): who shares which UPS, the signed accept link, and the sign-up step first when
+    they have no account yet."""
+    sign_up = ""
+    if share.needs_sign_up:
+        where = f" at {sign_up_url}" if sign_up_url else ""
+        sign_up = f"You have no account yet: sign up first{where}, then accept.\n\n"
+    text = (
+        f"{company} shares their APC Smart-UPS {model} (serial {share.device}) with you, "
+        "so that you can monitor it, apply licenses and run its remote actions.\n\n"
+        f"{sign_up}"
+        f"Accept the shared device:  {accept_url}\n\n"
+        f"The invitation expires on {share.expires_at:%d %B %Y at %H:%M} UTC.\n"
+    )
+    return PlainMail(
+        f"share:{share.device}:{share.user}:{share.sent_at.isoformat()}",
+        share.user,
+        f"{company} shares a UPS with you",
+        text,
+        share_device=share.device,
+        share_user=share.user,
+    )
+
+
 _OWNER_SUBJECTS = {
     OwnerNoticeKind.DECLINED: "Your reseller declined the invitation",
     OwnerNoticeKind.EXPIRED: "Your reseller invitation expired",
@@ -80,15 +120,28 @@ def owner_notice_mail(notice: OwnerNotice, owner_email: str) -> PlainMail:
 
 
 def render_plain(mail: PlainMail, *, sender: str, sent_at: datetime) -> MIMEText:
-    """An RFC 5322 text message, its ``Message-ID`` derived from the key (SPEC N9)."""
-    message = MIMEText(mail.text, "plain", "utf-8")
-    message["From"] = f"upslife <{sender}>"
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
+    """An RFC 5322 text message, its ``Message-ID`` derived from the key (SPEC N9).
+
+    Every header value is cleaned or checked (:func:`~upslife.rendering.mail.header_text`,
+    ``header_address``, ``header_url``): a company name holding CR/LF, an empty line or a
+    NUL cannot inject a header; an address that cannot be written is ``InvalidEmail``."""
+    from_ = header_address(sender.strip() if isinstance(sender, str) else sender, "sender")
+    to = header_address(mail.to, "recipient")
+    subject = header_text(mail.subject, "Subject")
+    unsubscribe = (
+        header_url(mail.unsubscribe_url, "unsubscribe_url") if mail.unsubscribe_url else None
+    )
+    # A NUL would break the message on the wire; every other character is safe in a
+    # base64 body.
+    message = MIMEText(mail.text.replace("\x00", "\ufffd"), "plain", "utf-8")
+    message["From"] = f"upslife <{from_}>"
+    message["To"] = to
+    # compat32 takes a Header (encoded words) where the stubs say str
+    message["Subject"] = cast(str, subject)
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = message_id_for(mail.key)
     message["Auto-Submitted"] = "auto-generated"
-    if mail.unsubscribe_url:
-        message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
+    if unsubscribe:
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return message

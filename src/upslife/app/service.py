@@ -1,30 +1,42 @@
-"""Use cases: what other services call. Each reads the store, asks the domain for a
-decision, and writes the result in one transaction, so a refused call changes nothing.
+"""The application service other code calls: :class:`Lifecycle`, a thin facade.
+
+Each method is one use case, carried out by the module named for its story:
+:mod:`~upslife.app.devices` (owners, devices, licenses, warranties, batteries),
+:mod:`~upslife.app.resellers` (the reseller connection and reminders),
+:mod:`~upslife.app.shares` (sharing with managed-service users, the event log),
+:mod:`~upslife.app.reporting` (reports), :mod:`~upslife.app.commands` (polling and remote
+commands) and :mod:`~upslife.app.sweep` (the daily job). Each reads the store, asks the
+domain for a decision, and writes the result in one transaction, so a refused call
+changes nothing.
 
 The service never reads the system clock itself: "now" comes from its :class:`Clock`
-port, and each owner's "today" is the local date at that instant (SPEC D1, D4).
+port, and each owner's "today" is the local date at that instant (SPEC D1, D4). Every
+serial number and email address it is given is taken in its canonical spelling
+(:mod:`upslife.app.names`).
 """
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Collection, Iterator, Sequence
+from datetime import date, timedelta
 
-import attrs
-
-from upslife.app import payloads
-from upslife.app.clock import SystemClock, local_date, require_timezone
-from upslife.app.facts import (
-    build_facts,
-    facts_of,
-    refresh_next_notice,
-    report_device_of,
-    report_devices_of,
+from upslife.app import commands, devices, polling, reporting, resellers, shares
+from upslife.app.clock import SystemClock
+from upslife.app.context import Context
+from upslife.app.devices import DeviceRegistered
+from upslife.app.names import canonical_email, canonical_serial
+from upslife.app.outbox import (
+    OutboxEntry,
+    OutboxState,
+    list_outbox,
+    requeue_day,
+    retry_item,
+    show_item,
 )
-from upslife.app.mails import invitation_mail
-from upslife.app.polling import PollReport, apply_snapshot
-from upslife.app.sweep import DeliverySettings, SweepReport, enqueue_mail, sweep, tell_owner
+from upslife.app.polling import PollReport
+from upslife.app.resellers import InvitationLinks, Unsubscribed
+from upslife.app.shares import ShareAcceptance, SharedDevice, ShareInvitation, ShareView
+from upslife.app.sweep import DeliverySettings, SweepReport, sweep
 from upslife.catalog import Catalog
 from upslife.entitlements import (
     ActivationCode,
@@ -35,80 +47,30 @@ from upslife.entitlements import (
     Promotion,
     Term,
     UpgradePolicy,
-    register,
-)
-from upslife.errors import (
-    InvalidInput,
-    InvalidType,
-    NotPermitted,
-    ResellerNotConnected,
-    UnknownDevice,
-    UpslifeError,
 )
 from upslife.hardware.snapshot import DeviceCommand, UpsTransport
-from upslife.invitations import (
-    Invitation,
-    Keyring,
-    OwnerNotice,
-    TokenAction,
-    accept,
-    cancel,
-    decline,
-    disconnect,
-    invite,
-    settle,
-    sign,
-    unsubscribe,
-    verify,
-)
-from upslife.notifications import EventKind, Notice, Recipient, lifecycle_events, reminder
-from upslife.ports import ChatSender, Clock, Device, MailSender, OutboxItem, Owner, Store
-from upslife.reports import ReportDevice, authorize_report, reportable
-from upslife.sharing import (
-    DEFAULT_RETENTION,
-    Action,
-    Decision,
-    EventLog,
-    LogEntry,
-    Role,
-    ShareVia,
-    accept_share,
-    access,
-    add_device,
-    authorize,
-    invite_share,
-    listing,
-    remove_from_view,
-    revoke,
-    transfer_ownership,
-)
-from upslife.sharing import SharingState as _Sharing
-
-_Step = Callable[[Invitation, datetime], Invitation]
-_SharingStep = Callable[[_Sharing, datetime], Decision]
+from upslife.invitations import Invitation, Keyring, OwnerNotice, TokenAction
+from upslife.notifications import EventKind, Notice
+from upslife.ports import ChatSender, Clock, Device, MailSender, Owner, Store
+from upslife.reports import ReportDevice
+from upslife.sharing import DEFAULT_RETENTION, DEFAULT_SHARE_EXPIRY, LogEntry, ShareVia
 
 __all__ = ["InvitationLinks", "Lifecycle"]
 
 
-@attrs.frozen
-class InvitationLinks:
-    """A reseller invitation and the signed links its email carries (SPEC I5)."""
-
-    invitation: Invitation
-    accept_token: str
-    decline_token: str
-    unsubscribe_token: str
-
-
 class Lifecycle:
-    """The application service: register, assign, invite, share, remind, sweep.
+    """The application service: register, assign, invite, share, remind, poll, sweep.
 
     Args:
         store: any :class:`~upslife.ports.Store` (SQLite, PostgreSQL, memory).
         catalog: the model catalog (SPEC C1); the shipped one by default.
         clock: where "now" comes from; the system clock by default.
-        keyring: signing keys for reseller links (SPEC I5); required for invitations.
+        keyring: signing keys for reseller and share links (SPEC I5); required for
+            invitations and shares.
         promotions: applied when codes are issued and licenses assigned (SPEC E11).
+        settings: how mails are addressed, linked and retried.
+        log_retention: how long the event log keeps entries (SPEC S5, 30 days).
+        share_valid_for: how long a share invitation stays open (SPEC S2, 7 days).
     """
 
     def __init__(
@@ -120,53 +82,49 @@ class Lifecycle:
         keyring: Keyring | None = None,
         promotions: Sequence[Promotion] = (),
         settings: DeliverySettings | None = None,
+        log_retention: timedelta = DEFAULT_RETENTION,
+        share_valid_for: timedelta = DEFAULT_SHARE_EXPIRY,
     ) -> None:
-        self.store = store
-        self.catalog = catalog or Catalog.default()
-        self.clock = clock or SystemClock()
-        self.keyring = keyring
-        self.promotions = tuple(promotions)
-        self.settings = settings or DeliverySettings(keyring=keyring)
+        self.ctx = Context(
+            store,
+            catalog or Catalog.default(),
+            clock or SystemClock(),
+            keyring,
+            tuple(promotions),
+            settings or DeliverySettings(keyring=keyring),
+            log_retention,
+            share_valid_for,
+        )
 
-    # ------------------------------------------------------------------ helpers
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
 
-    def _today(self, owner: Owner, now: datetime | None = None) -> date:
-        return local_date(now or self.clock.now(), owner.timezone)
+    @property
+    def catalog(self) -> Catalog:
+        return self.ctx.catalog
 
-    def _role(self, device: Device, user: str) -> Role | None:
-        if user == device.owner_id:
-            return Role.OWNER
-        return access(self.store.get_sharing(device.owner_id), device.serial, user)
+    @property
+    def clock(self) -> Clock:
+        return self.ctx.clock
 
-    def _plan(self, device: Device, today: date) -> Plan:
-        return self.coverage(device.serial).plan_on(max(today, device.registered_on))
+    @property
+    def keyring(self) -> Keyring | None:
+        return self.ctx.keyring
 
-    def _authorize(self, device: Device, user: str, action: Action, today: date) -> Role:
-        role = self._role(device, user)
-        authorize(role, action, self._plan(device, today), device.serial)
-        assert role is not None  # authorize refuses a user without access
-        return role
-
-    def _log(self, device: Device, entries: Sequence[LogEntry], today: date) -> None:
-        """SPEC S5, E10: every action is logged, except while the device is on BASIC."""
-        if entries and self._plan(device, today) is not Plan.BASIC:
-            self.store.append_log(device.owner_id, entries)
-
-    def _refresh(self, device: Device, today: date) -> Device:
-        facts = facts_of(self.store, self.catalog, device)
-        sent = self.store.sent_stages(device.serial)
-        return refresh_next_notice(device, facts, sent, after=today - timedelta(days=1))
+    @property
+    def settings(self) -> DeliverySettings:
+        return self.ctx.settings
 
     # ------------------------------------------------------------------ owners, devices
 
     def add_owner(self, owner: Owner) -> Owner:
-        """Create a customer account; its time zone must be a known IANA name (SPEC D1)."""
-        if not isinstance(owner, Owner):
-            raise InvalidType(f"add_owner takes an Owner, got {type(owner).__name__}")
-        require_timezone(owner.timezone)
-        self.store.add_owner(owner)
-        self.store.save_sharing(self.store.get_sharing(owner.id))
-        return owner
+        """Create a customer account (SPEC D1); see :func:`.devices.add_owner`."""
+        return devices.add_owner(self.ctx, owner)
+
+    def set_not_interested(self, owner_id: str, *, not_interested: bool = True) -> Owner:
+        """The owner's "Not interested?" choice (SPEC I7)."""
+        return devices.set_not_interested(self.ctx, owner_id, not_interested=not_interested)
 
     def register_device(
         self,
@@ -178,202 +136,82 @@ class Lifecycle:
         battery_installed_on: date | None = None,
         manufactured_on: date | None = None,
         policy: UpgradePolicy = UpgradePolicy.DEFER,
-    ) -> Device:
-        """Register a UPS; it starts its 6-month STANDARD trial (SPEC E2)."""
-        owner = self.store.get_owner(owner_id)
-        self.catalog.get(model)  # an unknown model is refused before anything is written
-        day = on or self._today(owner)
-        reg = register(serial, model, day)
-        device = Device(
-            reg.serial,
-            owner.id,
-            reg.model,
-            reg.registered_on,
-            policy=policy,
+    ) -> DeviceRegistered:
+        """Register a UPS; it starts its 6-month STANDARD trial (SPEC E2), and says
+        whether to offer the Reseller page (SPEC I7)."""
+        return devices.register_device(
+            self.ctx,
+            owner_id,
+            serial,
+            model,
+            on=on,
             battery_installed_on=battery_installed_on,
             manufactured_on=manufactured_on,
+            policy=policy,
         )
-        facts = build_facts(device, (), (), self.catalog)
-        device = refresh_next_notice(device, facts, (), after=day - timedelta(days=1))
-        with self.store.transaction():
-            self.store.add_device(device)
-            self.store.save_sharing(add_device(self.store.get_sharing(owner.id), reg.serial))
-        return device
 
     def device(self, serial: str) -> Device:
-        return self.store.get_device(serial)
+        return self.store.get_device(canonical_serial(serial))
 
     def coverage(self, serial: str) -> Coverage:
         """The device's plan coverage (SPEC E4)."""
-        return facts_of(self.store, self.catalog, self.store.get_device(serial)).coverage
+        return devices.coverage(self.ctx, serial)
 
     def explain(self, serial: str) -> str:
         """The device's coverage, segment by segment, with reasons (SPEC E12)."""
         return self.coverage(serial).explain()
 
     def set_battery_install_date(self, serial: str, day: date, *, by: str) -> Device:
-        """A new battery: its replace-by date is recomputed from the install date (SPEC E9)."""
-        device = self.store.get_device(serial)
-        today = self._today(self.store.get_owner(device.owner_id))
-        role = self._authorize(device, by, Action.SET_BATTERY_INSTALL_DATE, today)
-        updated = attrs.evolve(
-            device,
-            battery_installed_on=day,
-            battery_reported_replace_by=None,
-            battery_failure_reported_on=None,
-        )
-        updated = self._refresh(updated, today)
-        entry = LogEntry.succeeded(
-            self.clock.now(),
-            by,
-            role,
-            Action.SET_BATTERY_INSTALL_DATE,
-            serial,
-            f"battery install date set to {day.isoformat()}",
-        )
-        with self.store.transaction():
-            self.store.save_device(updated)
-            self._log(updated, [entry], today)
-        return updated
+        """A new battery: its replace-by date is recomputed (SPEC E9, N3)."""
+        return devices.set_battery_install_date(self.ctx, serial, day, by=by)
 
     # ------------------------------------------------------------------ licenses
 
     def issue_code(
         self, code: str, plan: Plan | str, term: Term | str, quantity: int, installer_email: str
     ) -> ActivationCode:
-        """Record an activation code of an order (SPEC E6); volume promotions apply (E11)."""
-        issued = ActivationCode.issue(
-            code, plan, term, quantity, installer_email, promotions=self.promotions
-        )
-        self.store.add_code(issued)
-        return issued
+        """Record an activation code of an order (SPEC E6, E11)."""
+        return devices.issue_code(self.ctx, code, plan, term, quantity, installer_email)
 
     def assign_code(
         self, code: str, serial: str, *, by: str, count: int = 1
     ) -> tuple[License, ...]:
-        """Assign ``count`` licenses of ``code`` to a device (SPEC E4, E6, S3).
-
-        The owner or any user the device is shared with may assign; over-assignment and
-        concurrent assignment of the last license are refused and change nothing.
-        """
-        device = self.store.get_device(serial)
-        today = self._today(self.store.get_owner(device.owner_id))
-        role = self._authorize(device, by, Action.APPLY_LICENSE, today)
-        stored = self.store.get_code(code)
-        updated, licenses = stored.assign(today, count, promotions=self.promotions)
-        entry = LogEntry.succeeded(
-            self.clock.now(),
-            by,
-            role,
-            Action.APPLY_LICENSE,
-            serial,
-            f"{count} × {stored.plan.title} {stored.term.label} from code {stored.code}",
-        )
-        with self.store.transaction():
-            self.store.save_code(updated, expected_assigned=stored.assigned)
-            self.store.add_licenses(serial, licenses)
-            self.store.save_device(self._refresh(device, today))
-            self._log(device, [entry], today)
-        return licenses
+        """Assign ``count`` licenses of ``code`` to a device (SPEC E4, E6, S3)."""
+        return devices.assign_code(self.ctx, code, serial, by=by, count=count)
 
     def add_extended_warranty(self, serial: str, warranty: ExtendedWarranty) -> Device:
-        """Record an extended warranty (SPEC E7, E8); refused after the warranty ends."""
-        device = self.store.get_device(serial)
-        today = self._today(self.store.get_owner(device.owner_id))
-        with self.store.transaction():
-            self.store.add_warranty(serial, warranty)
-            updated = self._refresh(device, today)  # validates the timeline (E8)
-            self.store.save_device(updated)
-        return updated
+        """Record an extended warranty (SPEC E7, E8)."""
+        return devices.add_extended_warranty(self.ctx, serial, warranty)
 
     # ------------------------------------------------------------------ resellers
 
     def invite_reseller(
         self, owner_id: str, reseller_email: str, *, invitation_id: str | None = None
     ) -> InvitationLinks:
-        """Invite the owner's reseller (SPEC I1, I2, I5); the links expire with the invitation."""
-        keyring = self._keyring()
-        owner = self.store.get_owner(owner_id)
-        now = self.clock.now()
-        current = self.store.current_invitation(owner.id)
-        expired: OwnerNotice | None = None
-        if current is not None:
-            current, expired = settle(current, now)
-        inv = invite(
-            owner.id,
-            reseller_email,
-            owner.contact.company,
-            now,
-            current=current,
-            invitation_id=invitation_id or secrets.token_urlsafe(12),
+        """Invite the owner's reseller (SPEC I1, I2, I5)."""
+        return resellers.invite_reseller(
+            self.ctx, owner_id, reseller_email, invitation_id=invitation_id
         )
-        links = InvitationLinks(
-            inv,
-            sign(keyring, inv.id, TokenAction.ACCEPT, inv.expires_at),
-            sign(keyring, inv.id, TokenAction.DECLINE, inv.expires_at),
-            sign(
-                keyring, inv.id, TokenAction.UNSUBSCRIBE, now + self.settings.unsubscribe_valid_for
-            ),
-        )
-        link = self.settings.link_url
-        mail = invitation_mail(
-            inv,
-            accept_url=link.format(action="accept", token=links.accept_token),
-            decline_url=link.format(action="decline", token=links.decline_token),
-            unsubscribe_url=self.settings.unsubscribe_url.format(token=links.unsubscribe_token),
-        )
-        with self.store.transaction():
-            if current is not None:
-                self.store.save_invitation(current)
-                if expired is not None:
-                    tell_owner(self.store, owner, expired, now)
-            self.store.save_invitation(inv)
-            enqueue_mail(self.store, owner, Recipient.reseller(inv.reseller_email), mail, now)
-        return links
 
     def respond(self, token: str, action: TokenAction) -> tuple[Invitation, OwnerNotice | None]:
-        """A reseller follows a link: accept, decline or unsubscribe (SPEC I2–I5).
+        """A reseller follows a link: accept, decline or unsubscribe (SPEC I2–I5)."""
+        return resellers.respond(self.ctx, token, action)
 
-        The token is verified first (tampered, expired, wrong-action or replayed tokens are
-        refused); accept and decline tokens are single-use.
-        """
-        now = self.clock.now()
-        verified = verify(self._keyring(), token, action=action, now=now, used=_Used(self.store))
-        inv = self.store.get_invitation(verified.invitation_id)
-        notice: OwnerNotice | None = None
-        if action is TokenAction.ACCEPT:
-            updated = accept(inv, now)
-        elif action is TokenAction.DECLINE:
-            updated, notice = decline(inv, now)
-        else:
-            updated, notice = unsubscribe(inv, now)
-        with self.store.transaction():
-            if action.single_use:
-                self.store.use_token(verified.token_id)
-            self.store.save_invitation(updated)
-            if notice is not None:
-                tell_owner(self.store, self.store.get_owner(updated.owner_id), notice, now)
-        return updated, notice
+    def unsubscribe(self, token: str) -> Unsubscribed:
+        """An unsubscribe link or RFC 8058 one-click POST (SPEC I4, I5, N10)."""
+        return resellers.unsubscribe_link(self.ctx, token)
 
     def cancel_invitation(self, owner_id: str) -> Invitation:
-        return self._owner_transition(owner_id, cancel)
+        """The owner withdraws a pending invitation (SPEC I1, I3)."""
+        return resellers.cancel_invitation(self.ctx, owner_id)
 
     def disconnect_reseller(self, owner_id: str) -> Invitation:
-        """The owner ends the connection: no notice reaches the reseller after (SPEC I1, N7)."""
-        return self._owner_transition(owner_id, disconnect)
+        """The owner ends the connection (SPEC I1, I6, N7)."""
+        return resellers.disconnect_reseller(self.ctx, owner_id)
 
-    def _owner_transition(self, owner_id: str, step: _Step) -> Invitation:
-        inv = self.store.current_invitation(owner_id)
-        if inv is None:
-            raise ResellerNotConnected(f"owner {owner_id} has no reseller invitation (SPEC I1)")
-        updated = step(inv, self.clock.now())
-        self.store.save_invitation(updated)
-        return updated
-
-    def _keyring(self) -> Keyring:
-        if self.keyring is None:
-            raise InvalidInput("reseller links need a signing keyring (configure secrets, SPEC I5)")
-        return self.keyring
+    def send_reminder(self, serial: str, kind: EventKind, *, by: str) -> Notice:
+        """The owner asks their connected reseller to act on an event (SPEC N8, N7)."""
+        return resellers.send_reminder(self.ctx, serial, kind, by=by)
 
     # ------------------------------------------------------------------ sharing
 
@@ -385,155 +223,63 @@ class Lifecycle:
         by: str,
         via: ShareVia = ShareVia.EMAIL,
         user_has_account: bool = True,
-    ) -> bool:
-        """Share a device with a managed-service user (SPEC S1–S3); returns whether the
-        user must sign up first (S2)."""
-        device = self.store.get_device(serial)
-        today = self._today(self.store.get_owner(device.owner_id))
-        state = self.store.get_sharing(device.owner_id)
-        decision = invite_share(
-            state,
-            serial,
-            self._plan(device, today),
-            user_email,
-            self.clock.now(),
-            via=via,
-            user_has_account=user_has_account,
-            by=by,
+    ) -> ShareInvitation:
+        """Share a device with a managed-service user (SPEC S1–S3); the invitation mail
+        goes through the outbox with a signed share link."""
+        return shares.share(
+            self.ctx, serial, user_email, by=by, via=via, user_has_account=user_has_account
         )
-        with self.store.transaction():
-            self.store.save_sharing(decision.state)
-            self._log(device, decision.entries, today)
-        return decision.needs_sign_up
 
-    def accept_share(self, serial: str, user_email: str) -> None:
-        """A user accepts a share invitation (SPEC S2)."""
-        device = self.store.get_device(serial)
-        today = self._today(self.store.get_owner(device.owner_id))
-        decision = accept_share(
-            self.store.get_sharing(device.owner_id),
-            serial,
-            user_email,
-            self.clock.now(),
-            user_has_account=True,
-        )
-        with self.store.transaction():
-            self.store.save_sharing(decision.state)
-            self._log(device, decision.entries, today)
+    def view_share(self, token: str) -> ShareView:
+        """What a share link shows; changes nothing (SPEC S2)."""
+        return shares.view_share(self.ctx, token)
+
+    def accept_share_link(
+        self, token: str, *, user_has_account: bool | None = None
+    ) -> ShareAcceptance:
+        """The user accepts a shared device through the link (SPEC S2)."""
+        return shares.accept_share_link(self.ctx, token, user_has_account=user_has_account)
+
+    def accept_share(self, serial: str, user_email: str, *, user_has_account: bool = True) -> None:
+        """A signed-in user accepts their invitation to a device (SPEC S2)."""
+        shares.accept_by_user(self.ctx, serial, user_email, user_has_account=user_has_account)
+
+    def shared_with_me(self, user_email: str) -> tuple[SharedDevice, ...]:
+        """Every device shared with the user, across owners, by renewal eligibility."""
+        return shares.shared_with_me(self.ctx, user_email)
+
+    def remove_customer_from_view(self, user_email: str, owner_id: str) -> tuple[str, ...]:
+        """The user removes one customer's devices from their own view (SPEC S4)."""
+        return shares.remove_customer_from_view(self.ctx, user_email, owner_id)
 
     def revoke_share(self, serial: str, user_email: str, *, by: str) -> None:
         """The owner revokes a share (SPEC S4)."""
-        self._sharing_step(serial, lambda s, now: revoke(s, serial, user_email, by, now))
+        shares.revoke_share(self.ctx, serial, user_email, by=by)
 
     def remove_from_view(self, serial: str, user_email: str) -> None:
         """A shared user removes the device from their own view (SPEC S4)."""
-        self._sharing_step(serial, lambda s, now: remove_from_view(s, serial, user_email, now))
+        shares.remove_device_from_view(self.ctx, serial, user_email)
 
     def transfer(self, serial: str, new_owner_id: str, *, by: str) -> Device:
         """Transfer a device to another owner; every share of it is revoked (SPEC S4)."""
-        device = self.store.get_device(serial)
-        new_owner = self.store.get_owner(new_owner_id)
-        today = self._today(self.store.get_owner(device.owner_id))
-        decision = transfer_ownership(
-            self.store.get_sharing(device.owner_id), serial, new_owner.id, by, self.clock.now()
-        )
-        moved = attrs.evolve(device, owner_id=new_owner.id)
-        with self.store.transaction():
-            self.store.save_sharing(decision.state)
-            self.store.save_sharing(add_device(self.store.get_sharing(new_owner.id), serial))
-            self._log(device, decision.entries, today)
-            self.store.save_device(moved)
-        return moved
-
-    def _sharing_step(self, serial: str, step: _SharingStep) -> None:
-        device = self.store.get_device(serial)
-        today = self._today(self.store.get_owner(device.owner_id))
-        decision = step(self.store.get_sharing(device.owner_id), self.clock.now())
-        with self.store.transaction():
-            self.store.save_sharing(decision.state)
-            self._log(device, decision.entries, today)
+        return shares.transfer(self.ctx, serial, new_owner_id, by=by)
 
     def event_log(self, owner_id: str) -> tuple[LogEntry, ...]:
-        """The owner's event log, critical first, newest first within a severity (SPEC S5)."""
-        now = self.clock.now()
-        entries = self.store.log_of(owner_id, since=now - DEFAULT_RETENTION)
-        return listing(EventLog(entries), now)
-
-    # ------------------------------------------------------------------ notices
-
-    def send_reminder(self, serial: str, kind: EventKind, *, by: str) -> Notice:
-        """The owner asks their connected reseller to act on an event (SPEC N8, N7)."""
-        device = self.store.get_device(serial)
-        owner = self.store.get_owner(device.owner_id)
-        if self._role(device, by) is not Role.OWNER:
-            raise NotPermitted(self._role(device, by), Action.VIEW, serial)
-        now = self.clock.now()
-        today = self._today(owner, now)
-        facts = facts_of(self.store, self.catalog, device)
-        events = lifecycle_events(facts)
-        candidates = [e for e in events if e.kind is kind]
-        if not candidates:
-            raise UnknownDevice(f"device {serial} has no open {kind.value} event")
-        inv = self.store.current_invitation(owner.id)
-        state = inv.state_at(now) if inv else None
-        notice = reminder(
-            candidates[0],
-            today,
-            current_events=events,
-            owner=owner.contact,
-            reseller_email=inv.reseller_email if inv else None,
-            reseller_state=state,
-        )
-        self.store.enqueue(
-            [
-                OutboxItem(
-                    key=notice.key,
-                    serial=serial,
-                    owner_id=owner.id,
-                    recipient=notice.recipient,
-                    day=today,
-                    payload=payloads.encode(notice),
-                    next_attempt_at=now,
-                )
-            ],
-            (),
-        )
-        return notice
+        """The owner's event log, critical first, newest first (SPEC S5)."""
+        return shares.event_log(self.ctx, owner_id)
 
     # ------------------------------------------------------------------ hardware
 
-    def poll(self, transport: UpsTransport) -> PollReport:
-        """Read every UPS the transport reaches and fold the readings into storage.
-
-        Battery dates follow SPEC E9, an ``RB`` flag raises the battery-failure event
-        (SPEC N1) and the device's next notice date is recomputed, so the next sweep sends
-        it. A UPS whose serial is not registered is reported, not stored; one that cannot
-        be read is reported with the reason and the poll goes on.
-        """
-        now = self.clock.now()
-        read, updated, unknown, failed, failures = 0, [], [], [], []
-        for name in transport.list_devices():
-            try:
-                snapshot = transport.read(name, read_at=now)
-            except UpslifeError as e:
-                failed.append((name, str(e)))
-                continue
-            read += 1
-            if snapshot.serial is None:
-                failed.append((name, "the UPS reports no serial number"))
-                continue
-            try:
-                device = self.store.get_device(snapshot.serial)
-            except UnknownDevice:
-                unknown.append(snapshot.serial)
-                continue
-            today = self._today(self.store.get_owner(device.owner_id), now)
-            changed = self._refresh(apply_snapshot(device, snapshot, today), today)
-            self.store.save_device(changed)
-            updated.append(device.serial)
-            if snapshot.battery_failed:
-                failures.append(device.serial)
-        return PollReport(read, tuple(updated), tuple(unknown), tuple(failed), tuple(failures))
+    def poll(
+        self,
+        transport: UpsTransport,
+        *,
+        devices: Sequence[str] | None = None,
+        budget: float = polling.DEFAULT_BUDGET,
+        workers: int = polling.DEFAULT_WORKERS,
+    ) -> PollReport:
+        """Read UPS units into storage (SPEC E9, N1, R1, R3): :func:`upslife.app.polling.poll`."""
+        return commands.poll(self.ctx, transport, devices=devices, budget=budget, workers=workers)
 
     def run_command(
         self,
@@ -544,83 +290,58 @@ class Lifecycle:
         transport: UpsTransport,
         device_name: str,
     ) -> None:
-        """Carry out a remote command on a UPS (SPEC E10, S3, S5).
-
-        The user's privilege and the device's plan are checked before any byte is sent;
-        a refusal and a transport failure are logged as well as a success. Setting the
-        battery install date also records it (SPEC E9).
-        """
-        device = self.store.get_device(serial)
-        today = self._today(self.store.get_owner(device.owner_id))
-        action = command.command.action
-        now = self.clock.now()
-        try:
-            role = self._authorize(device, by, action, today)
-        except UpslifeError as e:
-            self._log(
-                device,
-                [LogEntry.refused(now, by, self._role(device, by), action, serial, e)],
-                today,
-            )
-            raise
-        try:
-            transport.run_command(device_name, command)
-        except UpslifeError as e:
-            self._log(device, [LogEntry.refused(now, by, role, action, serial, e)], today)
-            raise
-        entry = LogEntry.succeeded(now, by, role, action, serial, command.command.name.lower())
-        updated = device
-        if command.battery_installed_on is not None:
-            updated = attrs.evolve(
-                device,
-                battery_installed_on=command.battery_installed_on,
-                battery_reported_replace_by=None,
-                battery_failure_reported_on=None,
-            )
-            updated = self._refresh(updated, today)
-        with self.store.transaction():
-            self.store.save_device(updated)
-            self._log(device, [entry], today)
+        """Carry out a remote command on a UPS (SPEC E10, S3, S5)."""
+        commands.run_command(
+            self.ctx, serial, command, by=by, transport=transport, device_name=device_name
+        )
 
     # ------------------------------------------------------------------ reports
 
     def report_devices(self, owner_id: str, *, user: str) -> Iterator[ReportDevice]:
-        """The owner's devices whose reports ``user`` may produce, lazily (SPEC R1–R5).
-
-        The owner and users a device is shared with see it; anyone else sees nothing.
-        """
-        devices = report_devices_of(self.store, self.catalog, owner_id)
-        if user == owner_id:  # the owner sees every device: no need to load the sharing state
-            return devices
-        return reportable(self.store.get_sharing(owner_id), devices, user)
+        """The owner's devices whose reports ``user`` may produce, lazily (SPEC R1–R5)."""
+        return reporting.report_devices(self.ctx, owner_id, user=user)
 
     def report_device(self, serial: str, *, user: str) -> ReportDevice:
         """One device's report input; refused unless ``user`` may see it (SPEC R5)."""
-        device = self.store.get_device(serial)
-        authorize_report(self.store.get_sharing(device.owner_id), serial, user)
-        return report_device_of(
-            device,
-            self.store.licenses_of(serial),
-            self.store.warranties_of(serial),
-            self.catalog,
-        )
+        return reporting.report_device(self.ctx, serial, user=user)
 
     def today_for(self, owner_id: str) -> date:
         """The owner's local date now (SPEC D1)."""
-        return self._today(self.store.get_owner(owner_id))
+        return self.ctx.today(self.store.get_owner(canonical_email(owner_id)))
 
     def sweep(self, mail: MailSender, *, chat: ChatSender | None = None) -> SweepReport:
         """The daily job at the clock's "now": plan, digests, deliver (SPEC N1–N10)."""
         return sweep(
-            self.store, self.catalog, mail, self.clock.now(), chat=chat, settings=self.settings
+            self.store,
+            self.catalog,
+            mail,
+            self.clock.now(),
+            chat=chat,
+            settings=self.settings,
+            log_retention=self.ctx.log_retention,
         )
 
+    # Outbox inspection and repair: thin delegations to upslife.app.outbox.
 
-class _Used:
-    """The store's used-token table as the ``used`` container :func:`verify` expects."""
+    def outbox(
+        self,
+        *,
+        states: Collection[OutboxState] | None = None,
+        day: date | None = None,
+        owner_id: str | None = None,
+    ) -> tuple[OutboxEntry, ...]:
+        """The outbox items in ``states`` (all when None), of a day and an owner if given."""
+        return list_outbox(self.store, states=states, day=day, owner_id=owner_id)
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def outbox_item(self, key: str) -> OutboxEntry:
+        """One outbox item, with why it failed (``item.last_error``)."""
+        return show_item(self.store, key)
 
-    def __contains__(self, token_id: object) -> bool:
-        return isinstance(token_id, str) and self._store.token_used(token_id)
+    def retry_outbox_item(self, key: str) -> OutboxEntry:
+        """Make a failed or retrying item ready now; the next sweep delivers it."""
+        return retry_item(self.store, key, self.clock.now())
+
+    def requeue_outbox_day(self, day: date, *, owner_id: str | None = None) -> tuple[str, ...]:
+        """Make every failed item of owner-local ``day`` ready now; returns their keys."""
+        return requeue_day(self.store, day, self.clock.now(), owner_id=owner_id)
+

@@ -27,6 +27,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from typing import Final, Literal
 
 import attrs
 
@@ -35,9 +36,18 @@ from upslife.app import payloads
 from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
 from upslife.app.mails import PlainMail, owner_notice_mail, render_plain
+from upslife.app.preflight import preflight
 from upslife.catalog import Catalog
-from upslife.errors import DeliveryFailed, InvalidInput, UpslifeError
+from upslife.errors import (
+    ConcurrentUpdate,
+    ConfigurationError,
+    DamagedRecord,
+    DeliveryFailed,
+    InvalidInput,
+    TemporaryFailure,
+)
 from upslife.invitations import (
+    DIGEST_SUBJECT,
     INVITATION_LIFETIME,
     Invitation,
     InvitationState,
@@ -54,6 +64,7 @@ from upslife.notifications import (
     Notice,
     Recipient,
     RecipientKind,
+    Stage,
     due_notices,
     lifecycle_events,
     sent_stages,
@@ -68,7 +79,7 @@ from upslife.ports import (
     Store,
 )
 from upslife.rendering import render_chat, render_email
-from upslife.sharing import DEFAULT_RETENTION
+from upslife.sharing import DEFAULT_RETENTION, ShareState
 
 __all__ = [
     "HELD_FOR_DIGEST",
@@ -84,6 +95,7 @@ __all__ = [
     "plan_notices",
     "sweep",
     "tell_owner",
+    "useful_until",
 ]
 
 log = logging.getLogger(__name__)
@@ -105,6 +117,9 @@ class PlanReport:
     devices_due: int = 0
     notices_planned: int = 0
     by_kind: Mapping[str, int] = attrs.field(factory=dict)
+    damaged: tuple[tuple[str, str], ...] = ()
+    """Devices set aside, with the reason: a stored document that cannot be read, or any
+    error planning that one device. The others are planned; these stay due."""
 
 
 @attrs.frozen
@@ -121,6 +136,9 @@ class SweepReport:
     digests: int
     delivery: DeliveryReport
     log_entries_pruned: int = 0
+    deferred: str | None = None
+    """Why nothing was delivered this run (the mail server unreachable at the preflight):
+    the notices wait in the outbox; run again later."""
 
 
 @attrs.frozen
@@ -129,16 +147,24 @@ class DeliverySettings:
 
     ``unsubscribe_url`` is a template with ``{token}``: reseller mails carry a one-click
     unsubscribe link signed with ``keyring`` (SPEC I5, RFC 8058). ``link_url`` (with
-    ``{action}`` and ``{token}``) builds the invitation's accept and decline links. Retries wait
-    ``backoff * 2 ** (attempts - 1)``, capped at ``max_backoff``, up to ``max_attempts``.
+    ``{action}`` and ``{token}``) builds the invitation's accept and decline links;
+    ``share_url`` (``{token}``) a share invitation's accept link, and ``sign_up_url`` is
+    where a user without an account signs up first (SPEC S2).
+
+    A transient failure is retried, waiting ``backoff * 2 ** (attempts - 1)`` capped at
+    ``max_backoff``, for as long as the message is useful (:func:`useful_until`), never
+    less than ``min_retry_days`` after the day it was planned for: bounded by time and
+    usefulness, not by a count of attempts, so a mail server down for days loses nothing.
     """
 
     sender: str = "notices@upslife.invalid"
     unsubscribe_url: str = "https://upslife.invalid/unsubscribe/{token}"
     link_url: str = "https://upslife.invalid/reseller/{action}/{token}"
+    share_url: str = "https://upslife.invalid/share/{token}"
+    sign_up_url: str | None = None
     keyring: Keyring | None = None
     unsubscribe_valid_for: timedelta = timedelta(days=365)
-    max_attempts: int = 8
+    min_retry_days: int = 3
     backoff: timedelta = timedelta(minutes=1)
     max_backoff: timedelta = timedelta(hours=6)
     lease_seconds: float = 300.0
@@ -240,28 +266,39 @@ def plan_notices(
     days: dict[str, date] = {}  # the owner-local date at ``now``, per time zone (SPEC D1)
     read = due = planned = 0
     by_kind: dict[str, int] = defaultdict(int)
+    damaged: list[tuple[str, str]] = []
     after: str | None = None
     while True:
         committed: list[str] = []
         with store.transaction():
-            devices = store.devices_due(horizon, after=after, limit=batch)
+            devices, cursor = _due_page(store, horizon, after, batch, damaged)
             for device in devices:
                 read += 1
                 if parts > 1 and zlib.crc32(device.serial.encode()) % parts != part:
                     continue
-                owner = owners.get(device.owner_id)
-                if owner is None:
-                    owner = owners[device.owner_id] = store.get_owner(device.owner_id)
-                    resellers[owner.id] = _reseller(store.current_invitation(owner.id), now)
-                today = days.get(owner.timezone)
-                if today is None:
-                    today = days[owner.timezone] = local_date(now, owner.timezone)
-                if device.next_notice_on is None or device.next_notice_on > today:
+                try:
+                    with store.transaction():  # a savepoint: one device's failure is its own
+                        owner = owners.get(device.owner_id)
+                        if owner is None:
+                            owner = owners[device.owner_id] = store.get_owner(device.owner_id)
+                            invitation = store.current_invitation(owner.id)
+                            resellers[owner.id] = _reseller(invitation, now)
+                        today = days.get(owner.timezone)
+                        if today is None:
+                            today = days[owner.timezone] = local_date(now, owner.timezone)
+                        if device.next_notice_on is None or device.next_notice_on > today:
+                            continue
+                        added, notices = _plan_device(
+                            store, catalog, device, owner, resellers[owner.id], today, now,
+                            due_grace_days,
+                        )
+                except TemporaryFailure:
+                    raise
+                except Exception as e:  # isolate the device, report it, plan the others
+                    damaged.append((device.serial, _reason(e)))
+                    log.warning("device %s set aside: %s", device.serial, _reason(e))
                     continue
                 due += 1
-                added, notices = _plan_device(
-                    store, catalog, device, owner, resellers[owner.id], today, now, due_grace_days
-                )
                 planned += added
                 for n in notices:
                     by_kind[f"{n.kind.value}/{n.stage.value}"] += 1
@@ -269,11 +306,38 @@ def plan_notices(
         if on_device is not None:
             for serial in committed:
                 on_device(serial)
-        if not devices:
+        if cursor is None:
             break
-        after = devices[-1].serial
+        after = cursor
     log.info("planned %d notice(s) for %d due device(s) of %d read", planned, due, read)
-    return PlanReport(read, due, planned, dict(by_kind))
+    return PlanReport(read, due, planned, dict(by_kind), tuple(damaged))
+
+
+def _due_page(
+    store: Store, horizon: date, after: str | None, limit: int, damaged: list[tuple[str, str]]
+) -> tuple[tuple[Device, ...], str | None]:
+    """A page of due devices and the serial to read on from (None: no more). A page that
+    holds a damaged device document is read again one device at a time up to it, and that
+    device is set aside in ``damaged``: one bad document never stops the sweep."""
+    try:
+        devices = store.devices_due(horizon, after=after, limit=limit)
+        return devices, devices[-1].serial if devices else None
+    except DamagedRecord:
+        pass
+    found: list[Device] = []
+    cursor = after
+    while len(found) < limit:
+        try:
+            one = store.devices_due(horizon, after=cursor, limit=1)
+        except DamagedRecord as e:
+            damaged.append((e.key, str(e)))
+            log.warning("device %s set aside: %s", e.key, e)
+            return tuple(found), e.key
+        if not one:
+            break
+        found.append(one[0])
+        cursor = one[0].serial
+    return tuple(found), cursor if found else None
 
 
 def earliest_local_date(now: datetime) -> date:
@@ -314,10 +378,13 @@ def expire_invitations(store: Store, now: datetime) -> int:
         updated, notice = expire(pending, now)
         if updated.state is not InvitationState.EXPIRED:
             continue
-        with store.transaction():
-            store.save_invitation(updated)
-            if notice is not None:
-                tell_owner(store, store.get_owner(updated.owner_id), notice, now)
+        try:
+            with store.transaction():
+                store.save_invitation(updated, expected=pending)
+                if notice is not None:
+                    tell_owner(store, store.get_owner(updated.owner_id), notice, now)
+        except ConcurrentUpdate:
+            continue  # accepted, declined or cancelled meanwhile: that one stands (SPEC I2)
         expired += 1
     return expired
 
@@ -378,6 +445,18 @@ def _connected(store: Store, owner_id: str, reseller: str, now: datetime) -> Inv
     return inv if inv.reseller_email == reseller else None
 
 
+def _share_pending(store: Store, serial: str, user: str, now: datetime) -> bool:
+    """Whether the share invitation of ``serial`` to ``user`` is still open (SPEC S2)."""
+    try:
+        device = store.get_device(serial)
+    except LookupError:
+        return False
+    for share in store.get_sharing(device.owner_id).shares:
+        if share.device == serial and share.user == user:
+            return share.state_at(now) is ShareState.PENDING
+    return False
+
+
 def _with_consent(
     store: Store, item: OutboxItem, message: Notice | Digest | PlainMail, now: datetime
 ) -> tuple[Notice | Digest | PlainMail | None, Invitation | None]:
@@ -391,6 +470,9 @@ def _with_consent(
             invitation = store.get_invitation(message.invitation_id)
             if invitation.state_at(now) is not InvitationState.PENDING:
                 return None, None
+        device, user = message.share_device, message.share_user
+        if device is not None and user is not None and not _share_pending(store, device, user, now):
+            return None, None
         return message, None
     if item.recipient.kind is not RecipientKind.RESELLER:
         return message, None
@@ -412,14 +494,20 @@ def _with_consent(
     return Digest(message.recipient, message.day, tuple(kept)), allowed
 
 
-def _unsubscribe_url(settings: DeliverySettings, inv: Invitation, now: datetime) -> str:
+def _unsubscribe_url(settings: DeliverySettings, subject: str, now: datetime) -> str:
+    """The one-click unsubscribe link of a reseller mail: it names the invitation of a
+    notice, or the digest's outbox key, so one click ends every connection the digest
+    speaks for (SPEC I5, N10)."""
     if settings.keyring is None:
-        raise DeliveryFailed(
-            "reseller notices need a signing keyring for their unsubscribe link (SPEC I5)",
-            permanent=True,
+        # Not the notice's fault: the preflight refuses such a sweep; should a sweep get
+        # here, the item waits for the setting instead of being given up.
+        raise ConfigurationError(
+            "reseller notices need the signing secret for their unsubscribe link "
+            "(SPEC I5): set UPSLIFE_SECRET (secret in the configuration file)",
+            setting="UPSLIFE_SECRET",
         )
     expires = now + settings.unsubscribe_valid_for
-    token = sign(settings.keyring, inv.id, TokenAction.UNSUBSCRIBE, expires)
+    token = sign(settings.keyring, subject, TokenAction.UNSUBSCRIBE, expires)
     return settings.unsubscribe_url.format(token=token)
 
 
@@ -444,10 +532,62 @@ def _send(
             )
         chat.post(url, render_chat(message, item.recipient.chat))
         return
-    unsubscribe = _unsubscribe_url(settings, connection, now) if connection else None
+    unsubscribe = None
+    if connection is not None:
+        subject = DIGEST_SUBJECT + item.key if isinstance(message, Digest) else connection.id
+        unsubscribe = _unsubscribe_url(settings, subject, now)
     mail.send(
         render_email(message, sender=settings.sender, unsubscribe_url=unsubscribe, sent_at=now)
     )
+
+
+# The stage that takes over from each stage of a dated event, in days before the due date
+# (SPEC N2): a 90-day notice is worth sending until the 30-day one is due, and so on.
+_NEXT_STAGE_DAYS_BEFORE_DUE: Final = {Stage.D90: 30, Stage.D30: 7, Stage.D7: 1}
+_REMINDER_USEFUL_DAYS: Final = 7
+_FAILURE_USEFUL_DAYS: Final = 14
+_ACCOUNT_MAIL_USEFUL_DAYS: Final = 7
+_CONSECUTIVE_TRANSIENT_LIMIT: Final = 5
+_Outcome = Literal["sent", "suppressed", "failed", "retrying"]
+
+
+def _notice_useful_until(notice: Notice) -> date:
+    if notice.stage is Stage.REMINDER:
+        return notice.sent_on + timedelta(days=_REMINDER_USEFUL_DAYS)
+    if notice.due is None:  # a battery failure: worth telling until it is dealt with
+        return notice.sent_on + timedelta(days=_FAILURE_USEFUL_DAYS)
+    before = _NEXT_STAGE_DAYS_BEFORE_DUE.get(notice.stage)
+    if before is None:  # the due-date notice: until the grace days are over (SPEC N3)
+        return notice.due + timedelta(days=DEFAULT_DUE_GRACE_DAYS)
+    return notice.due - timedelta(days=before)
+
+
+def useful_until(
+    item: OutboxItem, message: Notice | Digest | PlainMail, settings: DeliverySettings
+) -> date:
+    """The last owner-local day worth retrying ``item``: until its event's next stage takes
+    over (a 90-day notice until the 30-day one, ..., the due-date notice until its grace
+    days end), a digest as long as any of its notices, an account mail a week (an
+    invitation no longer pending is suppressed anyway, SPEC I2). Never before
+    ``min_retry_days`` after the item's day."""
+    if isinstance(message, Notice):
+        last = _notice_useful_until(message)
+    elif isinstance(message, Digest):
+        last = max((_notice_useful_until(n) for n in message.notices), default=item.day)
+    else:
+        last = item.day + timedelta(days=_ACCOUNT_MAIL_USEFUL_DAYS)
+    return max(last, item.day + timedelta(days=settings.min_retry_days))
+
+
+def _retry_at(item: OutboxItem, settings: DeliverySettings, now: datetime) -> datetime:
+    attempts = item.attempts + 1
+    wait = min(settings.backoff * (1 << min(attempts - 1, 30)), settings.max_backoff)
+    return now + wait
+
+
+def _reason(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or "(no message)"
+    return f"{type(error).__name__}: {text}"[:1000]
 
 
 def deliver(
@@ -459,44 +599,89 @@ def deliver(
     settings: DeliverySettings | None = None,
     worker: str = "sweep",
 ) -> DeliveryReport:
-    """Send every pending item whose time has come (step 3 of the sweep)."""
+    """Send every pending item whose time has come (step 3 of the sweep).
+
+    Each item is handled on its own: whatever is raised for one item (a payload that no
+    longer decodes, a header that cannot be built, a bug) marks that item FAILED with the
+    reason, and the others go on. A transient failure (:class:`DeliveryFailed` not
+    permanent) is retried while the item is useful (:func:`useful_until`); after five in a
+    row the mail server is taken to be down: the rest of the batch is put back untouched
+    and the report's ``retrying`` counts them too. A :class:`TemporaryFailure` of the store
+    stops the run (the claimed items' leases lapse, nothing is lost).
+    """
     settings = settings or DeliverySettings()
     sent = failed = retrying = suppressed = 0
+    in_a_row = 0
     while True:
         claimed = store.claim(
             now, worker=worker, limit=settings.batch, lease_seconds=settings.lease_seconds
         )
         if not claimed:
             break
-        for item in claimed:
-            try:
-                message, connection = _with_consent(store, item, payloads.decode(item.payload), now)
-                if message is None:
-                    reason = "no consent, or no longer pending, at sending time (SPEC N7, I2)"
-                    store.mark_suppressed(item.key, reason=reason, at=now)
-                    suppressed += 1
-                    continue
-                _send(store, item, message, connection, (mail, chat), settings, now)
-            except DeliveryFailed as e:
-                attempts = item.attempts + 1
-                give_up = e.permanent or attempts >= settings.max_attempts
-                wait = min(settings.backoff * 2 ** (attempts - 1), settings.max_backoff)
-                store.mark_failed(
-                    item.key, error=str(e), retry_at=None if give_up else now + wait, at=now
-                )
-                log.warning("delivery of %s failed (attempt %d): %s", item.key, attempts, e)
-                if give_up:
-                    failed += 1
-                else:
-                    retrying += 1
-                continue
-            except UpslifeError as e:  # a payload or template that can never be sent
-                store.mark_failed(item.key, error=str(e), retry_at=None, at=now)
+        for index, item in enumerate(claimed):
+            if in_a_row >= _CONSECUTIVE_TRANSIENT_LIMIT:
+                rest = [i.key for i in claimed[index:]]
+                store.requeue(rest, at=now + settings.backoff)
+                retrying += len(rest)
+                log.warning("mail server looks down: %d item(s) left for later", len(rest))
+                return DeliveryReport(sent, failed, retrying, suppressed)
+            outcome = _deliver_one(store, item, (mail, chat), settings, now)
+            in_a_row = in_a_row + 1 if outcome == "retrying" else 0
+            if outcome == "sent":
+                sent += 1
+            elif outcome == "suppressed":
+                suppressed += 1
+            elif outcome == "failed":
                 failed += 1
-                continue
-            store.mark_sent(item.key, now)
-            sent += 1
+            else:
+                retrying += 1
     return DeliveryReport(sent, failed, retrying, suppressed)
+
+
+def _deliver_one(
+    store: Store,
+    item: OutboxItem,
+    senders: tuple[MailSender, ChatSender | None],
+    settings: DeliverySettings,
+    now: datetime,
+) -> _Outcome:
+    """Deliver one claimed item and mark it; returns what became of it."""
+    message: Notice | Digest | PlainMail | None = None
+    try:
+        message = payloads.decode(item.payload)
+        allowed, connection = _with_consent(store, item, message, now)
+        if allowed is None:
+            reason = "no consent, or no longer pending, at sending time (SPEC N7, I2)"
+            store.mark_suppressed(item.key, reason=reason, at=now)
+            return "suppressed"
+        _send(store, item, allowed, connection, senders, settings, now)
+    except TemporaryFailure:
+        raise  # the store itself is unavailable: stop, the leases lapse, nothing is lost
+    except (DeliveryFailed, ConfigurationError) as e:
+        permanent = isinstance(e, DeliveryFailed) and e.permanent
+        attempts = item.attempts + 1
+        if not permanent and message is not None:
+            last_day = useful_until(item, message, settings)
+            if earliest_local_date(now) > last_day:
+                reason = f"gave up: not delivered by {last_day.isoformat()}, when it stopped "
+                reason += f"being useful, after {attempts} attempt(s); last error: {e}"
+                store.mark_failed(item.key, error=reason, retry_at=None, at=now)
+                log.warning("delivery of %s given up: %s", item.key, reason)
+                return "failed"
+            store.mark_failed(
+                item.key, error=str(e), retry_at=_retry_at(item, settings, now), at=now
+            )
+            log.warning("delivery of %s failed (attempt %d), will retry: %s", item.key, attempts, e)
+            return "retrying"
+        store.mark_failed(item.key, error=str(e), retry_at=None, at=now)
+        log.warning("delivery of %s refused for good: %s", item.key, e)
+        return "failed"
+    except Exception as e:  # this one item can never be sent as it is; the others go on
+        store.mark_failed(item.key, error=_reason(e), retry_at=None, at=now)
+        log.warning("delivery of %s failed for good: %s", item.key, _reason(e), exc_info=True)
+        return "failed"
+    store.mark_sent(item.key, now)
+    return "sent"
 
 
 def sweep(
@@ -514,13 +699,25 @@ def sweep(
 ) -> SweepReport:
     """The daily job: plan, fold digests, deliver, and drop event-log entries past their
     retention (SPEC S5, 30 days by default). Idempotent; run it as often as you like.
+
+    It starts with :func:`~upslife.app.preflight.preflight`: a missing signing secret or
+    mail settings the server refuses raise :class:`ConfigurationError` before anything
+    changes; a mail server unreachable now leaves delivery for a later run
+    (``SweepReport.deferred``).
     Several workers share one store with ``shard=(i, n)`` each (see :func:`plan_notices`)."""
+    settings = settings or DeliverySettings()
+    # Before anything changes: a missing setting refuses the sweep (ConfigurationError).
+    deferred = preflight(store, mail, settings.keyring)
     expire_invitations(store, now)
     planned = plan_notices(store, catalog, now, due_grace_days=due_grace_days, shard=shard)
     parallel = shard is not None and shard[1] > 1
     # With parallel workers, another may still be planning today: fold only the days that
     # are over everywhere.
     digests = fold_digests(store, now, before=earliest_local_date(now) if parallel else None)
-    delivered = deliver(store, mail, now, chat=chat, settings=settings, worker=worker)
+    if deferred is None:
+        delivered = deliver(store, mail, now, chat=chat, settings=settings, worker=worker)
+    else:
+        log.info("nothing delivered this run, the mail server is unavailable: %s", deferred)
+        delivered = DeliveryReport()
     pruned = store.prune_log(now - log_retention)
-    return SweepReport(planned, digests, delivered, pruned)
+    return SweepReport(planned, digests, delivered, pruned, deferred)

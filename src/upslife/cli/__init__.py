@@ -1,8 +1,15 @@
 """The ``upslife`` command: the daily sweep for cron, the use cases, and a demo.
 
-Exit codes: 0 success; 1 the job ran but something failed (e.g. notices that could not be
-delivered); 2 bad input (a malformed date, an unknown device, a missing file) with a
-one-line message on standard error, never a traceback.
+Exit codes (the table per command is in docs/operations.md):
+
+- 0: done;
+- 1: the job ran but something failed for good (a notice given up, a damaged device set
+  aside, a UPS that could not be read);
+- 2: bad input or configuration (a malformed date, an unknown device, a missing file, a
+  missing secret, mail settings the server refuses), with one line on standard error, never
+  a traceback; nothing was changed;
+- 75 (``EX_TEMPFAIL``): try again later: the mail server is unreachable (nothing could be
+  sent; the notices wait in the outbox) or the database stayed locked by another writer.
 """
 
 from __future__ import annotations
@@ -20,12 +27,14 @@ from typing import Any, cast
 
 import attrs
 
+from upslife._files import open_private
 from upslife._validation import EARLIEST_DAY, LATEST_DAY
 from upslife.app import FixedClock, Lifecycle, SystemClock
 from upslife.cli._parser import OneLineParser, one_line
 from upslife.cli.config import Config, load_config
+from upslife.cli.outbox import add_outbox_commands
 from upslife.entitlements import Plan, Term
-from upslife.errors import InvalidInput, UpslifeError
+from upslife.errors import InvalidInput, TemporaryFailure, UpslifeError
 from upslife.hardware.snapshot import UpsTransport
 from upslife.invitations import TokenAction
 from upslife.notifications import Contact
@@ -37,6 +46,13 @@ __all__ = ["main"]
 
 class _Fail(Exception):
     """The job ran and failed: exit 1."""
+
+
+class _TempFail(Exception):
+    """The job could not do its work now; nothing is lost: exit 75."""
+
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TEMPFAIL = 0, 1, 2, 75
 
 
 def _date(text: str) -> date:
@@ -110,7 +126,7 @@ def cmd_sweep(args: argparse.Namespace, config: Config) -> None:
     finally:
         service.store.close()
     d = report.delivery
-    data = {
+    data: dict[str, Any] = {
         "devices_read": report.plan.devices_read,
         "devices_due": report.plan.devices_due,
         "notices_planned": report.plan.notices_planned,
@@ -119,16 +135,36 @@ def cmd_sweep(args: argparse.Namespace, config: Config) -> None:
         "retrying": d.retrying,
         "failed": d.failed,
         "suppressed": d.suppressed,
+        "deferred": report.deferred,
+        "damaged": [{"device": serial, "error": why} for serial, why in report.plan.damaged],
     }
-    _out(
-        args,
-        data,
+    text = (
         f"planned {report.plan.notices_planned} notice(s) for {report.plan.devices_due} "
         f"device(s); sent {d.sent}, retrying {d.retrying}, failed {d.failed}, "
-        f"suppressed {d.suppressed}",
+        f"suppressed {d.suppressed}"
     )
-    if d.failed:
-        raise _Fail(f"{d.failed} notice(s) could not be delivered")
+    if report.deferred is not None:
+        text += "; delivery deferred: the mail server is unavailable"
+    _out(args, data, text)
+    # 1 (something failed for good) wins over 75 (try again later): it needs a person.
+    problems = [f"{d.failed} notice(s) failed for good"] if d.failed else []
+    problems += [f"device {serial} set aside: {why}" for serial, why in report.plan.damaged]
+    if problems:
+        raise _Fail("; ".join(problems) + " (see: upslife outbox list --state failed)")
+    if report.deferred is not None:
+        raise _TempFail(f"nothing sent, try again later: {report.deferred}")
+    if d.retrying:
+        raise _TempFail(f"{d.retrying} notice(s) not sent yet; a later run retries them")
+
+
+def cmd_outbox(args: argparse.Namespace, config: Config) -> None:
+    from upslife.cli.outbox import cmd_outbox as run
+
+    service = _service(args, config)
+    try:
+        run(args, service)
+    finally:
+        service.store.close()
 
 
 def cmd_owner_add(args: argparse.Namespace, config: Config) -> None:
@@ -140,12 +176,19 @@ def cmd_owner_add(args: argparse.Namespace, config: Config) -> None:
 
 def cmd_register(args: argparse.Namespace, config: Config) -> None:
     service = _service(args, config)
-    device = service.register_device(args.owner, args.serial, args.model, on=args.on)
+    registered = service.register_device(args.owner, args.serial, args.model, on=args.on)
+    device = registered.device
+    prompt = registered.prompt_reseller
     _out(
         args,
-        {"serial": device.serial, "registered_on": device.registered_on.isoformat()},
+        {
+            "serial": device.serial,
+            "registered_on": device.registered_on.isoformat(),
+            "prompt_reseller": prompt,
+        },
         f"registered {device.serial} ({device.model}) on {device.registered_on.isoformat()}: "
-        f"6-month Standard trial",
+        "6-month Standard trial"
+        + ("\ninvite your reseller to get renewal support: upslife invite" if prompt else ""),
     )
 
 
@@ -278,7 +321,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> None:
     if args.format == "xlsx":
         count = formats.write_xlsx(out, layout, rows)
     else:
-        with out.open("w", encoding="utf-8", newline="") as fh:
+        with open_private(out, "w") as fh:  # customer data: 0600 when created
             write = formats.write_csv if args.format == "csv" else formats.write_json
             count = write(fh, layout, rows)
     _out(args, {"rows": count, "file": str(out)}, f"wrote {count} row(s) to {out}")
@@ -330,7 +373,7 @@ def cmd_calendar(args: argparse.Namespace, config: Config) -> None:
         for entry in reports.calendar_entries(device)
     ]
     out = Path(args.out)
-    with out.open("wb") as fh:
+    with open_private(out, "wb") as fh:
         count = formats.write_ical(fh, entries, dtstamp=service.clock.now())
     _out(args, {"events": count, "file": str(out)}, f"wrote {count} event(s) to {out}")
 
@@ -350,16 +393,26 @@ def _transport(url: str) -> UpsTransport:
 def cmd_poll(args: argparse.Namespace, config: Config) -> None:
     service = _service(args, config)
     with _transport(args.url) as transport:
-        report = service.poll(transport)
+        named = getattr(transport, "default_device", None)  # nut://host/UPS reads that UPS only
+        report = service.poll(
+            transport,
+            devices=None if named is None else [named],
+            budget=args.budget,
+            workers=args.workers,
+        )
     data = {
         "read": report.read,
         "updated": list(report.updated),
         "unknown": list(report.unknown),
         "failed": [{"device": name, "error": error} for name, error in report.failed],
         "battery_failures": list(report.battery_failures),
+        "unidentifiable": [{"device": n, "reason": r} for n, r in report.unidentifiable],
+        "dropped": [{"device": n, "values": list(v)} for n, v in report.dropped],
     }
     lines = [f"read {report.read} UPS(s); updated {len(report.updated)}"]
     lines += [f"  not registered: {serial}" for serial in report.unknown]
+    lines += [f"  unidentifiable {name}: {reason}" for name, reason in report.unidentifiable]
+    lines += [f"  {name} left out {value}" for name, values in report.dropped for value in values]
     lines += [f"  could not read {name}: {error}" for name, error in report.failed]
     lines += [f"  battery needs replacement: {serial}" for serial in report.battery_failures]
     _out(args, data, "\n".join(lines))
@@ -415,6 +468,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=365)
 
     p = add("sweep", cmd_sweep, "the daily job: plan, digest and deliver the notices due")
+
+    p = add("outbox", cmd_outbox, "see and repair the outbox: list, show, retry, requeue")
+    add_outbox_commands(p, common, _date)
 
     p = add("owner-add", cmd_owner_add, "add a customer account")
     p.add_argument("--email", required=True)
@@ -484,13 +540,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
 
     p = add("poll", cmd_poll, "read real UPS units into storage (battery dates, failures)")
-    p.add_argument("url", help="nut://[user:pass@]HOST[:PORT]/UPS or modbus://HOST[:PORT][/UNIT]")
+    p.add_argument("url", help="nut://[user:pass@]HOST[:PORT][/UPS] or modbus://HOST[:PORT][/UNIT]")
+    p.add_argument("--budget", type=float, default=60.0, help="seconds the whole poll may take")
+    p.add_argument("--workers", type=int, default=16, help="UPS units read at the same time")
 
     p = add("revoke", cmd_revoke, "revoke a user's share")
     p.add_argument("--serial", required=True)
     p.add_argument("--user", required=True)
     p.add_argument("--by", required=True)
     return parser
+
+
+def _one_line(error: BaseException) -> str:
+    return one_line(" ".join(str(error).split()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -504,12 +566,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config, overrides={"db": args.db, "mail": args.mail})
         args.func(args, config)
+    except TemporaryFailure as e:
+        print(f"upslife: try again later: {_one_line(e)}", file=sys.stderr)
+        return EXIT_TEMPFAIL
     except UpslifeError as e:
-        print(f"upslife: error: {one_line(str(e))}", file=sys.stderr)
-        return 2
+        print(f"upslife: error: {_one_line(e)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except _Fail as e:
-        print(f"upslife: {e}", file=sys.stderr)
-        return 1
+        print(f"upslife: {_one_line(e)}", file=sys.stderr)
+        return EXIT_FAILED
+    except _TempFail as e:
+        print(f"upslife: {_one_line(e)}", file=sys.stderr)
+        return EXIT_TEMPFAIL
     except OSError as e:
         print(
             f"upslife: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr

@@ -22,6 +22,7 @@ slashes), an unknown scheme, a malformed PostgreSQL or SMTP URL.
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -114,6 +115,38 @@ def _check_text(_instance: Any, attribute: Any, value: object) -> None:
         raise InvalidInput(f"{attribute.name} must be non-empty text, got {type(value).__name__}")
 
 
+SQLITE_BUSY_TIMEOUT = 60.0
+"""Seconds a command waits for another process's SQLite write lock (docs/operations.md)."""
+
+
+def _read_config_file(path: Path) -> str:
+    """The text of a configuration file that must be a regular file: a FIFO, a device or a
+    directory is refused at once (opened without blocking, checked with ``fstat``), never
+    waited on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError as e:
+        raise InvalidInput(f"configuration file {path} does not exist") from e
+    except OSError as e:
+        raise InvalidInput(f"configuration file {path} cannot be opened: {e.strerror}") from e
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InvalidInput(f"configuration file {path} is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = file.read(_MAX_CONFIG_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > _MAX_CONFIG_BYTES:
+        raise InvalidInput(f"configuration file {path} is larger than {_MAX_CONFIG_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidInput(f"configuration file {path} is not UTF-8 text: {e}") from e
+
+
+_MAX_CONFIG_BYTES = 1 << 20
+
+
 @attrs.frozen
 class Config:
     db: str = attrs.field(default="upslife.db", validator=_check_db)
@@ -135,7 +168,9 @@ class Config:
         parent = Path(path).parent
         if not parent.is_dir():
             raise InvalidInput(f"database directory {parent} does not exist")
-        return SqliteStore(path)
+        # Concurrent sweeps (cron overlapping a manual run) wait for each other's write
+        # transactions instead of failing; past this, "locked" is a try-again-later (75).
+        return SqliteStore(path, busy_timeout=SQLITE_BUSY_TIMEOUT)
 
     def mail_sender(self) -> MailSender:
         """The configured sender; a Maildir beside the database by default."""
@@ -169,11 +204,10 @@ def load_config(
     """File, then ``UPSLIFE_*`` environment variables, then ``overrides`` (flags) win."""
     values: dict[str, str] = {}
     if path is not None:
+        text = _read_config_file(Path(path))
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as e:
-            raise InvalidInput(f"configuration file {path} does not exist") from e
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
             raise InvalidInput(f"configuration file {path} is not valid TOML: {e}") from e
         section = data.get("upslife", data)
         if not isinstance(section, dict):

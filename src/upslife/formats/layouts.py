@@ -181,6 +181,8 @@ def _operational() -> tuple[Column[OperationalRow], ...]:
         c("temperature_c", "Temperature (°C)", lambda r: r.temperature_c, 11),
         c("input_voltage", "Input voltage (V)", lambda r: r.input_voltage, 10),
         c("output_voltage", "Output voltage (V)", lambda r: r.output_voltage, 10),
+        c("input_sensitivity", "Input sensitivity", lambda r: r.input_sensitivity, 11),
+        c("self_test_result", "Last self-test", lambda r: r.self_test_result, 12),
         c("firmware_version", "Firmware", lambda r: r.firmware_version, 12),
         c("update_available", "Firmware update available", lambda r: r.update_available, 11),
         c("observed_at", "Observed at (UTC)", lambda r: r.observed_at, 20),

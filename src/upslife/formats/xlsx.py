@@ -21,6 +21,7 @@ from decimal import Decimal
 from os import PathLike
 from typing import IO, Any, Final, TypeVar
 
+from upslife._files import open_private
 from upslife.errors import ExtraNotInstalled
 from upslife.formats.layouts import Cell, Layout
 
@@ -98,5 +99,9 @@ def write_xlsx(
         sheet.append([cell(value) for value in layout.cells(row)])
         count += 1
     sheet.auto_filter.ref = f"A1:{last}{count + 1}"
-    workbook.save(target)
+    if isinstance(target, str | PathLike):
+        with open_private(target, "wb") as file:  # customer data: 0600 when created
+            workbook.save(file)
+    else:
+        workbook.save(target)
     return count

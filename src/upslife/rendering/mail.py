@@ -41,7 +41,14 @@ from upslife.rendering.templates import (
     notice_fields,
 )
 
-__all__ = ["DEFAULT_MESSAGE_ID_DOMAIN", "message_id_for", "render_email"]
+__all__ = [
+    "DEFAULT_MESSAGE_ID_DOMAIN",
+    "header_address",
+    "header_text",
+    "header_url",
+    "message_id_for",
+    "render_email",
+]
 
 DEFAULT_MESSAGE_ID_DOMAIN: Final = "upslife.invalid"
 """The right-hand side of ``Message-ID`` unless the caller names its own mail domain."""
@@ -128,6 +135,40 @@ def _unstructured(value: str, name: str) -> str | Header:
     ):
         return value
     return Header(value, _UTF8, header_name=name)
+
+
+def header_text(value: str, name: str) -> str | Header:
+    """``value`` as one safe unstructured header value (``Subject``): CR, LF, NUL and every
+    other control become a space, so no value can end the header or start another, and
+    non-ASCII text is RFC 2047 encoded. Empty after cleaning is ``InvalidInput``."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text, got {type(value).__name__}")
+    text = clean(value).strip()[:_MAX_HEADER_VALUE]
+    if not text:
+        raise InvalidInput(f"{name} is empty once control characters are removed")
+    return _unstructured(text, name)
+
+
+def header_address(address: str, what: str) -> str:
+    """``address`` as a safe addr-spec for ``To``/``From``: refused (``InvalidEmail``) if it
+    holds anything a header cannot carry (a line break, a NUL, a blank, non-ASCII)."""
+    if not isinstance(address, str) or "@" not in address:
+        raise InvalidEmail(f"{what} must be an email address, got {address!r}")
+    return _addr_spec(address, what)
+
+
+def header_url(url: str, what: str) -> str:
+    """``url`` for ``<...>`` in ``List-Unsubscribe``: printable ASCII, no blanks, no angle
+    brackets, at most 900 characters; anything else is ``InvalidInput``."""
+    if (
+        not isinstance(url, str)
+        or not _URI.fullmatch(url)
+        or "<" in url
+        or ">" in url
+        or len(url) > _MAX_HEADER_VALUE
+    ):
+        raise InvalidInput(f"{what} must be a URL of printable ASCII without blanks: {url!r}")
+    return url
 
 
 # --------------------------------------------------------------------------- arguments

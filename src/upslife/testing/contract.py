@@ -571,6 +571,28 @@ class InvitationStoreContract(_StoreFixture):
         store.save_invitation(accepted)  # no longer pending once saved in another state
         assert store.pending_invitations(sent_before=T0 + timedelta(days=30)) == (recent,)
 
+    def test_has_invitation_in_tells_whether_any_is_in_the_state(self, store: Store) -> None:
+        # A sweep's preflight: a connected reseller needs the signing keyring (SPEC I5).
+        assert not store.has_invitation_in(InvitationState.ACCEPTED)
+        store.save_invitation(invitation())
+        assert store.has_invitation_in(InvitationState.PENDING)
+        assert not store.has_invitation_in(InvitationState.ACCEPTED)
+        sent = invitation()
+        store.save_invitation(
+            Invitation(
+                sent.id, sent.owner_id, sent.reseller_email, "ACCEPTED Ltd", sent.sent_at,
+                InvitationState.DECLINED, responded_at=T0 + timedelta(days=1),
+            )
+        )
+        assert not store.has_invitation_in(InvitationState.ACCEPTED)  # the name is no state
+        store.save_invitation(
+            Invitation(
+                "INV-2", sent.owner_id, sent.reseller_email, "Acme", sent.sent_at,
+                InvitationState.ACCEPTED, responded_at=T0 + timedelta(days=2),
+            )
+        )
+        assert store.has_invitation_in(InvitationState.ACCEPTED)
+
     def test_an_unknown_invitation_raises_unknown_invitation(self, store: Store) -> None:
         with pytest.raises(UnknownInvitation):
             store.get_invitation("NOPE")
@@ -868,6 +890,44 @@ class OutboxContract(_StoreFixture):
                 item("k1"), status=DeliveryStatus.SUPPRESSED, last_error="reseller not connected"
             ),
         )
+
+    def test_get_item_returns_the_item_and_unknown_raises_not_found(self, store: Store) -> None:
+        store.enqueue([item("k1"), item("k2")], [])
+        assert store.get_item("k2") == item("k2")
+        with pytest.raises(NotFound):
+            store.get_item("nope")
+
+    def test_requeue_makes_failed_items_pending_again_at_the_instant(self, store: Store) -> None:
+        # Outbox repair: an item given up is tried again; its history stays readable.
+        store.enqueue([item("k1"), item("k2"), item("k3"), item("k4")], [])
+        store.mark_failed("k1", error="550 no such user", retry_at=None, at=T0)
+        store.mark_failed("k2", error="421 later", retry_at=T0 + timedelta(days=1), at=T0)
+        store.mark_sent("k3", T0)
+        store.mark_suppressed("k4", reason="no consent", at=T0)
+        later = T0 + timedelta(hours=1)
+        assert store.requeue(["k1", "k2", "k3", "k4"], at=later) == 2
+        assert store.get_item("k1") == _evolve(
+            item("k1"), attempts=1, last_error="550 no such user", next_attempt_at=later
+        )
+        assert store.get_item("k2").next_attempt_at == later
+        assert store.get_item("k3").status is DeliveryStatus.SENT
+        assert store.get_item("k4").status is DeliveryStatus.SUPPRESSED
+        assert _keys(store.claim(later, worker="w", limit=5)) == ["k1", "k2"]
+
+    def test_requeue_ends_a_lease(self, store: Store) -> None:
+        store.enqueue([item("k1")], [])
+        store.claim(T0, worker="w1", limit=1, lease_seconds=600)
+        assert store.requeue(["k1"], at=T0) == 1
+        assert _keys(store.claim(T0, worker="w2", limit=1)) == ["k1"]
+
+    def test_requeue_with_an_unknown_key_raises_and_changes_nothing(self, store: Store) -> None:
+        store.enqueue([item("k1")], [])
+        store.mark_failed("k1", error="x", retry_at=None, at=T0)
+        with pytest.raises(NotFound):
+            store.requeue(["k1", "nope"], at=T0)
+        assert store.get_item("k1").status is DeliveryStatus.FAILED
+        with pytest.raises(InvalidInput):
+            store.requeue("k1", at=T0)
 
     def test_marking_an_unknown_key_raises_not_found(self, store: Store) -> None:
         with pytest.raises(NotFound):

@@ -36,6 +36,7 @@ from upslife.errors import (
     AlreadyExists,
     AlreadyRegistered,
     ConcurrentUpdate,
+    InvalidInput,
     NotFound,
     StorageError,
     UnknownCode,
@@ -324,10 +325,20 @@ class MemoryStore:
 
     # ------------------------------------------------------------------ invitations
 
-    def save_invitation(self, invitation: Invitation) -> None:
-        """Insert or replace an invitation, by id."""
+    def save_invitation(
+        self, invitation: Invitation, *, expected: Invitation | None = None
+    ) -> None:
+        """Insert or replace an invitation, by id; with ``expected``, a compare-and-set
+        that raises ``ConcurrentUpdate`` unless the stored one is still ``expected``."""
         with self._atomic():
             to_doc(invitation)
+            if expected is not None:
+                if expected.id != invitation.id:
+                    raise InvalidInput("a compare-and-set compares the same invitation")
+                if self._state.invitations.get(invitation.id) != expected:
+                    raise ConcurrentUpdate(
+                        f"invitation {invitation.id} changed meanwhile; read it again"
+                    )
             self._state.invitations[invitation.id] = invitation
 
     def get_invitation(self, invitation_id: str) -> Invitation:
@@ -354,6 +365,13 @@ class MemoryStore:
                 if inv.state is InvitationState.PENDING and inv.sent_at < before
             )
 
+    def has_invitation_in(self, state: InvitationState) -> bool:
+        """Whether any stored invitation is in ``state``."""
+        if not isinstance(state, InvitationState):
+            raise InvalidInput(f"state must be an InvitationState, got {state!r}")
+        with self._reading():
+            return any(inv.state is state for inv in self._state.invitations.values())
+
     def use_token(self, token_id: str) -> None:
         """Record a single-use token as used; a second use raises ``AlreadyExists``."""
         with self._atomic():
@@ -374,11 +392,30 @@ class MemoryStore:
             state = self._state.sharing.get(owner_id)
             return SharingState.of(owner_id) if state is None else state
 
-    def save_sharing(self, state: SharingState) -> None:
-        """Insert or replace the sharing state of ``state.owner``."""
+    def save_sharing(self, state: SharingState, *, expected: SharingState | None = None) -> None:
+        """Insert or replace the sharing state of ``state.owner``; with ``expected``, a
+        compare-and-set that raises ``ConcurrentUpdate`` unless the stored state (the empty
+        one for an owner with none) is still ``expected``."""
         with self._atomic():
             to_doc(state)
+            if expected is not None:
+                if expected.owner != state.owner:
+                    raise InvalidInput("a compare-and-set compares one owner's sharing state")
+                stored = self._state.sharing.get(state.owner, SharingState.of(state.owner))
+                if stored != expected:
+                    raise ConcurrentUpdate(
+                        f"the sharing state of {state.owner} changed meanwhile; read it again"
+                    )
             self._state.sharing[state.owner] = state
+
+    def sharing_with(self, user: str) -> tuple[SharingState, ...]:
+        """The sharing states, by owner, holding a share with ``user``."""
+        with self._reading():
+            return tuple(
+                state
+                for _, state in sorted(self._state.sharing.items())
+                if any(share.user == user for share in state.shares)
+            )
 
     # ------------------------------------------------------------------ event log
 
@@ -540,3 +577,29 @@ class MemoryStore:
                 if (status is None or row.item.status is status)
                 and (owner_id is None or row.item.owner_id == owner_id)
             )
+
+    def get_item(self, key: str) -> OutboxItem:
+        """The outbox item stored under ``key``; unknown raises ``NotFound``."""
+        with self._reading():
+            row = self._state.outbox.get(key)
+            if row is None:
+                raise NotFound(f"no outbox item {key}")
+            return row.item
+
+    def requeue(self, keys: Sequence[str], *, at: datetime) -> int:
+        """PENDING or FAILED items among ``keys`` PENDING again at ``at``, lease ended;
+        an unknown key raises ``NotFound`` and changes nothing."""
+        check_instant(at, "at")
+        wanted = check_keys(keys, "keys")
+        with self._atomic():
+            for key in wanted:
+                self._row(key)
+            changed = 0
+            for key in dict.fromkeys(wanted):
+                row = self._state.outbox[key]
+                if row.item.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED):
+                    self._state.outbox[key] = row.with_item(
+                        status=DeliveryStatus.PENDING, next_attempt_at=at
+                    )
+                    changed += 1
+            return changed
