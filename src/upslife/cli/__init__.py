@@ -28,7 +28,9 @@ from typing import Any, cast
 import attrs
 
 from upslife._files import open_private
+from upslife._validation import EARLIEST_DAY, LATEST_DAY
 from upslife.app import FixedClock, Lifecycle, SystemClock
+from upslife.cli._parser import OneLineParser, one_line
 from upslife.cli.config import Config, load_config
 from upslife.cli.outbox import add_outbox_commands
 from upslife.entitlements import Plan, Term
@@ -55,9 +57,14 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TEMPFAIL = 0, 1, 2, 75
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise argparse.ArgumentTypeError(
+            f"{text} is outside {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
+        )
+    return day
 
 
 def _out(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -367,6 +374,7 @@ def cmd_calendar(args: argparse.Namespace, config: Config) -> None:
     from upslife import formats, reports
 
     service = _service(args, config)
+    service.store.get_owner(args.owner)  # an unknown owner is an error, not an empty feed
     entries = [
         entry
         for device in service.report_devices(args.owner, user=args.owner)
@@ -446,7 +454,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> None:
 def _parser() -> argparse.ArgumentParser:
     # The options are accepted before and after the command; SUPPRESS keeps a command's
     # parser from resetting a value given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument(
         "--config", type=Path, default=argparse.SUPPRESS, help="a TOML file with an [upslife] table"
     )
@@ -466,7 +474,7 @@ def _parser() -> argparse.ArgumentParser:
         help="act as of this date, 12:00 UTC (default: now); for register, the registration day",
     )
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="upslife",
         description="Lifecycle rules for fleets of small UPS units.",
         parents=[common],
@@ -578,7 +586,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
+    return one_line(" ".join(str(error).split()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,6 +24,7 @@ from upslife.app import DeliverySettings, FixedClock, Lifecycle
 from upslife.app.links import DEFAULT_PUBLIC_URL
 from upslife.catalog import Catalog
 from upslife.entitlements import Plan
+from upslife.errors import InvalidInput
 from upslife.invitations import Keyring, SigningKey, TokenAction
 from upslife.notifications import ChatKind, ChatRoute, Contact, DeliveryPreference
 from upslife.ports import Owner
@@ -68,6 +69,10 @@ def _at(day: date, hour: int = 9) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
+MAX_DEMO_DEVICES = 10_000
+MAX_DEMO_DAYS = 3_660
+
+
 def run_demo(
     directory: Path,
     *,
@@ -79,10 +84,19 @@ def run_demo(
 ) -> DemoResult:
     """Build the sample fleet in ``directory`` and sweep ``days`` days from 2025-01-01.
 
+    ``devices`` is 1 to 10,000 and ``days`` 1 to 3,660 (ten years): a demo, not a load test.
     Every mailed link points at ``public_url``; ``upslife.toml`` in ``directory`` holds the
     demo's database, Maildir, signing key and ``public_url``, so ``upslife --config
     DIR/upslife.toml --on LAST-DAY serve`` serves those links (docs/web.md).
     """
+    for name, value, most in (
+        ("devices", devices, MAX_DEMO_DEVICES),
+        ("days", days, MAX_DEMO_DAYS),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+            raise InvalidInput(
+                f"demo --{name} must be a whole number from 1 to {most}, got {value!r}"
+            )
     settings = DeliverySettings(keyring=DEMO_KEY, public_url=public_url)
     directory.mkdir(parents=True, exist_ok=True)
     database, outbox = directory / "upslife.db", directory / "outbox"
