@@ -124,6 +124,16 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "UPDATE invitations SET pending = (doc::jsonb ->> 'state') = 'PENDING'",
         "CREATE INDEX invitations_pending ON invitations (sent_at, id) WHERE pending",
     ),
+    # 4: the stored lifecycle schedule (see the SQLite store's migration 4)
+    (
+        "CREATE TABLE schedule ("
+        f" serial {_KEY} NOT NULL PRIMARY KEY REFERENCES devices (serial) ON DELETE CASCADE,"
+        f" owner_id {_KEY} NOT NULL,"
+        " next_on date,"
+        " doc text NOT NULL)",
+        "CREATE INDEX schedule_due ON schedule (next_on, serial) WHERE next_on IS NOT NULL",
+        f"CREATE TABLE settings (name {_KEY} NOT NULL PRIMARY KEY, value text NOT NULL)",
+    ),
 )
 """The schema's history; see :attr:`upslife.adapters._sql.SqlStore.MIGRATIONS`."""
 

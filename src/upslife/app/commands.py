@@ -44,7 +44,7 @@ def poll(ctx: Context, transport: UpsTransport) -> PollReport:
             continue
         today = ctx.today_of(device, now)
         changed = ctx.refresh(apply_snapshot(device, snapshot, today), today)
-        ctx.store.save_device(changed)
+        ctx.save_device(changed)
         updated.append(device.serial)
         if snapshot.battery_failed:
             failures.append(device.serial)
@@ -88,6 +88,6 @@ def run_command(
         )
         updated = ctx.refresh(updated, today)
     with ctx.store.transaction():
-        ctx.store.save_device(updated)
+        ctx.save_device(updated)
         ctx.log(device, [entry], today)
     return updated
