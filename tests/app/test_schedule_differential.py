@@ -138,7 +138,8 @@ def _apply(world: World, action: tuple[Any, ...], count: int) -> object:
         elif kind == "warranty":
             serial = serial_of(action[1] % count)
             world.codes += 1
-            warranty = ExtendedWarranty(f"W-{world.codes}", "WEXTWAR1YR-SP-01", action[2], now.date())
+            sku, months = "WEXTWAR1YR-SP-01", action[2]
+            warranty = ExtendedWarranty(f"W-{world.codes}", sku, months, now.date())
             service.add_extended_warranty(serial, warranty)
         elif kind == "poll":
             serial = serial_of(action[1] % count)
