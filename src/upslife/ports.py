@@ -289,6 +289,15 @@ class DeviceStore(Protocol):
 
     def warranties_of(self, serial: str) -> tuple[ExtendedWarranty, ...]: ...
 
+    def entitlements_of(
+        self, serials: Sequence[str]
+    ) -> dict[str, tuple[tuple[License, ...], tuple[ExtendedWarranty, ...]]]:
+        """The licenses and warranties of each of ``serials`` (in the order added), read
+        in one query, not two per device: a report reads a page of devices at a time
+        (SPEC R1–R5). Every serial asked for is a key; one with none (or unknown) maps to
+        two empty tuples."""
+        ...
+
 
 class CodeStore(Protocol):
     def add_code(self, code: ActivationCode) -> None:

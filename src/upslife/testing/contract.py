@@ -377,6 +377,25 @@ class DeviceStoreContract(_StoreFixture):
         store.save_device(device("AS1", next_notice_on=day - timedelta(days=1)))
         assert [d.serial for d in store.devices_due(day)] == ["AS1"]
 
+    def test_entitlements_of_reads_a_page_of_devices_licenses_and_warranties(
+        self, store: Store
+    ) -> None:
+        # SPEC R1–R5: an export reads each page's entitlements at once, in the order added.
+        for serial in ("AS1", "AS2", "AS3"):
+            store.add_device(device(serial))
+        store.add_licenses("AS1", [license("L2"), license("L1", Plan.ADVANCED)])
+        warranty = ExtendedWarranty("W1", "WEXTWAR1YR-SP-01", 12, DAY)
+        store.add_warranty("AS2", warranty)
+        store.add_licenses("AS3", [license("L3")])
+        held = store.entitlements_of(["AS1", "AS2", "NOPE"])
+        assert held == {
+            "AS1": (store.licenses_of("AS1"), ()),
+            "AS2": ((), (warranty,)),
+            "NOPE": ((), ()),
+        }
+        assert [lic.id for lic in held["AS1"][0]] == ["L2", "L1"]
+        assert store.entitlements_of([]) == {}
+
     def test_devices_due_with_limit_zero_returns_nothing(self, store: Store) -> None:
         store.add_device(device(next_notice_on=DAY))
         assert store.devices_due(DAY, limit=0) == ()

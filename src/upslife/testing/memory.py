@@ -310,6 +310,15 @@ class MemoryStore:
             self._device(serial)
             return self._state.warranties.get(serial, ())
 
+    def entitlements_of(
+        self, serials: Sequence[str]
+    ) -> dict[str, tuple[tuple[License, ...], tuple[ExtendedWarranty, ...]]]:
+        """The licenses and warranties of each of ``serials`` (none for an unknown one)."""
+        wanted = check_keys(serials, "serials")
+        with self._reading():
+            state = self._state
+            return {s: (state.licenses.get(s, ()), state.warranties.get(s, ())) for s in wanted}
+
     # ------------------------------------------------------------------ codes
 
     def add_code(self, code: ActivationCode) -> None:
