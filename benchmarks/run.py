@@ -3,12 +3,13 @@
 Options: ``--scale small|full`` (small: a quick check that the harness works, seconds;
 full: the figures of docs/performance.md, minutes), ``--json out.json`` (every raw
 measurement, the figures and the machine), ``--data DIR`` (where fleet files are built
-once and reused; ``benchmarks/.data`` by default), ``--only b1,b2,b3,b4``, and
+once and reused; ``benchmarks/.data`` by default), ``--only b1,b2,b3,b4,b5``, and
 ``--profile DIR`` (pyinstrument text profiles of the sweep's plan and delivery steps; the
 profiled timings are slower than unprofiled ones).
 
 B4 needs PostgreSQL: it runs when ``UPSLIFE_TEST_POSTGRES_DSN`` is set (``source
-.ci/services.sh && postgres_start`` sets it) and is skipped otherwise.
+.ci/services.sh && postgres_start`` sets it) and is skipped otherwise. B5 needs NUT's
+``upsd`` and ``dummy-ups`` and is skipped, with a note, where they are missing.
 
 Progress goes to stderr; the table (Markdown) to stdout. Each figure leads with a ratio to
 a baseline timed in the same run; absolute times follow. Building fleets is setup, timed
@@ -30,7 +31,7 @@ from typing import Any
 
 import attrs
 
-from benchmarks import b1_rules, b2_sweep, b3_reports, b4_postgres
+from benchmarks import b1_rules, b2_sweep, b3_reports, b4_postgres, b5_poll
 from benchmarks._measure import REPO, Figure
 from benchmarks.fleet import FleetSpec, build_sqlite
 
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=sorted(SCALES), default="full")
     parser.add_argument("--json", type=Path, default=None, help="write every measurement here")
     parser.add_argument("--data", type=Path, default=REPO / "benchmarks" / ".data")
-    parser.add_argument("--only", default="b1,b2,b3,b4", help="comma-separated subset")
+    parser.add_argument("--only", default="b1,b2,b3,b4,b5", help="comma-separated subset")
     parser.add_argument("--profile", type=Path, default=None)
     parser.add_argument(
         "--workers", type=int, default=min(2, os.cpu_count() or 1), help="fleet build processes"
@@ -196,6 +197,16 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             notes.append(f"B4 skipped: set {POSTGRES_ENV} (source .ci/services.sh)")
+
+    if "b5" in only:
+        reason = b5_poll.missing()
+        if reason is None:
+            _progress(f"B5 one poll of {b5_poll.UNITS[args.scale]} UPS behind a local upsd")
+            b5 = b5_poll.run(b5_poll.UNITS[args.scale])
+            raw["b5"] = b5
+            figures += b5_poll.figures(b5)
+        else:
+            notes.append(f"B5 skipped: {reason}")
 
     info = machine()
     elapsed = time.perf_counter() - started

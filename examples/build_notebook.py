@@ -37,7 +37,7 @@ CELLS: list[tuple[str, str]] = [
 
         Every date, count and price in a picture or a printout is computed by the library
         from the inputs written in the cells; nothing is drawn by hand. Rules are cited by
-        their number in the rulebook, `SPEC.md` (*E4* is the coverage rule, and so on).
+        their number in the rulebook, `docs/rules.md` (*E4* is the coverage rule, and so on).
 
         1. One device's coverage: DEFER or FORFEIT (SPEC E4)
         2. The notice calendar: 90, 30, 7 days and the due day (SPEC N2, N4, N5)

@@ -16,8 +16,10 @@ socket or event loop fails the test that leaked it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
+import struct
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
@@ -181,6 +183,8 @@ def smt1500c_image() -> dict[int, int]:
     ):
         for k, register in enumerate(value):
             image[start + k] = register
+    image[142] = image[151] = round(120.7 * 64)  # output / input voltage, scale 6
+    image[590] = (1 << 0) | (1 << 1)  # SOGRelayConfigSetting: main group and SOG0 (group 1)
     image[591] = days(date(2022, 11, 3))  # manufactured
     image[595] = days(date(2023, 5, 14))  # battery installed
     return image
@@ -270,3 +274,35 @@ def modbus_server() -> Iterator[Callable[[dict[int, int] | None], ModbusServer]]
 def block(image: dict[int, int], address: int, count: int) -> Sequence[int]:
     """Registers ``address .. address + count - 1`` of an image (0 where unset)."""
     return [image.get(a, 0) for a in range(address, address + count)]
+
+
+@contextlib.contextmanager
+def resetting_server() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that accepts, reads a request and resets the connection
+    (``SO_LINGER`` 0: the client's next read fails with ``ConnectionResetError``)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.05)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                with contextlib.suppress(OSError):
+                    conn.recv(1024)
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +19,7 @@ from tests.hardware.conftest import (
     ModbusServer,
     block,
     days,
+    resetting_server,
     smt1500c_image,
     string_registers,
 )
@@ -43,6 +46,7 @@ from upslife.hardware.modbus import (
     decode_status,
     decode_string,
     decode_uint,
+    outlet_groups,
     outlet_reboot_value,
     scaled,
     snapshot_from_registers,
@@ -93,7 +97,7 @@ class TestDecoders:
         dynamic = [0] * DYNAMIC_BLOCK[1]
         status[0], status[1] = 1 << (21 - 16), (1 << 2) | (1 << 7)  # Overload, OnBattery, Test
         status[18] = 1 << 1  # ShutdownImminent
-        status[19] = 1 << 2  # NeedsReplacement (apc_modbus.h, register 19)
+        status[22] = 1 << 2  # BatterySystemError_BF NeedsReplacement (apc_modbus.c: RB)
         status[24] = 1 << 1  # calibration in progress
         dynamic[150 - 128] = 1 << 6  # Trim
         flags, other = decode_status(status, dynamic)
@@ -105,8 +109,64 @@ class TestDecoders:
             StatusFlag.RB,
             StatusFlag.CAL,
             StatusFlag.TRIM,
+            StatusFlag.ALARM,  # apc_modbus.c: alarm "Battery system - Needs replacement"
         }
         assert other == frozenset()
+
+    # NUT drivers/apc_modbus.c upsdrv_updateinfo reads the status block 0..26 and sets
+    # RB from regbuf[22] & BATTERYSYSTEMERROR_BF_NEEDS_REPLACEMENT (1 << 2); register 19
+    # is GeneralError_BF, whose bit 2 is an A/D converter fault. The addresses and bits
+    # below are NUT's, written out here, not read from this project's constants.
+    def test_register_22_bit_2_is_a_failed_battery(self) -> None:
+        status = [0] * 27
+        status[22] = 1 << 2
+        flags, _ = decode_status(status, [0] * 32)
+        assert StatusFlag.RB in flags  # SPEC N1
+
+    def test_register_19_bit_2_is_not_a_failed_battery(self) -> None:
+        status = [0] * 27
+        status[19] = 1 << 2  # GeneralError_BF: an A/D converter fault
+        flags, _ = decode_status(status, [0] * 32)
+        assert StatusFlag.RB not in flags
+
+    @pytest.mark.parametrize(
+        ("register", "value"),
+        [
+            (20, 0),  # PowerSystemError_BF high word: nothing
+            (21, 1 << 0),  # output overload
+            (21, 1 << 13),  # inverter fault
+            (20, 1 << 0),  # bit 16 of PowerSystemError_BF: NUT sets no alarm for it
+            (22, 1 << 0),  # battery disconnected
+            (22, 1 << 5),  # battery temperature sensor fault
+        ],
+    )
+    def test_power_and_battery_system_errors_raise_alarm_as_nut_does(
+        self, register: int, value: int
+    ) -> None:
+        status = [0] * 27
+        status[register] = value
+        flags, _ = decode_status(status, [0] * 32)
+        alarmed = value != 0 and not (register == 20 and value == 1)
+        assert (StatusFlag.ALARM in flags) is alarmed
+
+    def test_high_efficiency_mode_is_the_he_token(self) -> None:
+        status = [0] * 27
+        status[1] = (1 << 1) | (1 << 13)  # UPSStatus_BF: Online, HighEfficiency
+        flags, other = decode_status(status, [0] * 32)
+        assert flags == {StatusFlag.OL}
+        assert other == {"HE"}
+
+    def test_the_voltages_are_registers_142_and_151_with_six_fraction_bits(self) -> None:
+        image = smt1500c_image()
+        image[142], image[151] = 230 * 64 + 32, 0xFFFF  # 230.5 V out; in: not applicable
+        snapshot = snapshot_from_registers(*blocks(image))
+        assert snapshot.output_voltage == 230.5
+        assert snapshot.input_voltage is None
+
+    def test_outlet_groups_come_from_register_590(self) -> None:
+        image = smt1500c_image()
+        image[590] = (1 << 0) | (1 << 1) | (1 << 3)  # main, SOG0 (group 1), SOG2 (group 3)
+        assert outlet_groups(blocks(image)[2]) == {0, 1, 3}
 
     def test_the_outlet_reboot_command_targets_one_group(self) -> None:
         # apc_modbus.h: CMD_OUTPUT_REBOOT bit 4; main group bit 8, switched group n bit 9+n.
@@ -122,11 +182,21 @@ class TestDecoders:
         assert snapshot.runtime == timedelta(seconds=3420)
         assert snapshot.read_at == at
 
-    def test_a_charge_above_100_percent_is_malformed(self) -> None:
+    def test_a_charge_far_above_100_percent_is_dropped_not_the_reading(self) -> None:
         image = smt1500c_image()
         image[130] = 0xFFFF  # 127.998 %
-        with pytest.raises(MalformedResponse, match="charge_percent"):
-            snapshot_from_registers(*blocks(image))
+        image[22] = 1 << 2
+        snapshot = snapshot_from_registers(*blocks(image))
+        assert snapshot.charge_percent is None
+        assert snapshot.battery_failed  # the status survives
+        assert snapshot.serial == "AS2312345678"
+        (entry,) = snapshot.dropped
+        assert entry.source == "register 130"
+
+    def test_a_charge_slightly_above_100_percent_reads_as_100(self) -> None:
+        image = smt1500c_image()
+        image[130] = round(101.5 * 512)
+        assert snapshot_from_registers(*blocks(image)).charge_percent == 100.0
 
     @pytest.mark.parametrize(
         "bad",
@@ -149,16 +219,17 @@ class TestFuzzing:
         st.lists(registers, min_size=DYNAMIC_BLOCK[1], max_size=DYNAMIC_BLOCK[1]),
         st.lists(registers, min_size=INVENTORY_BLOCK[1], max_size=INVENTORY_BLOCK[1]),
     )
-    def test_any_register_values_give_a_reading_or_a_malformed_response(
+    def test_any_register_values_give_a_reading_that_keeps_the_status(
         self, status: list[int], dynamic: list[int], inventory: list[int]
     ) -> None:
-        try:
-            snapshot = snapshot_from_registers(status, dynamic, inventory)
-        except MalformedResponse:
-            return
+        # issue 16: a bad value degrades its field, never the reading
+        snapshot = snapshot_from_registers(status, dynamic, inventory)
         assert isinstance(snapshot, DeviceSnapshot)
-        assert snapshot.charge_percent is not None
-        assert 0 <= snapshot.charge_percent <= 100
+        assert (snapshot.status, snapshot.other_status) == decode_status(status, dynamic)
+        if snapshot.charge_percent is None:
+            assert "charge_percent" in {d.field for d in snapshot.dropped}
+        else:
+            assert 0 <= snapshot.charge_percent <= 100
 
     @given(st.lists(st.lists(anything, max_size=90), min_size=3, max_size=3))
     def test_any_python_values_give_a_reading_or_a_malformed_response(
@@ -217,7 +288,7 @@ class TestAgainstAPymodbusServer:
 
     def test_a_failed_battery_reads_as_the_RB_flag(self, modbus_server: StartServer) -> None:
         image = smt1500c_image()
-        image[19] = 1 << 2  # BatterySystemError_BF NeedsReplacement
+        image[22] = 1 << 2  # BatterySystemError_BF NeedsReplacement
         with self.transport(modbus_server(image)) as ups:
             assert ups.read("smt1500c").battery_failed
 
@@ -253,6 +324,33 @@ class TestAgainstAPymodbusServer:
         with self.transport(server) as ups:
             ups.run_command("smt1500c", DeviceCommand.outlet_group_reboot(1))
         assert server.writes == [(1538, [0, (1 << 4) | (1 << 9)])]
+
+    def test_an_outlet_group_the_ups_lacks_is_refused_unsent(
+        self, modbus_server: StartServer
+    ) -> None:
+        server = modbus_server()  # register 590: main group and group 1 only
+        with self.transport(server) as ups, pytest.raises(UnsupportedCommand, match="group 2"):
+            ups.run_command("smt1500c", DeviceCommand.outlet_group_reboot(2))
+        assert server.writes == []
+
+    def test_a_reset_connection_is_a_typed_transport_error(self) -> None:
+        with resetting_server() as port:
+            ups = ModbusTransport("127.0.0.1", port, name="smt1500c", timeout=1.0, retries=0)
+            with ups, pytest.raises(TransportError):
+                ups.read("smt1500c")
+
+    def test_pymodbus_writes_nothing_on_stderr(self) -> None:
+        # An application without logging configured must not see pymodbus' own lines.
+        code = (
+            "from upslife.hardware.modbus import ModbusTransport\n"
+            "from upslife.errors import TransportError\n"
+            "t = ModbusTransport('127.0.0.1', 1, timeout=0.5, retries=0)\n"
+            "try:\n    t.read('127.0.0.1')\nexcept TransportError:\n    pass\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+        )
+        assert done.stderr == ""
 
     @pytest.mark.parametrize(
         "command",

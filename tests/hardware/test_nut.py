@@ -162,14 +162,47 @@ class TestAgainstARealUpsd:
             nut.set_variable(UPS, "ups.id", original)
             assert eventually(lambda: nut.variables(UPS)["ups.id"] == original)
 
-    def test_an_instant_command_the_dummy_ups_lacks_is_a_typed_not_supported(
+    def test_an_instant_command_the_dummy_ups_lacks_is_refused_with_what_it_offers(
         self, nut: NutTransport
     ) -> None:
-        with pytest.raises(NutNotSupported) as caught:
+        # dummy-ups offers load.off only (LIST CMD): the self-test is refused unsent.
+        with pytest.raises(UnsupportedCommand, match=r"it offers: load\.off") as caught:
             nut.run_command(UPS, DeviceCommand.self_test())
-        assert caught.value.code == NutErrorCode.CMD_NOT_SUPPORTED
-        assert isinstance(caught.value, UnsupportedCommand)
         assert caught.value.device == UPS
+
+    def test_a_wrong_password_is_noticed_at_connect_not_at_a_write(self, nut_url: str) -> None:
+        with (
+            transport_as(nut_url, "upslife", "not-the-password") as wrong,
+            pytest.raises(NutAccessDenied) as caught,
+        ):
+            wrong.read(UPS)  # a read needs no password, but the transport checks it first
+        assert caught.value.code == NutErrorCode.ACCESS_DENIED
+        assert "not-the-password" not in str(caught.value)
+
+    def test_the_right_password_passes_the_check_and_reads(self, nut_url: str) -> None:
+        parts = urlsplit(nut_url)
+        with transport_as(nut_url, parts.username, parts.password) as right:
+            assert right.read(UPS).serial == "AS2312345678"
+
+    def test_writes_are_confirmed_by_tracking_on_a_server_that_offers_it(
+        self, nut_url: str
+    ) -> None:
+        # NUT >= 2.8.0: SET TRACKING ON, then SET VAR answers OK TRACKING <id> and
+        # GET TRACKING <id> tells PENDING / SUCCESS / ERR.
+        parts = urlsplit(nut_url)
+        client = NutClient(
+            parts.hostname or "",
+            parts.port or 3493,
+            username=parts.username,
+            password=parts.password,
+            timeout=3,
+        )
+        with client:
+            original = client.get_var(UPS, "ups.id")
+            client.set_var(UPS, "ups.id", "tracked")  # returns once upsd says SUCCESS
+            assert client._tracking_on is True
+            assert client.get_var(UPS, "ups.id") == "tracked"
+            client.set_var(UPS, "ups.id", original)
 
     def test_an_unknown_ups_is_not_found(self, nut: NutTransport) -> None:
         with pytest.raises(NutUnknownUps) as caught:
@@ -219,13 +252,24 @@ class TestAgainstARealUpsd:
 def scripted(
     replies: Mapping[str, bytes | list[bytes]],
 ) -> Callable[[str], bytes | list[bytes] | None]:
-    """A handler: exact request lines to replies; logins succeed; the rest is unknown."""
+    """A handler: exact request lines to replies; logins succeed and pass the credential
+    check (a write to a variable no UPS has); the UPS offers ``test.battery.start`` and
+    ``outlet.1.load.cycle``; the server does not track requests; the rest is unknown."""
 
     def handle(line: str) -> bytes | list[bytes] | None:
         if line in replies:
             return replies[line]
         if line.startswith(("USERNAME ", "PASSWORD ")):
             return b"OK\n"
+        if line.startswith("SET VAR ") and " upslife.credential-check " in line:
+            return b"ERR VAR-NOT-SUPPORTED\n"
+        if line == f"LIST CMD {UPS}":
+            return (
+                f"BEGIN LIST CMD {UPS}\nCMD {UPS} test.battery.start\n"
+                f"CMD {UPS} outlet.1.load.cycle\nEND LIST CMD {UPS}\n"
+            ).encode()
+        if line.startswith("GET VAR ") and line.endswith(" driver.name"):
+            return b"ERR VAR-NOT-SUPPORTED\n"
         if line == "LOGOUT":
             return b"OK Goodbye\n"
         return b"ERR UNKNOWN-COMMAND\n"
@@ -243,7 +287,7 @@ class TestAgainstAScriptedServer:
             scripted(
                 {
                     f"INSTCMD {UPS} test.battery.start": b"OK\n",
-                    f"INSTCMD {UPS} outlet.1.load.cycle": b"OK TRACKING 1bd31808\n",
+                    f"INSTCMD {UPS} outlet.1.load.cycle": b"OK\n",
                 }
             )
         )
@@ -251,9 +295,13 @@ class TestAgainstAScriptedServer:
             nut.run_command(UPS, DeviceCommand.self_test())
             nut.run_command(UPS, DeviceCommand.outlet_group_reboot(1))
         assert server.received == [
-            'USERNAME "admin"',
+            'USERNAME "admin"',  # the credentials are checked at connect
             'PASSWORD "p@ss \\"w\\"\\\\rd"',
+            f'SET VAR {UPS} upslife.credential-check ""',
+            f"LIST CMD {UPS}",  # the command is picked from what the UPS offers
+            "SET TRACKING ON",
             f"INSTCMD {UPS} test.battery.start",
+            f"LIST CMD {UPS}",
             f"INSTCMD {UPS} outlet.1.load.cycle",
             "LOGOUT",
         ]
@@ -543,3 +591,136 @@ class TestFuzzing:
         except MalformedResponse:
             return
         assert isinstance(snapshot, DeviceSnapshot)
+
+
+# ============================================================================ issue 16
+
+
+class TestWritesAndCommandsAsTheDriverExpectsThem:
+    def test_a_tracked_write_waits_for_the_drivers_success(self, fake_upsd: StartFake) -> None:
+        answers = iter([b"PENDING\n", b"PENDING\n", b"SUCCESS\n"])
+        base = scripted(
+            {
+                "SET TRACKING ON": b"OK\n",
+                f'SET VAR {UPS} ups.id "x"': b"OK TRACKING 1bd31808\n",
+            }
+        )
+
+        def handle(line: str) -> bytes | list[bytes] | None:
+            return next(answers) if line == "GET TRACKING 1bd31808" else base(line)
+
+        server = fake_upsd(handle)
+        with transport_to(server, username="u", password="p") as nut:
+            nut.set_variable(UPS, "ups.id", "x")
+        assert server.received.count("GET TRACKING 1bd31808") == 3
+
+    def test_a_tracked_write_the_driver_fails_is_refused(self, fake_upsd: StartFake) -> None:
+        server = fake_upsd(
+            scripted(
+                {
+                    "SET TRACKING ON": b"OK\n",
+                    f'SET VAR {UPS} ups.id "x"': b"OK TRACKING 42\n",
+                    "GET TRACKING 42": b"ERR FAILED\n",
+                }
+            )
+        )
+        with transport_to(server, username="u", password="p") as nut, pytest.raises(NutRefused):
+            nut.set_variable(UPS, "ups.id", "x")
+
+    def test_an_outlet_reboot_uses_the_group_command_newer_drivers_offer(
+        self, fake_upsd: StartFake
+    ) -> None:
+        # NUT 2.8.5 apc_modbus: outlet.group.N.load.cycle; outlet.N.load.cycle is refused.
+        offers = (
+            f"BEGIN LIST CMD {UPS}\nCMD {UPS} load.cycle\nCMD {UPS} outlet.group.0.load.cycle\n"
+            f"CMD {UPS} outlet.group.1.load.cycle\nEND LIST CMD {UPS}\n"
+        ).encode()
+        server = fake_upsd(
+            scripted(
+                {
+                    f"LIST CMD {UPS}": offers,
+                    f"INSTCMD {UPS} outlet.group.1.load.cycle": b"OK\n",
+                }
+            )
+        )
+        with transport_to(server, username="u", password="p") as nut:
+            nut.run_command(UPS, DeviceCommand.outlet_group_reboot(1))
+            with pytest.raises(UnsupportedCommand, match=r"outlet\.group\.2\.load\.cycle"):
+                nut.run_command(UPS, DeviceCommand.outlet_group_reboot(2))
+        assert f"INSTCMD {UPS} outlet.group.1.load.cycle" in server.received
+        assert not any("group.2" in line for line in server.received if line.startswith("INST"))
+
+    @pytest.mark.parametrize(
+        ("driver", "current", "written"),
+        [
+            ("usbhid-ups", "not set", "2025/01/06"),  # parsed with %04d/%02d/%02d
+            ("apcsmart", "not set", "01/06/25"),
+            ("snmp-ups", "2024-01-01", "01/06/25"),
+            ("apc_modbus", "01/01/24", "2025-01-06"),
+            ("blazer_usb", "2024/03/01", "2025/01/06"),  # unknown driver: its own spelling
+            ("blazer_usb", "not set", "2025-01-06"),
+        ],
+    )
+    def test_the_battery_date_is_written_as_the_driver_parses_it(
+        self, fake_upsd: StartFake, driver: str, current: str, written: str
+    ) -> None:
+        # SPEC E9
+        server = fake_upsd(
+            scripted(
+                {
+                    f"GET VAR {UPS} driver.name": f'VAR {UPS} driver.name "{driver}"\n'.encode(),
+                    f"GET VAR {UPS} battery.date": f'VAR {UPS} battery.date "{current}"\n'.encode(),
+                    f'SET VAR {UPS} battery.date "{written}"': b"OK\n",
+                }
+            )
+        )
+        with transport_to(server, username="u", password="p") as nut:
+            nut.run_command(UPS, DeviceCommand.set_battery_install_date(date(2025, 1, 6)))
+        assert f'SET VAR {UPS} battery.date "{written}"' in server.received
+
+    def test_a_wrong_password_fails_at_connect(self, fake_upsd: StartFake) -> None:
+        server = fake_upsd(
+            scripted({f'SET VAR {UPS} upslife.credential-check ""': b"ERR ACCESS-DENIED\n"})
+        )
+        with (
+            transport_to(server, username="u", password="wrong", default_device=UPS) as nut,
+            pytest.raises(NutAccessDenied, match="password is wrong"),
+        ):
+            nut.read(UPS)
+        assert not any(line.startswith("LIST VAR") for line in server.received)
+
+
+class TestReadingAsAPollNeedsIt:
+    def test_wait_is_no_reading(self, fake_upsd: StartFake) -> None:
+        # upsd says WAIT until the driver's first data: that must not read as "no RB".
+        answer_ = f'BEGIN LIST VAR {UPS}\nVAR {UPS} ups.status "WAIT"\nEND LIST VAR {UPS}\n'
+        server = fake_upsd(scripted({f"LIST VAR {UPS}": answer_.encode()}))
+        with transport_to(server) as nut, pytest.raises(NutDeviceUnavailable) as caught:
+            nut.read(UPS)
+        assert caught.value.device == UPS
+
+    def test_the_line_cap_applies_to_a_line_that_arrives_whole(self, fake_upsd: StartFake) -> None:
+        long_line = f'VAR {UPS} ups.id "{"x" * 70_000}"\n'
+        data = f"BEGIN LIST VAR {UPS}\n{long_line}END LIST VAR {UPS}\n".encode()
+        server = fake_upsd(scripted({f"LIST VAR {UPS}": data}))
+        with transport_to(server) as nut, pytest.raises(MalformedResponse, match="longer than"):
+            nut.read(UPS)
+
+    def test_reads_on_many_threads_use_one_connection_each(self, fake_upsd: StartFake) -> None:
+        import threading
+
+        answer_ = f'BEGIN LIST VAR {UPS}\nVAR {UPS} ups.serial "AS1"\nEND LIST VAR {UPS}\n'
+        server = fake_upsd(scripted({f"LIST VAR {UPS}": answer_.encode()}))
+        serials: list[str | None] = []
+        with transport_to(server) as nut:
+
+            def read() -> None:
+                serials.append(nut.read(UPS).serial)
+
+            threads = [threading.Thread(target=read) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(5)
+            assert len(nut._clients) == 8
+        assert serials == ["AS1"] * 8

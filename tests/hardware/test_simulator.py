@@ -119,7 +119,7 @@ class TestCommands:
         with pytest.raises(UnsupportedCommand):
             fleet.set_variable("rack-a", "ups.delay.shutdown", "20")
         with pytest.raises(InvalidCommand):
-            fleet.set_variable("rack-a", "input.sensitivity", "auto")
+            fleet.set_variable("rack-a", "input.sensitivity", "UNKNOWN")
 
     def test_a_unit_can_refuse_a_command_like_a_real_device(self) -> None:
         unit = SimulatedUps.smart_ups_1500()

@@ -135,6 +135,8 @@ class TestStatusAndSensitivity:
             ("reduced", InputSensitivity.MEDIUM),
             ("LOW", InputSensitivity.LOW),
             (" l ", InputSensitivity.LOW),
+            ("A", InputSensitivity.AUTO),  # apcsmart on Matrix / RT units
+            ("auto", InputSensitivity.AUTO),
         ],
     )
     def test_sensitivity_is_read_in_every_drivers_spelling(
@@ -142,9 +144,19 @@ class TestStatusAndSensitivity:
     ) -> None:
         assert parse_sensitivity(text) is expected
 
-    def test_an_unknown_sensitivity_is_refused(self) -> None:
+    @pytest.mark.parametrize("text", ["UNKNOWN", "?", "", "5"])
+    def test_an_unknown_sensitivity_is_refused(self, text: str) -> None:
         with pytest.raises(InvalidSnapshot):
-            parse_sensitivity("auto")
+            parse_sensitivity(text)
+
+    def test_normal_is_the_middle_setting_where_the_vocabulary_has_high(self) -> None:
+        # Eaton/MGE (mge-hid.c: normal, high, low) and CyberPower (cps-hid.c: low,
+        # normal, high) put "normal" between "high" and "low"; APC, Delta and Belkin use
+        # normal/reduced/low, where "normal" is the most sensitive setting.
+        assert parse_sensitivity("normal", normal=InputSensitivity.MEDIUM) is (
+            InputSensitivity.MEDIUM
+        )
+        assert parse_sensitivity("normal") is InputSensitivity.HIGH
 
 
 class TestCommands:

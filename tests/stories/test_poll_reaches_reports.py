@@ -51,7 +51,7 @@ VISIBLE: dict[str, Check] = {
     "manufactured_on": lambda s, inv, op: inv.device_age_months
     == age_in_months(s.manufactured_on or REGISTERED, TODAY),
     "battery_installed_on": lambda s, inv, op: inv.battery_age_months
-    == age_in_months(s.battery_installed_on or REGISTERED, TODAY),
+    == age_in_months(s.battery_installed_on or s.battery_manufactured_on or REGISTERED, TODAY),
     "battery_replace_by": lambda s, inv, op: inv.battery_replace_by == s.battery_replace_by,
     "status": lambda s, inv, op: all(f.value in (op.status or "").split() for f in s.status),
     "other_status": lambda s, inv, op: all(t in (inv.status or "").split() for t in s.other_status),
@@ -66,6 +66,12 @@ VISIBLE: dict[str, Check] = {
     and op.input_sensitivity == s.input_sensitivity.value,
     "self_test_result": lambda s, inv, op: op.self_test_result == s.self_test_result,
     "read_at": lambda s, inv, op: op.observed_at == s.read_at == NOW,
+    "battery_manufactured_on": lambda s, inv, op: inv.battery_age_months
+    == age_in_months(s.battery_installed_on or s.battery_manufactured_on or REGISTERED, TODAY),
+    "input_voltage": lambda s, inv, op: op.input_voltage == s.input_voltage,
+    "output_voltage": lambda s, inv, op: op.output_voltage == s.output_voltage,
+    # what a reading left out is reported by the poll (PollReport.dropped), not in rows
+    "dropped": lambda s, inv, op: s.dropped == (),
 }
 
 texts = st.text(st.characters(min_codepoint=65, max_codepoint=90), min_size=1, max_size=12)
@@ -75,7 +81,7 @@ snapshots = st.builds(
     serial=st.from_regex(r"[a-zA-Z]{2}[0-9]{10}", fullmatch=True),
     firmware=texts.map(lambda t: f"UPS {t}"),
     manufactured_on=st.dates(date(2015, 1, 1), REGISTERED),
-    battery_installed_on=st.dates(REGISTERED, TODAY),
+    battery_installed_on=st.none() | st.dates(REGISTERED, TODAY),  # unknown: mfr date counts
     battery_replace_by=st.dates(TODAY + timedelta(days=1), date(2031, 1, 1)),
     status=st.frozensets(st.sampled_from(list(StatusFlag)), min_size=1, max_size=4),
     other_status=st.frozensets(texts.map(lambda t: f"X{t}"), max_size=2),
@@ -85,6 +91,9 @@ snapshots = st.builds(
     battery_temperature_c=st.floats(-20, 60, allow_nan=False).map(lambda v: round(v, 1)),
     input_sensitivity=st.sampled_from(list(InputSensitivity)),
     self_test_result=texts,
+    battery_manufactured_on=st.dates(date(2015, 1, 1), REGISTERED),
+    input_voltage=st.floats(0, 300, allow_nan=False).map(lambda v: round(v, 1)),
+    output_voltage=st.floats(0, 300, allow_nan=False).map(lambda v: round(v, 1)),
     read_at=st.just(NOW),
 )
 

@@ -3,12 +3,15 @@ E10, N1, S3, S5)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
+from upslife.app import polling
 from upslife.app.context import Context
 from upslife.app.names import canonical_email, canonical_serial
-from upslife.app.polling import PollReport, apply_snapshot
-from upslife.errors import UnknownDevice, UpslifeError
+from upslife.app.polling import PollReport
+from upslife.errors import UpslifeError
 from upslife.hardware.snapshot import DeviceCommand, UpsTransport
 from upslife.ports import Device
 from upslife.sharing import LogEntry
@@ -16,39 +19,25 @@ from upslife.sharing import LogEntry
 __all__ = ["poll", "run_command"]
 
 
-def poll(ctx: Context, transport: UpsTransport) -> PollReport:
-    """Read every UPS the transport reaches and fold the readings into storage.
-
-    Battery dates follow SPEC E9, an ``RB`` flag raises the battery-failure event
-    (SPEC N1) and the device's next notice date is recomputed, so the next sweep sends
-    it. A UPS reporting its serial in another spelling is matched to the registered one;
-    a serial the store does not know is reported, not stored; a UPS that cannot be read
-    is reported with the reason and the poll goes on.
-    """
-    now = ctx.now()
-    read, updated, unknown, failed, failures = 0, [], [], [], []
-    for name in transport.list_devices():
-        try:
-            snapshot = transport.read(name, read_at=now)
-        except UpslifeError as e:
-            failed.append((name, str(e)))
-            continue
-        read += 1
-        if snapshot.serial is None:
-            failed.append((name, "the UPS reports no serial number"))
-            continue
-        try:
-            device = ctx.store.get_device(canonical_serial(snapshot.serial))
-        except UnknownDevice:
-            unknown.append(snapshot.serial)
-            continue
-        today = ctx.today_of(device, now)
-        changed = ctx.refresh(apply_snapshot(device, snapshot, today), today)
-        ctx.save_device(changed)
-        updated.append(device.serial)
-        if snapshot.battery_failed:
-            failures.append(device.serial)
-    return PollReport(read, tuple(updated), tuple(unknown), tuple(failed), tuple(failures))
+def poll(
+    ctx: Context,
+    transport: UpsTransport,
+    *,
+    devices: Sequence[str] | None = None,
+    budget: float = polling.DEFAULT_BUDGET,
+    workers: int = polling.DEFAULT_WORKERS,
+) -> PollReport:
+    """Read UPS units and fold the readings into storage: :func:`upslife.app.polling.poll`
+    at the context's now (SPEC E9, N1, R1, R3)."""
+    return polling.poll(
+        ctx.store,
+        ctx.catalog,
+        transport,
+        ctx.now(),
+        devices=devices,
+        budget=budget,
+        workers=workers,
+    )
 
 
 def run_command(

@@ -129,9 +129,7 @@ def invite_reseller(
     return links
 
 
-def respond(
-    ctx: Context, token: str, action: TokenAction
-) -> tuple[Invitation, OwnerNotice | None]:
+def respond(ctx: Context, token: str, action: TokenAction) -> tuple[Invitation, OwnerNotice | None]:
     """A reseller follows a link: accept, decline or unsubscribe (SPEC I2–I5).
 
     The token's signature, action and expiry are checked first (SPEC I5); then the
@@ -145,21 +143,15 @@ def respond(
     if action is TokenAction.UNSUBSCRIBE:
         done = unsubscribe_link(ctx, token)
         return done.invitations[0], (done.notices[0] if done.notices else None)
+    now = ctx.now()
     if action is TokenAction.ACCEPT:
         outcome = InvitationState.ACCEPTED
-
-        def step(inv: Invitation) -> tuple[Invitation, OwnerNotice | None]:
-            return accept(inv, now), None
-
+        step: _Step = lambda inv: (accept(inv, now), None)  # noqa: E731
     elif action is TokenAction.DECLINE:
         outcome = InvitationState.DECLINED
-
-        def step(inv: Invitation) -> tuple[Invitation, OwnerNotice | None]:
-            return decline(inv, now)
-
+        step = lambda inv: decline(inv, now)  # noqa: E731
     else:
         raise InvalidInput(f"a reseller link accepts, declines or unsubscribes, not {action!r}")
-    now = ctx.now()
     verified = verify(ctx.require_keyring(), token, action=action, now=now)
     if verified.invitation_id.startswith(DIGEST_SUBJECT):
         raise TokenTampered("a digest's link only unsubscribes")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from datetime import date, timedelta
 
-from upslife.app import commands, devices, reporting, resellers, shares
+from upslife.app import commands, devices, polling, reporting, resellers, shares
 from upslife.app.clock import SystemClock
 from upslife.app.context import Context
 from upslife.app.devices import DeviceRegistered
@@ -240,9 +240,7 @@ class Lifecycle:
         """The user accepts a shared device through the link (SPEC S2)."""
         return shares.accept_share_link(self.ctx, token, user_has_account=user_has_account)
 
-    def accept_share(
-        self, serial: str, user_email: str, *, user_has_account: bool = True
-    ) -> None:
+    def accept_share(self, serial: str, user_email: str, *, user_has_account: bool = True) -> None:
         """A signed-in user accepts their invitation to a device (SPEC S2)."""
         shares.accept_by_user(self.ctx, serial, user_email, user_has_account=user_has_account)
 
@@ -272,9 +270,16 @@ class Lifecycle:
 
     # ------------------------------------------------------------------ hardware
 
-    def poll(self, transport: UpsTransport) -> PollReport:
-        """Read the UPS units the transport reaches into storage (SPEC E9, N1, R1, R3)."""
-        return commands.poll(self.ctx, transport)
+    def poll(
+        self,
+        transport: UpsTransport,
+        *,
+        devices: Sequence[str] | None = None,
+        budget: float = polling.DEFAULT_BUDGET,
+        workers: int = polling.DEFAULT_WORKERS,
+    ) -> PollReport:
+        """Read UPS units into storage (SPEC E9, N1, R1, R3): :func:`upslife.app.polling.poll`."""
+        return commands.poll(self.ctx, transport, devices=devices, budget=budget, workers=workers)
 
     def run_command(
         self,

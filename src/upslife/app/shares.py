@@ -282,9 +282,7 @@ def remove_customer_from_view(ctx: Context, user_email: str, owner_id: str) -> t
     """A shared user removes every device of one customer from their view (SPEC S4).
     Returns the serials removed; only the user's own access ends."""
     user, owner = canonical_email(user_email), canonical_email(owner_id)
-    serials = tuple(
-        d.serial for d in shared_with_me(ctx, user) if d.owner_id == owner
-    )
+    serials = tuple(d.serial for d in shared_with_me(ctx, user) if d.owner_id == owner)
     for serial in serials:
         remove_device_from_view(ctx, serial, user)
     return serials
@@ -301,9 +299,7 @@ def transfer(ctx: Context, serial: str, new_owner_id: str, *, by: str) -> Device
     try:
         decision = transfer_ownership(state, device.serial, new_owner.id, actor, now)
     except UpslifeError as e:
-        ctx.log_refusal(
-            device, actor, ctx.role(device, actor), Action.TRANSFER_OWNERSHIP, e, today
-        )
+        ctx.log_refusal(device, actor, ctx.role(device, actor), Action.TRANSFER_OWNERSHIP, e, today)
         raise
     moved = attrs.evolve(device, owner_id=new_owner.id)
     target = ctx.store.get_sharing(new_owner.id)

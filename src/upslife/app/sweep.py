@@ -29,7 +29,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Final
+from typing import Final, Literal
 
 import attrs
 
@@ -559,6 +559,7 @@ _REMINDER_USEFUL_DAYS: Final = 7
 _FAILURE_USEFUL_DAYS: Final = 14
 _ACCOUNT_MAIL_USEFUL_DAYS: Final = 7
 _CONSECUTIVE_TRANSIENT_LIMIT: Final = 5
+_Outcome = Literal["sent", "suppressed", "failed", "retrying"]
 
 
 def _notice_useful_until(notice: Notice) -> date:
@@ -583,7 +584,7 @@ def useful_until(
     if isinstance(message, Notice):
         last = _notice_useful_until(message)
     elif isinstance(message, Digest):
-        last = max(_notice_useful_until(n) for n in message.notices)
+        last = max((_notice_useful_until(n) for n in message.notices), default=item.day)
     else:
         last = item.day + timedelta(days=_ACCOUNT_MAIL_USEFUL_DAYS)
     return max(last, item.day + timedelta(days=settings.min_retry_days))
@@ -654,7 +655,7 @@ def _deliver_one(
     senders: tuple[MailSender, ChatSender | None],
     settings: DeliverySettings,
     now: datetime,
-) -> str:
+) -> _Outcome:
     """Deliver one claimed item and mark it; returns what became of it."""
     message: Notice | Digest | PlainMail | None = None
     try:

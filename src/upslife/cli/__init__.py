@@ -397,16 +397,26 @@ def _transport(url: str) -> UpsTransport:
 def cmd_poll(args: argparse.Namespace, config: Config) -> None:
     service = _service(args, config)
     with _transport(args.url) as transport:
-        report = service.poll(transport)
+        named = getattr(transport, "default_device", None)  # nut://host/UPS reads that UPS only
+        report = service.poll(
+            transport,
+            devices=None if named is None else [named],
+            budget=args.budget,
+            workers=args.workers,
+        )
     data = {
         "read": report.read,
         "updated": list(report.updated),
         "unknown": list(report.unknown),
         "failed": [{"device": name, "error": error} for name, error in report.failed],
         "battery_failures": list(report.battery_failures),
+        "unidentifiable": [{"device": n, "reason": r} for n, r in report.unidentifiable],
+        "dropped": [{"device": n, "values": list(v)} for n, v in report.dropped],
     }
     lines = [f"read {report.read} UPS(s); updated {len(report.updated)}"]
     lines += [f"  not registered: {serial}" for serial in report.unknown]
+    lines += [f"  unidentifiable {name}: {reason}" for name, reason in report.unidentifiable]
+    lines += [f"  {name} left out {value}" for name, values in report.dropped for value in values]
     lines += [f"  could not read {name}: {error}" for name, error in report.failed]
     lines += [f"  battery needs replacement: {serial}" for serial in report.battery_failures]
     _out(args, data, "\n".join(lines))
@@ -537,7 +547,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
 
     p = add("poll", cmd_poll, "read real UPS units into storage (battery dates, failures)")
-    p.add_argument("url", help="nut://[user:pass@]HOST[:PORT]/UPS or modbus://HOST[:PORT][/UNIT]")
+    p.add_argument("url", help="nut://[user:pass@]HOST[:PORT][/UPS] or modbus://HOST[:PORT][/UNIT]")
+    p.add_argument("--budget", type=float, default=60.0, help="seconds the whole poll may take")
+    p.add_argument("--workers", type=int, default=16, help="UPS units read at the same time")
 
     p = add("revoke", cmd_revoke, "revoke a user's share")
     p.add_argument("--serial", required=True)

@@ -17,16 +17,19 @@ from upslife.hardware.snapshot import (
     Command,
     DeviceCommand,
     DeviceSnapshot,
+    DroppedValue,
     InputSensitivity,
     StatusFlag,
     UpsTransport,
     command_for_variable,
+    is_placeholder_serial,
 )
 
 __all__ = [
     "Command",
     "DeviceCommand",
     "DeviceSnapshot",
+    "DroppedValue",
     "InputSensitivity",
     "NutClient",
     "NutErrorCode",
@@ -36,4 +39,5 @@ __all__ = [
     "StatusFlag",
     "UpsTransport",
     "command_for_variable",
+    "is_placeholder_serial",
 ]

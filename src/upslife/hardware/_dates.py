@@ -38,6 +38,9 @@ _APC_MAX_DAYS = 0xFFFF
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _YMD_SLASH = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
 _MDY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
+# Liebert's liebert-esp2 writes ups.mfr.date as DDMMMYY: "12OCT04".
+_DMONY = re.compile(r"^(\d{1,2})([A-Za-z]{3})(\d{2})$")
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 #: Values drivers publish for "no date": read as ``None`` rather than refused.
 _ABSENT = frozenset({"", "na", "n/a", "unknown", "not set", "none"})
@@ -65,7 +68,8 @@ def _make(year: int, month: int, day: int, text: str) -> date:
 
 
 def parse_nut_date(text: str) -> date | None:
-    """Read a NUT date variable: ``YYYY-MM-DD``, ``YYYY/MM/DD`` or ``MM/DD/YY[YY]``.
+    """Read a NUT date variable: ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``MM/DD/YY[YY]``, or
+    Liebert's ``DDMMMYY`` (``12OCT04``).
 
     Two-digit years follow the POSIX ``%y`` pivot (``96`` is 1996, ``23`` is 2023).
     Slash dates with two leading digits are month first, as NUT documents them; a value
@@ -91,6 +95,9 @@ def parse_nut_date(text: str) -> date | None:
                 "Set the driver's date in YYYY-MM-DD form"
             )
         return _make(year, first, second, text)
+    if (m := _DMONY.match(value)) and m[2].upper() in _MONTHS:
+        month = _MONTHS.index(m[2].upper()) + 1
+        return _make(_year_from_two_digits(int(m[3])), month, int(m[1]), text)
     raise InvalidDate(
         f"{text!r} is not a date in a form NUT drivers write (YYYY-MM-DD, YYYY/MM/DD, MM/DD/YY)"
     )
@@ -106,13 +113,14 @@ def nut_date_style(sample: str | None) -> str:
     return NutDateStyle.ISO
 
 
-def format_nut_date(day: date, like: str | None = None) -> str:
-    """Write ``day`` in the spelling of ``like`` (the device's current value), ISO by default.
+def format_nut_date(day: date, like: str | None = None, *, style: str | None = None) -> str:
+    """Write ``day`` in the spelling of ``like`` (the device's current value), ISO by default;
+    ``style`` (a :class:`NutDateStyle`), when given, wins over ``like``.
 
     >>> format_nut_date(date(2024, 2, 29), like="11/14/00")
     '02/29/24'
     """
-    style = nut_date_style(like)
+    style = style or nut_date_style(like)
     if style == NutDateStyle.YMD_SLASH:
         return f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
     if style == NutDateStyle.MDY:

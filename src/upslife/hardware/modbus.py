@@ -20,6 +20,8 @@ another exception. ``pymodbus`` (the ``upslife[modbus]`` extra) is imported only
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Final, TypeVar, final
@@ -43,7 +45,10 @@ from upslife.hardware.snapshot import (
     Command,
     DeviceCommand,
     DeviceSnapshot,
+    DroppedValue,
     StatusFlag,
+    charge_from_sensor,
+    is_placeholder_serial,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +68,7 @@ __all__ = [
     "decode_status",
     "decode_string",
     "decode_uint",
+    "outlet_groups",
     "outlet_reboot_value",
     "scaled",
     "snapshot_from_registers",
@@ -89,11 +95,15 @@ _UPS_STATUS_BITS: Final = {
     7: StatusFlag.TEST,  # Test
     21: StatusFlag.OVER,  # Overload
 }
+UPS_STATUS_HE: Final = 13  # HighEfficiency (ECO): apc_modbus reports it, as the "HE" token
 SIMPLE_SIGNALING_STATUS: Final = 18  # SimpleSignalingStatus_BF: bit 1 ShutdownImminent -> LB
-BATTERY_SYSTEM_ERROR: Final = 19  # BatterySystemError_BF: bit 2 NeedsReplacement -> RB
-# (apc_modbus.h: "register 19 in status block", NEEDS_REPLACEMENT = 1 << 2. The driver's
-# apc_modbus.c reads register 18 bit 1 for RB, the same bit it reads for LB: we follow
-# the header and the application note. See docs/hardware.md.)
+GENERAL_ERROR: Final = 19  # GeneralError_BF (bit 2 is an A/D converter fault, not a battery)
+POWER_SYSTEM_ERROR: Final = 20  # PowerSystemError_BF, 2 registers (uint32): any -> ALARM
+BATTERY_SYSTEM_ERROR: Final = 22  # BatterySystemError_BF: any -> ALARM, bit 2 -> RB
+BATTERY_NEEDS_REPLACEMENT: Final = 1 << 2  # apc_modbus.h BATTERYSYSTEMERROR_BF_NEEDS_REPLACEMENT
+# The bits apc_modbus.c upsdrv_updateinfo turns into alarms (apc_modbus.h).
+POWER_SYSTEM_ALARM_BITS: Final = sum(1 << b for b in (0, 1, 2, 4, 5, 6, 7, 8, 9, 11, 12, 13))
+BATTERY_SYSTEM_ALARM_BITS: Final = sum(1 << b for b in range(7))
 SELF_TEST_RESULT: Final = 23  # ReplaceBatteryTestStatus_BF (apc_modbus "ups.test.result")
 CALIBRATION_STATUS: Final = 24  # RunTimeCalibrationStatus_BF: bit 1 InProgress -> CAL
 
@@ -103,6 +113,9 @@ CHARGE: Final = 130  # battery.charge: uint16, scale 9 -> percent = raw / 512
 REPLACE_BY: Final = 133  # battery.date.maintenance: uint16 days since 2000-01-01 (SPEC E9)
 BATTERY_TEMPERATURE: Final = 135  # battery.temperature: int16, scale 7 -> degC = raw / 128
 LOAD: Final = 136  # ups.load: uint16, scale 8 -> percent = raw / 256
+OUTPUT_VOLTAGE: Final = 142  # output.voltage: uint16, scale 6 -> volts = raw / 64
+INPUT_VOLTAGE: Final = 151  # input.voltage: uint16, scale 6; 0xFFFF is "not applicable"
+VOLTAGE_SCALE: Final = 6
 INPUT_STATUS: Final = 150  # InputStatus_BF: bit 5 Boost -> BOOST, bit 6 Trim -> TRIM
 CHARGE_SCALE: Final = 9
 TEMPERATURE_SCALE: Final = 7
@@ -112,6 +125,7 @@ LOAD_SCALE: Final = 8
 FIRMWARE: Final = (516, 8)  # ups.firmware: string, 8 registers
 MODEL: Final = (532, 16)  # ups.model: string, 16 registers
 SERIAL: Final = (564, 8)  # ups.serial: string, 8 registers
+SOG_RELAY_CONFIG: Final = 590  # SOGRelayConfigSetting_BF: bit 0 main group, bit 1+n group n
 MANUFACTURE_DATE: Final = 591  # ups.mfr.date: uint16 days since 2000-01-01
 BATTERY_INSTALL_DATE: Final = 595  # battery.date: uint16 days since 2000-01-01, writable
 
@@ -219,7 +233,11 @@ def decode_self_test(register: int) -> str | None:
 def decode_status(
     status: Sequence[int], dynamic: Sequence[int]
 ) -> tuple[frozenset[StatusFlag], frozenset[str]]:
-    """The status flags from the status block (0..26) and the dynamic block (128..159)."""
+    """The status flags from the status block (0..26) and the dynamic block (128..159),
+    as NUT's ``apc_modbus.c`` (``upsdrv_updateinfo``) reads them: ``RB`` is
+    BatterySystemError_BF (register 22) bit 2; any PowerSystemError_BF (20-21) or
+    BatterySystemError_BF bit NUT alarms on raises ``ALARM``; UPSStatus_BF bit 13
+    (high efficiency) is the ``HE`` token."""
     status_regs = _registers(status, STATUS_BLOCK[1], "status block")
     dynamic_regs = _registers(dynamic, DYNAMIC_BLOCK[1], "dynamic block")
     flags: set[StatusFlag] = set()
@@ -227,10 +245,17 @@ def decode_status(
     for bit, flag in _UPS_STATUS_BITS.items():
         if ups_status & (1 << bit):
             flags.add(flag)
+    other: set[str] = set()
+    if ups_status & (1 << UPS_STATUS_HE):
+        other.add("HE")  # as the NUT path reads it (older apc_modbus put it in ups.status)
     if status_regs[SIMPLE_SIGNALING_STATUS] & (1 << 1):
         flags.add(StatusFlag.LB)
-    if status_regs[BATTERY_SYSTEM_ERROR] & (1 << 2):
-        flags.add(StatusFlag.RB)
+    power_errors = decode_uint(status_regs[POWER_SYSTEM_ERROR : POWER_SYSTEM_ERROR + 2])
+    battery_errors = status_regs[BATTERY_SYSTEM_ERROR]
+    if power_errors & POWER_SYSTEM_ALARM_BITS or battery_errors & BATTERY_SYSTEM_ALARM_BITS:
+        flags.add(StatusFlag.ALARM)
+    if battery_errors & BATTERY_NEEDS_REPLACEMENT:
+        flags.add(StatusFlag.RB)  # SPEC N1
     if status_regs[CALIBRATION_STATUS] & (1 << 1):
         flags.add(StatusFlag.CAL)
     input_status = dynamic_regs[INPUT_STATUS - DYNAMIC_BLOCK[0]]
@@ -238,7 +263,7 @@ def decode_status(
         flags.add(StatusFlag.BOOST)
     if input_status & (1 << 6):
         flags.add(StatusFlag.TRIM)
-    return frozenset(flags), frozenset()
+    return frozenset(flags), frozenset(other)
 
 
 def snapshot_from_registers(
@@ -251,8 +276,10 @@ def snapshot_from_registers(
     """The snapshot the three register blocks describe (pure).
 
     ``status`` holds registers 0..26, ``dynamic`` 128..159 and ``inventory`` 516..595.
-    A block of the wrong length, a value that is not a 16-bit register, or a reading out
-    of range (a charge above 100 %) raises :class:`~upslife.errors.MalformedResponse`.
+    A block of the wrong length or a value that is not a 16-bit register raises
+    :class:`~upslife.errors.MalformedResponse`. A value out of range (a charge of 128 %,
+    a date in the future of ``read_at``) degrades its field only, recorded in
+    :attr:`DeviceSnapshot.dropped`; a charge up to 105 % reads as 100 %.
     """
     if read_at is not None:
         require_instant(read_at, "read_at")  # the caller's mistake, not the UPS's
@@ -267,26 +294,78 @@ def snapshot_from_registers(
         start = field[0] - INVENTORY_BLOCK[0]
         return inv[start : start + field[1]]
 
+    def n(address: int) -> int:
+        return inv[address - INVENTORY_BLOCK[0]]
+
     flags, other = decode_status(status_regs, dyn)
-    try:
-        return DeviceSnapshot(
-            model=decode_string(i(MODEL)),
-            serial=decode_string(i(SERIAL)),
-            firmware=decode_string(i(FIRMWARE)),
-            manufactured_on=decode_date(inv[MANUFACTURE_DATE - INVENTORY_BLOCK[0]]),
-            battery_installed_on=decode_date(inv[BATTERY_INSTALL_DATE - INVENTORY_BLOCK[0]]),
-            battery_replace_by=decode_date(d(REPLACE_BY)),  # SPEC E9: the UPS's own date
-            status=flags,
-            other_status=other,
-            load_percent=scaled(d(LOAD), LOAD_SCALE),
-            charge_percent=scaled(d(CHARGE), CHARGE_SCALE),
-            runtime=timedelta(seconds=decode_uint([d(RUNTIME), d(RUNTIME + 1)])),
-            battery_temperature_c=scaled(decode_int([d(BATTERY_TEMPERATURE)]), TEMPERATURE_SCALE),
-            self_test_result=decode_self_test(status_regs[SELF_TEST_RESULT]),
-            read_at=read_at,
-        )
-    except InvalidInput as e:
-        raise MalformedResponse(f"the UPS's registers hold a value it cannot have: {e}") from e
+    values: dict[str, object] = {}
+    sources: dict[str, str] = {}
+    dropped: list[DroppedValue] = []
+
+    def take(field: str, address: int, decode: Callable[[], object]) -> None:
+        sources[field] = f"register {address}"
+        try:
+            values[field] = decode()
+        except InvalidInput as e:
+            dropped.append(DroppedValue(field, f"register {address}", "?", str(e)))
+
+    def voltage(address: int) -> float | None:
+        raw = d(address)
+        return None if raw == 0xFFFF else scaled(raw, VOLTAGE_SCALE)  # apc_modbus: "NA"
+
+    take("model", MODEL[0], lambda: decode_string(i(MODEL)))
+    take("serial", SERIAL[0], lambda: decode_string(i(SERIAL)))
+    take("firmware", FIRMWARE[0], lambda: decode_string(i(FIRMWARE)))
+    take("manufactured_on", MANUFACTURE_DATE, lambda: decode_date(n(MANUFACTURE_DATE)))
+    take("battery_installed_on", BATTERY_INSTALL_DATE, lambda: decode_date(n(BATTERY_INSTALL_DATE)))
+    take("battery_replace_by", REPLACE_BY, lambda: decode_date(d(REPLACE_BY)))  # SPEC E9
+    take("load_percent", LOAD, lambda: scaled(d(LOAD), LOAD_SCALE))
+    take("charge_percent", CHARGE, lambda: charge_from_sensor(scaled(d(CHARGE), CHARGE_SCALE)))
+    take("runtime", RUNTIME, lambda: timedelta(seconds=decode_uint([d(RUNTIME), d(RUNTIME + 1)])))
+    take(
+        "battery_temperature_c",
+        BATTERY_TEMPERATURE,
+        lambda: scaled(decode_int([d(BATTERY_TEMPERATURE)]), TEMPERATURE_SCALE),
+    )
+    take("input_voltage", INPUT_VOLTAGE, lambda: voltage(INPUT_VOLTAGE))
+    take("output_voltage", OUTPUT_VOLTAGE, lambda: voltage(OUTPUT_VOLTAGE))
+    take(
+        "self_test_result",
+        SELF_TEST_RESULT,
+        lambda: decode_self_test(status_regs[SELF_TEST_RESULT]),
+    )
+    serial = values.get("serial")
+    if isinstance(serial, str) and is_placeholder_serial(serial):
+        del values["serial"]
+        reason = "a placeholder, not a serial number"
+        dropped.append(DroppedValue("serial", f"register {SERIAL[0]}", serial, reason))
+    raws = {field: _raw_text(values[field]) for field in values if values[field] is not None}
+    return DeviceSnapshot.lenient(
+        values,
+        sources=sources,
+        raw=raws,
+        dropped=dropped,
+        status=flags,
+        other_status=other,
+        read_at=read_at,
+    )
+
+
+def _raw_text(value: object) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return f"{value.total_seconds():g} s"
+    return str(value)
+
+
+def outlet_groups(inventory: Sequence[int]) -> frozenset[int]:
+    """The outlet groups the UPS has, from SOGRelayConfigSetting_BF (register 590):
+    bit 0 the main group (0), bit 1 + n switched group n + 1 (apc_modbus.c reads it so
+    commands target only groups that exist)."""
+    inv = _registers(inventory, INVENTORY_BLOCK[1], "inventory block")
+    config = inv[SOG_RELAY_CONFIG - INVENTORY_BLOCK[0]]
+    return frozenset(group for group in range(4) if config & (1 << group))
 
 
 def outlet_reboot_value(group: int) -> list[int]:
@@ -303,6 +382,7 @@ def outlet_reboot_value(group: int) -> list[int]:
 # --------------------------------------------------------------------------- transport
 
 _T = TypeVar("_T")
+_NULL_HANDLER = logging.NullHandler()
 
 
 def _parse_url(url: str) -> tuple[str, int, int]:
@@ -355,6 +435,8 @@ class ModbusTransport(ClosingTransport):
         self.timeout = float(timeout)
         self.retries = retries
         self._client: ModbusTcpClient | None = None
+        self._lock = threading.RLock()  # one connection, one request at a time
+        self._groups: frozenset[int] | None = None
 
     @classmethod
     def from_url(
@@ -374,6 +456,10 @@ class ModbusTransport(ClosingTransport):
     def _connection(self) -> ModbusTcpClient:
         if self._client is not None:
             return self._client
+        # pymodbus logs its own failures (which we raise as typed errors) on stderr when
+        # the application configured no logging: a NullHandler keeps them off stderr and
+        # still lets an application's own logging configuration see them.
+        logging.getLogger("pymodbus").addHandler(_NULL_HANDLER)
         try:
             from pymodbus.client import ModbusTcpClient
         except ImportError as e:  # pragma: no cover - the extra is installed in the test env
@@ -421,6 +507,13 @@ class ModbusTransport(ClosingTransport):
             raise TransportError(
                 f"Modbus failure at {self.host}:{self.port} during {what}: {e}", device=self.name
             ) from e
+        except OSError as e:  # ConnectionResetError, BrokenPipeError: pymodbus lets them out
+            self.close()
+            raise TransportError(
+                f"the connection to the Modbus device at {self.host}:{self.port} failed during "
+                f"{what}: {e!r}",
+                device=self.name,
+            ) from e
         if response.isError():  # type: ignore[attr-defined]
             code = int(getattr(response, "exception_code", 0) or 0)
             raise ModbusRefused(
@@ -461,9 +554,11 @@ class ModbusTransport(ClosingTransport):
         self._check_device(device)
         if read_at is not None:
             require_instant(read_at, "read_at")
-        status = self._read_block(STATUS_BLOCK)
-        dynamic = self._read_block(DYNAMIC_BLOCK)
-        inventory = self._read_block(INVENTORY_BLOCK)
+        with self._lock:
+            status = self._read_block(STATUS_BLOCK)
+            dynamic = self._read_block(DYNAMIC_BLOCK)
+            inventory = self._read_block(INVENTORY_BLOCK)
+            self._groups = outlet_groups(inventory)
         try:
             return snapshot_from_registers(status, dynamic, inventory, read_at=read_at)
         except MalformedResponse as e:
@@ -495,9 +590,21 @@ class ModbusTransport(ClosingTransport):
                 "use NUT or the UPS's own interface",
                 device=device,
             )
+        with self._lock:
+            self._carry_out(device, register, command)
+
+    def _carry_out(self, device: str, register: int, command: DeviceCommand) -> None:
         if command.command is Command.SELF_TEST:
             self._write(register, [BATTERY_TEST_START])
         elif command.outlet_group is not None:
+            groups = self._outlet_groups()
+            if command.outlet_group not in groups:
+                have = ", ".join(map(str, sorted(groups))) or "none"
+                raise UnsupportedCommand(
+                    f"{device} has no outlet group {command.outlet_group} (SOGRelayConfigSetting, "
+                    f"register {SOG_RELAY_CONFIG}, lists: {have})",
+                    device=device,
+                )
             self._write(register, outlet_reboot_value(command.outlet_group))
         elif command.battery_installed_on is not None:
             try:
@@ -505,6 +612,11 @@ class ModbusTransport(ClosingTransport):
             except InvalidInput as e:
                 raise InvalidCommand(str(e)) from e
             self._write(register, [days])
+
+    def _outlet_groups(self) -> frozenset[int]:
+        if self._groups is None:
+            self._groups = outlet_groups(self._read_block(INVENTORY_BLOCK))
+        return self._groups
 
     def close(self) -> None:
         client, self._client = self._client, None

@@ -22,17 +22,16 @@ import enum
 import re
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Self, final
 from urllib.parse import unquote, urlsplit
 
-from upslife._validation import require_instant
 from upslife.errors import (
     InvalidCommand,
-    InvalidInput,
     InvalidTransportConfig,
     MalformedResponse,
     NutAccessDenied,
@@ -45,15 +44,14 @@ from upslife.errors import (
     TransportTimeout,
     UnsupportedCommand,
 )
-from upslife.hardware._dates import format_nut_date, parse_nut_date
+from upslife.hardware._dates import NutDateStyle, format_nut_date
+from upslife.hardware._nutmap import snapshot_from_nut
 from upslife.hardware.snapshot import (
     ClosingTransport,
     Command,
     DeviceCommand,
     DeviceSnapshot,
     InputSensitivity,
-    parse_sensitivity,
-    parse_status,
 )
 
 __all__ = [
@@ -161,6 +159,26 @@ NUT_COMMANDS: Mapping[Command, tuple[str, str] | None] = {
     Command.OUTLET_GROUP_REBOOT: ("INSTCMD", "outlet.{group}.load.cycle"),
     # NUT has no instant command to start a firmware install (nut-names.txt).
     Command.FIRMWARE_INSTALL_START: None,
+}
+
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+# A variable no UPS has: writing it checks the credentials without changing anything.
+_PROBE = "upslife.credential-check"
+# How long a tracked write may stay PENDING before the transport stops waiting.
+_TRACKING_POLL = 0.05
+
+# Instant commands per command, in order of preference ({group}: the outlet group).
+_INSTANT_CANDIDATES: Mapping[Command, tuple[str, ...]] = {
+    Command.SELF_TEST: ("test.battery.start", "test.battery.start.quick"),
+    Command.OUTLET_GROUP_REBOOT: ("outlet.group.{group}.load.cycle", "outlet.{group}.load.cycle"),
+}
+# battery.date as each driver parses it (usbhid-ups: "%04d/%02d/%02d").
+_DATE_STYLES: Mapping[str, str] = {
+    "usbhid-ups": NutDateStyle.YMD_SLASH,
+    "apcsmart": NutDateStyle.MDY,
+    "apcsmart-old": NutDateStyle.MDY,
+    "snmp-ups": NutDateStyle.MDY,
+    "apc_modbus": NutDateStyle.ISO,
 }
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$")
@@ -295,6 +313,7 @@ class NutClient:
         self._username = username
         self._password = password
         self._authenticated = False
+        self._tracking_on: bool | None = None
         self._buffer = bytearray()
         self._sock: socket.socket | None
         if sock is not None:
@@ -389,7 +408,7 @@ class NutClient:
 
     def _read_line(self, deadline: float) -> str:
         while True:
-            end = self._buffer.find(b"\n")
+            end = self._buffer.find(b"\n", 0, MAX_LINE + 1)
             if end >= 0:
                 raw = bytes(self._buffer[:end])
                 del self._buffer[: end + 1]
@@ -398,7 +417,7 @@ class NutClient:
                 except MalformedResponse:
                     self.close()
                     raise
-            if len(self._buffer) > MAX_LINE:
+            if len(self._buffer) > MAX_LINE:  # no line break within the cap
                 self.close()
                 raise MalformedResponse(f"upsd sent a line longer than {MAX_LINE} bytes")
             if self._sock is None:
@@ -413,6 +432,10 @@ class NutClient:
                 )
             try:
                 self._sock.settimeout(remaining)
+                if _QUICKACK is not None:
+                    # Linux clears TCP_QUICKACK after a while: ask again before each read,
+                    # or a kept-open connection waits ~40 ms per answer on delayed ACKs.
+                    self._sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
                 chunk = self._sock.recv(65536)
             except TimeoutError as e:
                 self.close()
@@ -520,93 +543,107 @@ class NutClient:
             raise MalformedResponse(f"unexpected answer to GET TYPE: {' '.join(words)!r}")
         return words[3:]
 
+    def list_cmd(self, ups: str) -> frozenset[str]:
+        """``LIST CMD <ups>``: the instant commands the UPS offers."""
+        ups = _name(ups, "UPS name")
+        commands: set[str] = set()
+        for words in self._request_list(["CMD", ups], device=ups):
+            if len(words) != 3 or words[0] != "CMD" or words[1] != ups:
+                self.close()
+                raise MalformedResponse(f"malformed LIST CMD entry {' '.join(words)!r}")
+            commands.add(words[2])
+        return frozenset(commands)
+
+    def _tracking(self, device: str) -> bool:
+        """Turn on ``SET TRACKING ON`` (NUT >= 2.8.0) once; ``False`` where unsupported."""
+        if self._tracking_on is None:
+            try:
+                self._tracking_on = self._request(["SET", "TRACKING", "ON"])[:1] == ("OK",)
+            except NutError:
+                self._tracking_on = False
+        return self._tracking_on
+
+    def _confirm(self, words: tuple[str, ...], request: Sequence[str], device: str) -> None:
+        """Wait for a tracked request's outcome (``GET TRACKING <id>``) within the timeout."""
+        self._expect_ok(words, request)
+        if len(words) < 3 or words[1] != "TRACKING":
+            return
+        tracking_id = words[2]
+        shown = " ".join(request[:3])
+        deadline = time.monotonic() + self.timeout
+        while True:
+            answer = self._request(["GET", "TRACKING", tracking_id], device=device)
+            if answer[:1] == ("SUCCESS",):
+                return
+            if answer[:1] != ("PENDING",):
+                self.close()
+                raise MalformedResponse(
+                    f"unexpected answer to GET TRACKING for {shown}: {' '.join(answer)!r}"
+                )
+            if time.monotonic() >= deadline:
+                raise TransportTimeout(
+                    f"upsd at {self.host}:{self.port} did not confirm {shown} for {device} "
+                    f"within {self.timeout:g} s (still PENDING)",
+                    timeout=self.timeout,
+                    device=device,
+                )
+            time.sleep(_TRACKING_POLL)
+
     def set_var(self, ups: str, name: str, value: str) -> None:
-        """``SET VAR <ups> <name> "<value>"``, authenticating first if credentials are set."""
+        """``SET VAR <ups> <name> "<value>"``, authenticating first if credentials are set,
+        and waiting for the driver's confirmation where the server tracks requests."""
         ups, name = _name(ups, "UPS name"), _name(name, "variable")
         request = ["SET", "VAR", ups, name, quote(value)]
         self._authenticate(ups)
-        self._expect_ok(self._request(request, device=ups), request)
+        self._tracking(ups)
+        self._confirm(self._request(request, device=ups), request, ups)
 
     def instcmd(self, ups: str, command: str, parameter: str | None = None) -> None:
-        """``INSTCMD <ups> <command> [<parameter>]``, authenticating first."""
+        """``INSTCMD <ups> <command> [<parameter>]``, authenticating first, confirmed like
+        :meth:`set_var`."""
         ups, command = _name(ups, "UPS name"), _name(command, "instant command")
         request = ["INSTCMD", ups, command]
         if parameter is not None:
             request.append(quote(parameter))
         self._authenticate(ups)
-        self._expect_ok(self._request(request, device=ups), request)
+        self._tracking(ups)
+        self._confirm(self._request(request, device=ups), request, ups)
+
+    def check_credentials(self, ups: str) -> bool:
+        """Check the user name and password now, changing nothing; ``False`` when the
+        server cannot tell (the UPS's driver is down).
+
+        upsd accepts any ``PASSWORD`` and checks it only with a write (``INSTCMD`` checks
+        the command before the user, so it cannot serve), so the check is a ``SET VAR`` of
+        a variable no UPS has, which upsd checks against the user first:
+        ``VAR-NOT-SUPPORTED`` means the credentials passed, ``ACCESS-DENIED`` raises
+        :class:`~upslife.errors.NutAccessDenied` (a wrong password, or a user without
+        ``actions = SET``; reads need no credentials at all).
+        """
+        ups = _name(ups, "UPS name")
+        self._authenticate(ups)
+        try:
+            self._request(["SET", "VAR", ups, _PROBE, '""'], device=ups)
+        except NutNotSupported:
+            return True
+        except NutAccessDenied as e:
+            raise NutAccessDenied(
+                f"upsd at {self.host}:{self.port} refused the user {self._username!r}: the "
+                "password is wrong, or the user lacks 'actions = SET' in upsd.users",
+                code=e.code,
+                detail=e.detail,
+                request=e.request,
+                device=ups,
+            ) from None
+        except NutError:
+            return False
+        self.close()
+        raise MalformedResponse(f"upsd accepted a write to {_PROBE}, which no UPS has")
 
     def _expect_ok(self, words: tuple[str, ...], request: Sequence[str]) -> None:
         if not words or words[0] != "OK":
             self.close()
             raise MalformedResponse(f"expected OK to {' '.join(request)}, got {' '.join(words)!r}")
-
-
-# --------------------------------------------------------------------------- mapping
-
-
-def _number(variables: Mapping[str, str], name: str) -> float | None:
-    text = variables.get(name)
-    if text is None or text.strip() == "":
-        return None
-    value = text.strip()
-    if not _NUMBER.match(value):
-        raise MalformedResponse(f"{name} = {text!r} is not a decimal number")
-    return float(value)
-
-
-def snapshot_from_nut(
-    variables: Mapping[str, str], *, read_at: datetime | None = None
-) -> DeviceSnapshot:
-    """The snapshot that a ``LIST VAR`` answer describes (pure; NUT ``docs/nut-names.txt``).
-
-    ``ups.model``/``ups.serial`` fall back to ``device.*``; the battery temperature falls
-    back to ``ups.temperature`` when ``battery.temperature`` is absent; the replace-by
-    date is ``battery.date.maintenance`` (SPEC E9; ``apc_modbus`` fills it from
-    register 133). Values that do not parse raise :class:`~upslife.errors.MalformedResponse`.
-    """
-
-    def text(*names: str) -> str | None:
-        for name in names:
-            value = variables.get(name)
-            if value is not None and value.strip():
-                return value
-        return None
-
-    def day(name: str) -> date | None:
-        value = variables.get(name)
-        return None if value is None else parse_nut_date(value)
-
-    if read_at is not None:
-        require_instant(read_at, "read_at")  # the caller's mistake, not the UPS's
-    try:
-        status, other = parse_status(variables.get("ups.status", ""))
-        runtime = _number(variables, "battery.runtime")
-        temperature = _number(variables, "battery.temperature")
-        if temperature is None:
-            temperature = _number(variables, "ups.temperature")
-        sensitivity = text("input.sensitivity")
-        return DeviceSnapshot(
-            model=text("ups.model", "device.model"),
-            serial=text("ups.serial", "device.serial"),
-            firmware=text("ups.firmware"),
-            manufactured_on=day("ups.mfr.date"),
-            battery_installed_on=day("battery.date"),  # SPEC E9
-            battery_replace_by=day("battery.date.maintenance"),  # SPEC E9: the UPS's own
-            status=status,
-            other_status=other,
-            load_percent=_number(variables, "ups.load"),
-            charge_percent=_number(variables, "battery.charge"),
-            runtime=None if runtime is None else timedelta(seconds=runtime),
-            battery_temperature_c=temperature,
-            input_sensitivity=None if sensitivity is None else parse_sensitivity(sensitivity),
-            self_test_result=text("ups.test.result"),
-            read_at=read_at,
-        )
-    except OverflowError as e:
-        raise MalformedResponse(f"a NUT value is out of range: {e}") from e
-    except InvalidInput as e:
-        raise MalformedResponse(f"upsd reported a value this UPS cannot have: {e}") from e
 
 
 # --------------------------------------------------------------------------- transport
@@ -635,11 +672,15 @@ def _parse_url(url: str) -> tuple[str, int, str | None, str | None, str | None, 
 class NutTransport(ClosingTransport):
     """An :class:`~upslife.hardware.snapshot.UpsTransport` over one ``upsd``.
 
-    Opens one connection lazily and keeps it; after a transport failure it is dropped
-    and the next call opens a new one. Commands map onto NUT per :data:`NUT_COMMANDS`.
+    Opens one connection per thread lazily and keeps it; after a transport failure it is
+    dropped and the next call opens a new one. Reads may run on many threads at once (a
+    poll does); :meth:`close` closes every connection. With credentials, the first
+    connection checks them (:meth:`NutClient.check_credentials`), so a wrong password
+    fails at connect. Commands map onto NUT per :data:`NUT_COMMANDS`, and an instant
+    command is picked from the ones the UPS offers (``LIST CMD``).
     Writes of ``input.sensitivity`` and ``battery.date`` are spelled the way the device
     spells its current value (``H`` or ``high``; ``2023-05-14`` or ``05/14/23``), since
-    drivers parse only their own spelling. Not thread-safe: use one transport per thread.
+    drivers parse only their own spelling (``battery.date`` by ``driver.name`` first).
     """
 
     def __init__(
@@ -664,7 +705,10 @@ class NutTransport(ClosingTransport):
         self._username = username
         self._password = password
         self._tls = tls
-        self._client: NutClient | None = None
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._clients: list[NutClient] = []
+        self._verified = False
 
     @classmethod
     def from_url(
@@ -687,9 +731,10 @@ class NutTransport(ClosingTransport):
             default_device=device,
         )
 
-    def _connection(self) -> NutClient:
-        if self._client is None or self._client.closed:
-            self._client = NutClient(
+    def _connection(self, device: str | None = None) -> NutClient:
+        client: NutClient | None = getattr(self._local, "client", None)
+        if client is None or client.closed:
+            client = NutClient(
                 self.host,
                 self.port,
                 timeout=self.timeout,
@@ -697,25 +742,50 @@ class NutTransport(ClosingTransport):
                 password=self._password,
                 tls=self._tls,
             )
-        return self._client
+            with self._lock:
+                self._clients = [c for c in self._clients if not c.closed]
+                self._clients.append(client)
+            self._local.client = client
+            if self._username is not None and not self._verified:
+                self._verify(client, device)
+        return client
+
+    def _verify(self, client: NutClient, device: str | None) -> None:
+        """Check the credentials at connect: a wrong password fails now, not at a write."""
+        ups = device if device is not None and _NAME.match(device) else self.default_device
+        if ups is None:
+            try:
+                ups = next(iter(sorted(client.list_ups())), None)
+            except NutError:
+                return
+        if ups is None:
+            return
+        try:
+            self._verified = client.check_credentials(ups)
+        except NutAccessDenied:
+            client.close()
+            raise
 
     def list_devices(self) -> tuple[str, ...]:
         return tuple(sorted(self._connection().list_ups()))
 
     def read(self, device: str, *, read_at: datetime | None = None) -> DeviceSnapshot:
-        variables = self._connection().list_var(device)
+        variables = self._connection(device).list_var(device)
         try:
             return snapshot_from_nut(variables, read_at=read_at)
-        except MalformedResponse as e:
+        except TransportError as e:
             e.device = device
             raise
 
     def variables(self, device: str) -> dict[str, str]:
         """Every variable the UPS reports, raw (for diagnostics)."""
-        return self._connection().list_var(device)
+        return self._connection(device).list_var(device)
 
     def set_variable(self, device: str, name: str, value: str) -> None:
-        self._connection().set_var(device, name, value)
+        _name(device, "UPS name")  # refused before anything is sent, even the credentials
+        _name(name, "variable")
+        quote(value)
+        self._connection(device).set_var(device, name, value)
 
     def run_command(self, device: str, command: DeviceCommand) -> None:
         if not isinstance(command, DeviceCommand):
@@ -729,21 +799,65 @@ class NutTransport(ClosingTransport):
             )
         kind, name = mapping
         _name(device, "UPS name")
-        client = self._connection()
+        client = self._connection(device)
         if kind == "INSTCMD":
-            client.instcmd(device, name.format(group=command.outlet_group))
+            client.instcmd(device, self._instant_command(client, device, command))
         elif command.sensitivity is not None:
             word = self._sensitivity_word(client, device, command.sensitivity)
             client.set_var(device, name, word)
         elif command.battery_installed_on is not None:
-            current = client.get_var(device, name)
-            client.set_var(device, name, format_nut_date(command.battery_installed_on, current))
+            client.set_var(device, name, self._date_word(client, device, command))
+
+    def _instant_command(self, client: NutClient, device: str, command: DeviceCommand) -> str:
+        """The instant command to send, chosen from what the UPS offers (``LIST CMD``).
+
+        Since NUT 2.8.5, ``apc_modbus`` and ``apcmicrolink`` offer
+        ``outlet.group.N.load.cycle`` and refuse the older ``outlet.N.load.cycle``.
+        """
+        offered = client.list_cmd(device)
+        candidates = _INSTANT_CANDIDATES[command.command]
+        if command.outlet_group is not None:
+            candidates = tuple(c.format(group=command.outlet_group) for c in candidates)
+            if command.outlet_group == 0:
+                candidates += ("load.cycle",)  # apc_modbus: the main group cycles every group
+        for candidate in candidates:
+            if candidate in offered:
+                return candidate
+        shown = ", ".join(sorted(offered)[:20]) or "none"
+        raise UnsupportedCommand(
+            f"{device} offers no instant command for {command.command.name} "
+            f"(looked for {', '.join(candidates)}; it offers: {shown})",
+            device=device,
+        )
+
+    def _date_word(self, client: NutClient, device: str, command: DeviceCommand) -> str:
+        """``battery.date`` spelled as the driver parses it (SPEC E9).
+
+        By ``driver.name`` first: usbhid-ups reads ``%04d/%02d/%02d``, apcsmart and
+        snmp-ups ``MM/DD/YY``, apc_modbus ISO; other drivers get the spelling of their
+        current value (a unit reporting ``not set`` gets ISO).
+        """
+        day = command.battery_installed_on
+        assert day is not None
+        driver = self._optional_var(client, device, "driver.name")
+        style = _DATE_STYLES.get((driver or "").strip())
+        if style is not None:
+            return format_nut_date(day, style=style)
+        return format_nut_date(day, self._optional_var(client, device, "battery.date"))
+
+    def _optional_var(self, client: NutClient, device: str, name: str) -> str | None:
+        try:
+            return client.get_var(device, name)
+        except NutNotSupported:
+            return None
 
     def _sensitivity_word(self, client: NutClient, device: str, wanted: InputSensitivity) -> str:
         current = client.get_var(device, "input.sensitivity").strip()
         return wanted.letter if len(current) == 1 else wanted.value
 
     def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
+        with self._lock:
+            clients, self._clients = self._clients, []
+        self._local = threading.local()
+        for client in clients:
             client.logout()

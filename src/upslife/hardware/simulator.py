@@ -88,6 +88,9 @@ class SimulatedUps:
             runtime=timedelta(minutes=57),
             battery_temperature_c=24.5,
             self_test_result="Passed",
+            battery_manufactured_on=date(2023, 3, 1),
+            input_voltage=120.7,
+            output_voltage=120.7,
         )
         return cls(attrs.evolve(snapshot, **changes))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self, final
@@ -28,17 +28,24 @@ from upslife.errors import InvalidCommand, InvalidDate, InvalidInput, InvalidSna
 from upslife.sharing import Action
 
 __all__ = [
+    "BACK_UPS_DEFAULT_BATTERY_DATE",
+    "CHARGE_SLACK_PERCENT",
     "MAX_LOAD_PERCENT",
     "MAX_OUTLET_GROUP",
+    "MAX_RUNTIME",
     "TEMPERATURE_RANGE_C",
+    "VOLTAGE_RANGE_V",
     "ClosingTransport",
     "Command",
     "DeviceCommand",
     "DeviceSnapshot",
+    "DroppedValue",
     "InputSensitivity",
     "StatusFlag",
     "UpsTransport",
+    "charge_from_sensor",
     "command_for_variable",
+    "is_placeholder_serial",
     "parse_sensitivity",
     "parse_status",
 ]
@@ -51,6 +58,15 @@ TEMPERATURE_RANGE_C = (-60.0, 150.0)
 #: Outlet groups: 0 is the main outlet group, 1-3 the switched groups (NUT ``apc_modbus``
 #: names them ``outlet.0`` .. ``outlet.3``; a Smart-UPS 1500 has groups 0 and 1).
 MAX_OUTLET_GROUP = 3
+#: Input and output voltages (V) outside this range are sensor or decoding faults.
+VOLTAGE_RANGE_V = (0.0, 1000.0)
+#: No UPS battery of the product's range runs a load for longer than this.
+MAX_RUNTIME = timedelta(days=7)
+#: A state of charge up to this much over 100 % is a gauge's rounding and reads as 100 %.
+CHARGE_SLACK_PERCENT = 5.0
+#: The ``battery.date`` APC Back-UPS units report until someone sets it (their factory
+#: default): never a battery install date.
+BACK_UPS_DEFAULT_BATTERY_DATE = date(2001, 9, 25)
 _MAX_TEXT = 256
 
 
@@ -109,12 +125,14 @@ class InputSensitivity(enum.Enum):
 
     Values are NUT's words from ``usbhid-ups``'s APC table (``apc_sensitivity_info``:
     low, medium, high). APC's Smart-UPS display calls the same settings Normal, Reduced
-    and Low; ``apcsmart`` reports them as ``H``, ``M``, ``L``.
+    and Low; ``apcsmart`` reports them as ``H``, ``M``, ``L``, and ``A`` for the
+    automatic setting of Matrix and RT units (:attr:`AUTO`).
     """
 
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
+    AUTO = "auto"
 
     @property
     def letter(self) -> str:
@@ -131,11 +149,19 @@ _SENSITIVITY_WORDS = {
     "reduced": InputSensitivity.MEDIUM,
     "low": InputSensitivity.LOW,
     "l": InputSensitivity.LOW,
+    "auto": InputSensitivity.AUTO,
+    "a": InputSensitivity.AUTO,
 }
 
 
-def parse_sensitivity(text: str) -> InputSensitivity:
+def parse_sensitivity(
+    text: str, *, normal: InputSensitivity = InputSensitivity.HIGH
+) -> InputSensitivity:
     """Read an ``input.sensitivity`` value in any of the spellings above (case-insensitive).
+
+    ``normal`` is what the word "normal" means for the device's maker: the most sensitive
+    setting for APC (normal/reduced/low; also Delta and Belkin), the middle one for Eaton
+    and MGE (NUT ``mge-hid.c``: normal/high/low) and CyberPower (``cps-hid.c``).
 
     >>> parse_sensitivity("H"), parse_sensitivity("Reduced")
     (<InputSensitivity.HIGH: 'high'>, <InputSensitivity.MEDIUM: 'medium'>)
@@ -144,9 +170,60 @@ def parse_sensitivity(text: str) -> InputSensitivity:
         return text
     if not isinstance(text, str) or text.strip().lower() not in _SENSITIVITY_WORDS:
         raise InvalidSnapshot(
-            f"input sensitivity {text!r} is not one of high/medium/low (H/M/L, normal/reduced)"
+            f"input sensitivity {text!r} is not one of high/medium/low/auto "
+            "(H/M/L/A, normal/reduced)"
         )
-    return _SENSITIVITY_WORDS[text.strip().lower()]
+    word = text.strip().lower()
+    return normal if word == "normal" else _SENSITIVITY_WORDS[word]
+
+
+# --------------------------------------------------------------------------- identity
+
+_PLACEHOLDER_WORDS = frozenset(
+    {"unknown", "n/a", "na", "none", "null", "not set", "not available", "default", "cps"}
+)
+
+
+def is_placeholder_serial(text: str | None) -> bool:
+    """Whether a reported serial number is a placeholder rather than an identity.
+
+    Drivers and firmware report ``unknown``, ``000000000000``, ``0001``, ``XXXXXXXXXX``,
+    ``CPS`` (CyberPower's default) or nothing at all; a redaction such as ``[hidden]`` or
+    ``<serial>`` is no identity either. Such a UPS is unidentifiable: it must never be
+    matched to a registered device.
+
+    >>> [is_placeholder_serial(s) for s in ("unknown", "0001", "XXXXXX", "AS2312345678")]
+    [True, True, True, False]
+    """
+    if text is None:
+        return True
+    value = text.strip()
+    if not value or value.lower() in _PLACEHOLDER_WORDS:
+        return True
+    if len(set(value.lower())) == 1:  # 000000000, XXXXXXXXXX, ********
+        return True
+    if value.isdigit() and int(value) < 10:  # 0001, 00000001, 01
+        return True
+    return value[0] + value[-1] in ("[]", "<>", "()")
+
+
+@final
+@attrs.frozen
+class DroppedValue:
+    """A value a UPS reported that a reading leaves out, and why (so an operator sees it).
+
+    ``field`` is the :class:`DeviceSnapshot` field, ``source`` where the value came from
+    (a NUT variable such as ``battery.date``, or ``register 130``), ``value`` the raw
+    value as reported and ``reason`` a sentence.
+    """
+
+    field: str
+    source: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source} = {self.value!r}: {self.reason}"
 
 
 # --------------------------------------------------------------------------- validation
@@ -205,6 +282,54 @@ def _optional_date(name: str, value: object) -> None:
         raise InvalidSnapshot(f"{name} must be a datetime.date, got {type(value).__name__}")
 
 
+def _dropped(value: Iterable[DroppedValue]) -> tuple[DroppedValue, ...]:
+    items = tuple(value)
+    if not all(isinstance(d, DroppedValue) for d in items):
+        raise InvalidSnapshot("dropped must hold DroppedValue records")
+    return items
+
+
+def _runtime(name: str, value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, timedelta) or value < timedelta(0):
+        raise InvalidSnapshot(f"{name} must be a non-negative timedelta, got {value!r}")
+    if value > MAX_RUNTIME:
+        raise InvalidSnapshot(f"{name} {value} is longer than any battery runs ({MAX_RUNTIME})")
+
+
+def _sensitivity(name: str, value: object) -> None:
+    if value is not None and not isinstance(value, InputSensitivity):
+        raise InvalidSnapshot(f"{name} must be an InputSensitivity, got {value!r}")
+
+
+# Each checked field and its check: the one list both the strict constructor and
+# DeviceSnapshot.lenient use, so a transport cannot accept what the snapshot refuses.
+_CHECKS: dict[str, Callable[[str, object], None]] = {
+    "manufactured_on": _optional_date,
+    "battery_installed_on": _optional_date,
+    "battery_replace_by": _optional_date,
+    "battery_manufactured_on": _optional_date,
+    "load_percent": lambda n, v: _number(n, v, 0.0, MAX_LOAD_PERCENT),
+    "charge_percent": lambda n, v: _number(n, v, 0.0, 100.0),
+    "battery_temperature_c": lambda n, v: _number(n, v, *TEMPERATURE_RANGE_C),
+    "input_voltage": lambda n, v: _number(n, v, *VOLTAGE_RANGE_V),
+    "output_voltage": lambda n, v: _number(n, v, *VOLTAGE_RANGE_V),
+    "runtime": _runtime,
+    "input_sensitivity": _sensitivity,
+}
+_TEXT_FIELDS = ("model", "serial", "firmware", "self_test_result")
+
+
+def charge_from_sensor(percent: float) -> float:
+    """A state of charge as a gauge reports it: up to :data:`CHARGE_SLACK_PERCENT` over
+    100 is rounding and reads as 100; anything else is returned unchanged (and checked
+    by the snapshot)."""
+    if 100.0 < percent <= 100.0 + CHARGE_SLACK_PERCENT:
+        return 100.0
+    return percent
+
+
 @final
 @attrs.frozen(kw_only=True)
 class DeviceSnapshot:
@@ -218,7 +343,12 @@ class DeviceSnapshot:
     - ``load_percent`` may exceed 100 in overload (up to :data:`MAX_LOAD_PERCENT`);
       ``charge_percent`` is 0-100; ``runtime`` is a non-negative ``timedelta``;
       ``battery_temperature_c`` is in degrees Celsius.
+    - ``battery_manufactured_on`` is the battery's own manufacture date (NUT
+      ``battery.mfr.date``): the fallback battery-age fact when no install date is known.
+    - ``input_voltage`` / ``output_voltage`` are in volts (0-1000).
     - ``read_at``, when given, is an aware instant passed by the caller (SPEC D1, D4).
+    - ``dropped`` lists the values the UPS reported that this reading leaves out, and
+      why (:meth:`lenient` fills it): a bad value voids its field, never the reading.
 
     Bad values raise :class:`~upslife.errors.InvalidSnapshot`.
     """
@@ -237,30 +367,79 @@ class DeviceSnapshot:
     battery_temperature_c: float | None = None
     input_sensitivity: InputSensitivity | None = None
     self_test_result: str | None = attrs.field(default=None, converter=_text)
+    battery_manufactured_on: date | None = None
+    input_voltage: float | None = None
+    output_voltage: float | None = None
     read_at: datetime | None = None
+    dropped: tuple[DroppedValue, ...] = attrs.field(default=(), converter=_dropped)
 
     def __attrs_post_init__(self) -> None:
-        _optional_date("manufactured_on", self.manufactured_on)
-        _optional_date("battery_installed_on", self.battery_installed_on)
-        _optional_date("battery_replace_by", self.battery_replace_by)
-        _number("load_percent", self.load_percent, 0.0, MAX_LOAD_PERCENT)
-        _number("charge_percent", self.charge_percent, 0.0, 100.0)
-        _number("battery_temperature_c", self.battery_temperature_c, *TEMPERATURE_RANGE_C)
-        if self.runtime is not None and (
-            not isinstance(self.runtime, timedelta) or self.runtime < timedelta(0)
-        ):
-            raise InvalidSnapshot(f"runtime must be a non-negative timedelta, got {self.runtime!r}")
-        if self.input_sensitivity is not None and not isinstance(
-            self.input_sensitivity, InputSensitivity
-        ):
-            raise InvalidSnapshot(
-                f"input_sensitivity must be an InputSensitivity, got {self.input_sensitivity!r}"
-            )
+        for name, check in _CHECKS.items():
+            check(name, getattr(self, name))
         if self.read_at is not None:
             try:
                 require_instant(self.read_at, "read_at")
             except InvalidInput as e:
                 raise InvalidSnapshot(str(e)) from e
+
+    @classmethod
+    def lenient(
+        cls,
+        values: Mapping[str, object],
+        *,
+        sources: Mapping[str, str] | None = None,
+        raw: Mapping[str, str] | None = None,
+        dropped: Iterable[DroppedValue] = (),
+        status: Iterable[StatusFlag] = (),
+        other_status: Iterable[str] = (),
+        read_at: datetime | None = None,
+    ) -> DeviceSnapshot:
+        """The snapshot of ``values`` (field name -> value), degrading per field.
+
+        A value that fails its field's check is left out and recorded in
+        :attr:`dropped` with ``sources[field]`` (its NUT variable or register) and the
+        reason (``raw[field]``, the value as reported, is recorded when given); the
+        identity, the status flags and every other field survive it. Then the dates are
+        checked against each other and the reading time (:func:`_implausible_dates`).
+        ``read_at`` must be an aware instant (the caller's mistake raises).
+        """
+        if read_at is not None:
+            require_instant(read_at, "read_at")
+        names = sources or {}
+        texts = raw or {}
+        kept: dict[str, object] = {}
+        lost = list(dropped)
+        for field, value in values.items():
+            if field not in _TEXT_FIELDS and field not in _CHECKS:
+                raise InvalidSnapshot(f"a snapshot has no optional field {field!r}")
+            if value is None:
+                continue
+            try:
+                if field in _TEXT_FIELDS:
+                    value = _text(value)
+                else:
+                    _CHECKS[field](field, value)
+            except InvalidInput as e:
+                shown = texts.get(field, _shown(value))
+                lost.append(DroppedValue(field, names.get(field, field), shown, str(e)))
+                continue
+            kept[field] = value
+        for field, reason in _implausible_dates(kept, read_at):
+            shown = texts.get(field, _shown(kept[field]))
+            lost.append(DroppedValue(field, names.get(field, field), shown, reason))
+            del kept[field]
+        return cls(
+            **kept,  # type: ignore[arg-type]  # each value passed its field's check above
+            status=frozenset(status),
+            other_status=frozenset(other_status),
+            read_at=read_at,
+            dropped=tuple(lost),
+        )
+
+    @property
+    def identifiable(self) -> bool:
+        """Whether the serial is an identity (not absent, not a placeholder)."""
+        return not is_placeholder_serial(self.serial)
 
     @property
     def battery_failed(self) -> bool:
@@ -286,6 +465,43 @@ class DeviceSnapshot:
         """The status as NUT writes it: known flags in declaration order, then the others."""
         known = [flag.value for flag in StatusFlag if flag in self.status]
         return " ".join(known + sorted(self.other_status))
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)[:80]
+
+
+def _implausible_dates(
+    values: Mapping[str, object], read_at: datetime | None
+) -> list[tuple[str, str]]:
+    """The date fields that cannot be facts, with the reason (SPEC E9 needs true dates).
+
+    - ``battery_installed_on`` 2001-09-25 is the Back-UPS factory default;
+    - a battery installed before the battery or the unit was made was not installed then;
+    - no date of the past is later than the day after the reading (a day of slack for
+      time zones: ``read_at`` is an instant, the dates are the device's local dates).
+    """
+    found: list[tuple[str, str]] = []
+    installed = values.get("battery_installed_on")
+    if installed == BACK_UPS_DEFAULT_BATTERY_DATE:
+        found.append(("battery_installed_on", "the Back-UPS factory default, not a date set"))
+    elif isinstance(installed, date):
+        for field, what in (("battery_manufactured_on", "battery"), ("manufactured_on", "unit")):
+            made = values.get(field)
+            if isinstance(made, date) and installed < made:
+                found.append(
+                    ("battery_installed_on", f"before the {what} was made ({made.isoformat()})")
+                )
+                break
+    if read_at is not None:
+        latest = read_at.date() + timedelta(days=1)
+        for field in ("manufactured_on", "battery_installed_on", "battery_manufactured_on"):
+            day = values.get(field)
+            if isinstance(day, date) and day > latest and field not in dict(found):
+                found.append((field, f"in the future of the reading ({read_at.date()})"))
+    return found
 
 
 # --------------------------------------------------------------------------- commands
@@ -427,6 +643,8 @@ class UpsTransport(Protocol):
     answers nonsense, :class:`~upslife.errors.UnsupportedCommand` for what the device or
     transport cannot do. Reads have no side effects and may be retried; commands are not
     idempotent (a self-test started twice runs twice), so retry them only on purpose.
+    ``read`` may be called from several threads at once (a poll reads concurrently): the
+    NUT transport keeps a connection per thread, the Modbus one serialises its requests.
     """
 
     def list_devices(self) -> tuple[str, ...]:
