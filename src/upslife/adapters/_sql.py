@@ -798,7 +798,9 @@ class SqlStore(abc.ABC):
             if device is not None:
                 self.save_device(device)
             if schedule is not None:
-                self.save_schedule(schedule)
+                check_schedule(schedule)
+                self._require_device(schedule.serial)
+                self._upsert_schedule(schedule)  # inside this call's savepoint already
         _log.debug("enqueued %d of %d outbox items", added, len(new_items))
         return added
 
@@ -965,12 +967,15 @@ class SqlStore(abc.ABC):
         check_schedule(entry)
         with self._atomic():
             self._require_device(entry.serial)
-            self._execute(
-                "INSERT INTO schedule (serial, owner_id, next_on, doc) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (serial) DO UPDATE SET owner_id = excluded.owner_id, "
-                "next_on = excluded.next_on, doc = excluded.doc",
-                (entry.serial, entry.owner_id, self._opt_day(entry.next_on), entry.doc),
-            )
+            self._upsert_schedule(entry)
+
+    def _upsert_schedule(self, entry: ScheduleEntry) -> None:
+        self._execute(
+            "INSERT INTO schedule (serial, owner_id, next_on, doc) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (serial) DO UPDATE SET owner_id = excluded.owner_id, "
+            "next_on = excluded.next_on, doc = excluded.doc",
+            (entry.serial, entry.owner_id, self._opt_day(entry.next_on), entry.doc),
+        )
 
     def _entry(self, row: Row) -> ScheduleEntry:
         serial, owner_id, next_on, doc = row

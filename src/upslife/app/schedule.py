@@ -437,30 +437,31 @@ def plan_scheduled(
                 serial = entry.serial
                 if parts > 1 and zlib.crc32(serial.encode()) % parts != part:
                     continue
+                # No savepoint of its own: a device's only write is one atomic call
+                # (enqueue, or save_schedule), so a failure before it leaves nothing.
                 try:
-                    with store.transaction():  # a savepoint: one device's failure is its own
-                        owner = owners.get(entry.owner_id)
-                        if owner is None:
-                            owner = owners[entry.owner_id] = store.get_owner(entry.owner_id)
-                            resellers[owner.id] = _reseller(store.current_invitation(owner.id), now)
-                        today = days.get(owner.timezone)
-                        if today is None:
-                            today = days[owner.timezone] = local_date(now, owner.timezone)
-                        if entry.next_on is None or entry.next_on > today:
+                    owner = owners.get(entry.owner_id)
+                    if owner is None:
+                        owner = owners[entry.owner_id] = store.get_owner(entry.owner_id)
+                        resellers[owner.id] = _reseller(store.current_invitation(owner.id), now)
+                    today = days.get(owner.timezone)
+                    if today is None:
+                        today = days[owner.timezone] = local_date(now, owner.timezone)
+                    if entry.next_on is None or entry.next_on > today:
+                        continue
+                    if entry.doc != STALE:
+                        added, notices = _plan_entry(
+                            store, entry, owner, resellers[owner.id], today, now,
+                            due_grace_days,
+                        )
+                    else:
+                        outcome = _plan_stale(
+                            store, catalog, entry, owner, resellers[owner.id], today, now,
+                            due_grace_days,
+                        )
+                        if outcome is None:
                             continue
-                        if entry.doc != STALE:
-                            added, notices = _plan_entry(
-                                store, entry, owner, resellers[owner.id], today, now,
-                                due_grace_days,
-                            )
-                        else:
-                            outcome = _plan_stale(
-                                store, catalog, entry, owner, resellers[owner.id], today, now,
-                                due_grace_days,
-                            )
-                            if outcome is None:
-                                continue
-                            added, notices = outcome
+                        added, notices = outcome
                 except TemporaryFailure:
                     raise
                 except Exception as e:  # isolate the device, report it, plan the others
