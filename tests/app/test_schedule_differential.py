@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from upslife.adapters.sqlite import SqliteStore
@@ -206,6 +206,11 @@ def run_history(
             world.clock.set(now)
             world.planner(world.store, CATALOG, now)
         assert _notices(scheduled.store) == _notices(reference.store), now
+    keys = [key for key, *_ in _notices(reference.store)]
+    event(f"notices: {min(len(keys), 10) // 5 * 5}+")
+    for kind in ("battery-replacement", "battery-failure", "plan-expiry", "ups-upgrade"):
+        if any(f":{kind}:" in key for key in keys):
+            event(f"has {kind}")
 
 
 def _examples(memory: int) -> int:
@@ -220,7 +225,7 @@ def common(examples: int) -> settings:
     )
 
 
-@common(300)
+@common(800)
 @given(fleet=devices, reseller=st.booleans(), digest=st.booleans(), history=histories)
 def test_on_memory_the_stored_schedule_plans_what_recomputing_plans(
     fleet: list[Any], reseller: bool, digest: bool, history: list[Any]
@@ -228,7 +233,7 @@ def test_on_memory_the_stored_schedule_plans_what_recomputing_plans(
     run_history(MemoryStore(), fleet, reseller, digest, history)
 
 
-@common(150)
+@common(300)
 @given(fleet=devices, reseller=st.booleans(), digest=st.booleans(), history=histories)
 def test_on_sqlite_the_stored_schedule_plans_what_recomputing_plans(
     fleet: list[Any], reseller: bool, digest: bool, history: list[Any]
@@ -264,7 +269,7 @@ def fresh_postgres(postgres_dsn: str) -> Iterator[Callable[[], Store]]:
         yield make
 
 
-@common(60)
+@common(150)
 @given(fleet=devices, reseller=st.booleans(), digest=st.booleans(), history=histories)
 def test_on_postgres_the_stored_schedule_plans_what_recomputing_plans(
     fresh_postgres: Callable[[], Store],
