@@ -40,13 +40,13 @@ def notices(store: Store) -> set[tuple[str, str]]:
     return {(i.key, i.payload) for i in store.items() if i.key.startswith("notice:")}
 
 
-def downgrade_to_schema_3(path: Path) -> None:
+def downgrade_to_schema_4(path: Path) -> None:
     """The file as an upslife from before the schedule wrote it."""
     conn = sqlite3.connect(path)
     with conn:
         conn.execute("DROP TABLE schedule")
         conn.execute("DROP TABLE settings")
-        conn.execute("UPDATE schema_version SET version = 3")
+        conn.execute("UPDATE schema_version SET version = 4")
     conn.close()
 
 
@@ -55,10 +55,10 @@ def test_a_store_from_before_the_schedule_is_migrated_and_plans_as_before(
 ) -> None:
     old, reference = tmp_path / "old.db", tmp_path / "reference.db"
     fleet(old)
-    downgrade_to_schema_3(old)
+    downgrade_to_schema_4(old)
     shutil.copyfile(old, reference)
-    migrated = SqliteStore(old)  # migration 4: the table, no entries, no stamp
-    assert migrated.schema_version() == 4
+    migrated = SqliteStore(old)  # migration 5: the table, no entries, no stamp
+    assert migrated.schema_version() == 5
     assert migrated.schedule_stamp() is None
     ref = SqliteStore(reference)
     for k in range(3):

@@ -206,7 +206,7 @@ def run_history(
             world.clock.set(now)
             world.planner(world.store, CATALOG, now)
         assert _notices(scheduled.store) == _notices(reference.store), now
-    keys = [key for key, *_ in _notices(reference.store)]
+    keys = [str(key) for key, *_ in _notices(reference.store)]
     event(f"notices: {min(len(keys), 10) // 5 * 5}+")
     for kind in ("battery-replacement", "battery-failure", "plan-expiry", "ups-upgrade"):
         if any(f":{kind}:" in key for key in keys):

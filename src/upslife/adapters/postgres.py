@@ -26,6 +26,7 @@ from typing import Any, Final, final
 import psycopg
 import psycopg.errors
 
+from upslife._validation import hide_passwords
 from upslife.adapters._sql import (
     OUTBOX_COLUMNS,
     Row,
@@ -124,7 +125,16 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "UPDATE invitations SET pending = (doc::jsonb ->> 'state') = 'PENDING'",
         "CREATE INDEX invitations_pending ON invitations (sent_at, id) WHERE pending",
     ),
-    # 4: the stored lifecycle schedule (see the SQLite store's migration 4)
+    # 4: each recipient's own choice of delivery: a reseller's digest covers every
+    # customer (SPEC N10)
+    (
+        "CREATE TABLE recipient_delivery ("
+        f" kind {_KEY} NOT NULL,"
+        f" address {_KEY} NOT NULL,"
+        " preference text NOT NULL,"
+        " PRIMARY KEY (kind, address))",
+    ),
+    # 5: the stored lifecycle schedule (see the SQLite store's migration 5)
     (
         "CREATE TABLE schedule ("
         f" serial {_KEY} NOT NULL PRIMARY KEY REFERENCES devices (serial) ON DELETE CASCADE,"
@@ -180,7 +190,8 @@ class PostgresStore(SqlStore):
             else:
                 self._conn = psycopg.connect(target, autocommit=True)
         except psycopg.Error as e:
-            raise StorageError(f"cannot connect to PostgreSQL: {e}") from e
+            # psycopg quotes a malformed DSN whole, password included (issue 13).
+            raise StorageError(f"cannot connect to PostgreSQL: {hide_passwords(str(e))}") from None
         try:
             self._migrate()
         except BaseException:

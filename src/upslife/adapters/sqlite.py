@@ -121,7 +121,16 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "UPDATE invitations SET pending = (json_extract(doc, '$.state') = 'PENDING')",
         "CREATE INDEX invitations_pending ON invitations (sent_at, id) WHERE pending = 1",
     ),
-    # 4: the stored lifecycle schedule the daily plan reads (one entry per device, indexed
+    # 4: each recipient's own choice of delivery: a reseller's digest covers every
+    # customer (SPEC N10)
+    (
+        "CREATE TABLE recipient_delivery ("
+        " kind TEXT NOT NULL,"
+        " address TEXT NOT NULL,"
+        " preference TEXT NOT NULL,"
+        " PRIMARY KEY (kind, address))",
+    ),
+    # 5: the stored lifecycle schedule the daily plan reads (one entry per device, indexed
     # on its next stage date), and the stamp of the rules and catalog it was built with.
     # Existing devices get their entries from the first sweep or `upslife schedule rebuild`
     # (the stamp is unset): the rules live in Python, not in SQL.

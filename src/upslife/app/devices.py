@@ -17,16 +17,13 @@ from upslife.app.facts import build_facts, refresh_next_notice
 from upslife.app.names import canonical_email, canonical_serial
 from upslife.app.schedule import reschedule
 from upslife.entitlements import (
-    ActivationCode,
     Coverage,
     ExtendedWarranty,
     License,
-    Plan,
-    Term,
     UpgradePolicy,
     register,
 )
-from upslife.errors import UpslifeError
+from upslife.errors import InvalidType, UpslifeError
 from upslife.invitations import should_prompt_reseller
 from upslife.ports import Device, Owner
 from upslife.sharing import Action, LogEntry, add_device
@@ -37,7 +34,6 @@ __all__ = [
     "add_owner",
     "assign_code",
     "coverage",
-    "issue_code",
     "register_device",
     "set_battery_install_date",
     "set_not_interested",
@@ -59,6 +55,8 @@ def add_owner(ctx: Context, owner: Owner) -> Owner:
     The account email is stored in its canonical spelling (:mod:`upslife.app.names`), so
     an owner added twice with different capitals is refused as the same owner.
     """
+    if not isinstance(owner, Owner):
+        raise InvalidType(f"add_owner takes an Owner, got {type(owner).__name__}")
     require_timezone(owner.timezone)
     contact = attrs.evolve(owner.contact, email=canonical_email(owner.contact.email))
     owner = attrs.evolve(owner, id=canonical_email(owner.id), contact=contact)
@@ -148,22 +146,6 @@ def set_battery_install_date(ctx: Context, serial: str, day: date, *, by: str) -
         ctx.save_device(updated)
         ctx.log(updated, [entry], today)
     return updated
-
-
-def issue_code(
-    ctx: Context,
-    code: str,
-    plan: Plan | str,
-    term: Term | str,
-    quantity: int,
-    installer_email: str,
-) -> ActivationCode:
-    """Record an activation code of an order (SPEC E6); volume promotions apply (E11)."""
-    issued = ActivationCode.issue(
-        code, plan, term, quantity, canonical_email(installer_email), promotions=ctx.promotions
-    )
-    ctx.store.add_code(issued)
-    return issued
 
 
 def assign_code(

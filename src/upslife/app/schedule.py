@@ -20,7 +20,7 @@ that reports a new date). So the work moves from the daily read path to the writ
 - **rules change**: the schedule is stamped with the rules version and a digest of the
   catalog (:func:`schedule_stamp`). :func:`rebuild_schedule` (``upslife schedule
   rebuild``) recomputes every entry; a plan whose stamp does not match rebuilds first, so a
-  store migrated to schema 4 (no stamp yet) or a new catalog is never planned from a
+  store migrated to schema 5 (no stamp yet) or a new catalog is never planned from a
   stale schedule.
 """
 
@@ -45,6 +45,7 @@ from upslife.app.sweep import (
     _MAX_UTC_OFFSET,
     PlanReport,
     _check_shard,
+    _Choices,
     _reason,
     _reseller,
     outbox_items,
@@ -258,7 +259,7 @@ def rebuild_schedule(
     on_page: Callable[[int], None] | None = None,
 ) -> RebuildReport:
     """Recompute every device's schedule entry and stamp the schedule (after a rules or
-    catalog change, or once after migrating to schema 4).
+    catalog change, or once after migrating to schema 5).
 
     Each entry's next stage date is the first day, from registration on and after the
     last stage sent, that one of its events has a stage due (SPEC N2, N4): never later than
@@ -321,6 +322,7 @@ def _plan_entry(
     today: date,
     now: datetime,
     due_grace_days: int,
+    choices: _Choices,
 ) -> tuple[int, tuple[Notice, ...]]:
     """Plan one fresh entry: no device, license or warranty is read."""
     scheduled = decode_entry(entry)
@@ -344,7 +346,7 @@ def _plan_entry(
     if new_sent:
         doc = _with_sent(doc, scheduled.events, new_sent)
     updated = ScheduleEntry(entry.serial, entry.owner_id, nxt, doc)
-    items = outbox_items(owner, entry.serial, notices, today, now)
+    items = outbox_items(store, owner, entry.serial, notices, (today, now), choices)
     return store.enqueue(items, new_sent, schedule=updated), notices
 
 
@@ -365,6 +367,7 @@ def _plan_stale(
     today: date,
     now: datetime,
     due_grace_days: int,
+    choices: _Choices,
 ) -> tuple[int, tuple[Notice, ...]] | None:
     """A stale entry: recompute it from the stored device, as the reference planner does
     (SPEC N1–N9), and store it fresh; only what changed is recomputed. None: not due."""
@@ -394,7 +397,7 @@ def _plan_stale(
     nxt = next_notice_date(events, all_sent, after=today, due_grace_days=due_grace_days)
     updated = attrs.evolve(device, next_notice_on=nxt)
     fresh = schedule_entry(updated, facts, all_sent, nxt, events=events)
-    items = outbox_items(owner, device.serial, notices, today, now)
+    items = outbox_items(store, owner, device.serial, notices, (today, now), choices)
     return store.enqueue(items, new_sent, device=updated, schedule=fresh), notices
 
 
@@ -424,6 +427,7 @@ def plan_scheduled(
     owners: dict[str, Owner] = {}
     resellers: dict[str, tuple[str | None, InvitationState | None]] = {}
     days: dict[str, date] = {}  # the owner-local date at ``now``, per time zone (SPEC D1)
+    choices: _Choices = {}  # each reseller's own choice of delivery (SPEC N10)
     read = due = planned = 0
     by_kind: dict[str, int] = defaultdict(int)
     damaged: list[tuple[str, str]] = []
@@ -452,12 +456,12 @@ def plan_scheduled(
                     if entry.doc != STALE:
                         added, notices = _plan_entry(
                             store, entry, owner, resellers[owner.id], today, now,
-                            due_grace_days,
+                            due_grace_days, choices,
                         )
                     else:
                         outcome = _plan_stale(
                             store, catalog, entry, owner, resellers[owner.id], today, now,
-                            due_grace_days,
+                            due_grace_days, choices,
                         )
                         if outcome is None:
                             continue

@@ -37,8 +37,16 @@ from upslife._validation import require_instant
 from upslife.app import payloads
 from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
-from upslife.app.mails import PlainMail, owner_notice_mail, render_plain
+from upslife.app.links import DEFAULT_PUBLIC_URL, Link, Links
+from upslife.app.mails import (
+    PlainMail,
+    owner_notice_mail,
+    render_plain,
+    signed_invitation_mail,
+    signed_share_mail,
+)
 from upslife.app.preflight import preflight
+from upslife.app.templating import templates_for
 from upslife.catalog import Catalog
 from upslife.errors import (
     ConcurrentUpdate,
@@ -47,6 +55,7 @@ from upslife.errors import (
     DeliveryFailed,
     InvalidInput,
     TemporaryFailure,
+    UnknownDevice,
 )
 from upslife.invitations import (
     DIGEST_SUBJECT,
@@ -80,8 +89,8 @@ from upslife.ports import (
     Owner,
     Store,
 )
-from upslife.rendering import render_chat, render_email
-from upslife.sharing import DEFAULT_RETENTION, ShareState
+from upslife.rendering import DEFAULT_TEMPLATES, Templates, render_chat, render_email
+from upslife.sharing import DEFAULT_RETENTION, Share, ShareState
 
 __all__ = [
     "HELD_FOR_DIGEST",
@@ -144,26 +153,31 @@ class SweepReport:
     the notices wait in the outbox; run again later."""
 
 
+def _public_url(value: object) -> str:
+    return Links(value).public_url
+
+
 @attrs.frozen
 class DeliverySettings:
     """How messages are addressed and retried.
 
-    ``unsubscribe_url`` is a template with ``{token}``: reseller mails carry a one-click
-    unsubscribe link signed with ``keyring`` (SPEC I5, RFC 8058). ``link_url`` (with
-    ``{action}`` and ``{token}``) builds the invitation's accept and decline links;
-    ``share_url`` (``{token}``) a share invitation's accept link, and ``sign_up_url`` is
-    where a user without an account signs up first (SPEC S2).
+    ``public_url`` is where ``upslife.web`` is reached: every mailed link (invitation accept
+    and decline, one-click unsubscribe, share accept) is built from it by
+    :class:`~upslife.app.links.Links`, signed with ``keyring`` at delivery (SPEC I5,
+    RFC 8058), and the ``Message-ID`` domain is its host. ``sign_up_url`` is where the share
+    page sends a user who has no account yet (SPEC S2).
 
     A transient failure is retried, waiting ``backoff * 2 ** (attempts - 1)`` capped at
     ``max_backoff``, for as long as the message is useful (:func:`useful_until`), never
     less than ``min_retry_days`` after the day it was planned for: bounded by time and
     usefulness, not by a count of attempts, so a mail server down for days loses nothing.
+
+    ``templates`` are the service's own email templates: what a device whose plan lacks
+    customizable emails, or an owner who set none, gets (SPEC E10, :mod:`.templating`).
     """
 
     sender: str = "notices@upslife.invalid"
-    unsubscribe_url: str = "https://upslife.invalid/unsubscribe/{token}"
-    link_url: str = "https://upslife.invalid/reseller/{action}/{token}"
-    share_url: str = "https://upslife.invalid/share/{token}"
+    public_url: str = attrs.field(default=DEFAULT_PUBLIC_URL, converter=_public_url)
     sign_up_url: str | None = None
     keyring: Keyring | None = None
     unsubscribe_valid_for: timedelta = timedelta(days=365)
@@ -172,13 +186,31 @@ class DeliverySettings:
     max_backoff: timedelta = timedelta(hours=6)
     lease_seconds: float = 300.0
     batch: int = 200
+    templates: Templates = DEFAULT_TEMPLATES
+
+    @property
+    def links(self) -> Links:
+        """The deployment's links, from ``public_url`` (one source for mails and routes)."""
+        return Links(self.public_url)
 
 
-def _held(owner: Owner, kind: RecipientKind) -> bool:
-    if kind is RecipientKind.OWNER:
+_Choices = dict[str, DeliveryPreference | None]
+
+
+def _held(store: Store, owner: Owner, recipient: Recipient, choices: _Choices) -> bool:
+    """Whether a notice to ``recipient`` waits for the daily digest (SPEC N10).
+
+    The owner's own preference is on the owner. A reseller's is its own, one for all its
+    customers (:mod:`upslife.app.reseller_delivery`); a reseller that never chose takes
+    the customer's older per-connection setting. ``choices`` caches the store's answers
+    for one planning run."""
+    if recipient.kind is RecipientKind.OWNER:
         return owner.owner_delivery is DeliveryPreference.DAILY_DIGEST
-    if kind is RecipientKind.RESELLER:
-        return owner.reseller_delivery is DeliveryPreference.DAILY_DIGEST
+    if recipient.kind is RecipientKind.RESELLER:
+        if recipient.address not in choices:
+            choices[recipient.address] = store.delivery_of(recipient)
+        chosen = choices[recipient.address] or owner.reseller_delivery
+        return chosen is DeliveryPreference.DAILY_DIGEST
     return False
 
 
@@ -197,6 +229,7 @@ def _plan_device(
     today: date,
     now: datetime,
     due_grace_days: int,
+    choices: _Choices,
 ) -> tuple[int, tuple[Notice, ...]]:
     """Plan one due device: its notices into the outbox, its stages and next date saved,
     atomically (a savepoint inside the page's transaction). Returns (items added, notices)."""
@@ -224,15 +257,21 @@ def _plan_device(
         due_grace_days=due_grace_days,
         events=events,
     )
-    items = outbox_items(owner, device.serial, notices, today, now)
+    items = outbox_items(store, owner, device.serial, notices, (today, now), choices)
     return store.enqueue(items, new_sent, device=updated), notices
 
 
 def outbox_items(
-    owner: Owner, serial: str, notices: Sequence[Notice], today: date, now: datetime
+    store: Store,
+    owner: Owner,
+    serial: str,
+    notices: Sequence[Notice],
+    when: tuple[date, datetime],
+    choices: _Choices,
 ) -> list[OutboxItem]:
     """The outbox items of one device's notices of ``today``: held for a daily digest
     (SPEC N10) or ready ``now``; both planners write exactly these."""
+    today, now = when
     return [
         OutboxItem(
             key=n.key,
@@ -241,7 +280,7 @@ def outbox_items(
             recipient=n.recipient,
             day=today,
             payload=payloads.encode(n),
-            next_attempt_at=HELD_FOR_DIGEST if _held(owner, n.recipient.kind) else now,
+            next_attempt_at=HELD_FOR_DIGEST if _held(store, owner, n.recipient, choices) else now,
         )
         for n in notices
     ]
@@ -275,6 +314,7 @@ def plan_notices(
     owners: dict[str, Owner] = {}
     resellers: dict[str, tuple[str | None, InvitationState | None]] = {}
     days: dict[str, date] = {}  # the owner-local date at ``now``, per time zone (SPEC D1)
+    choices: _Choices = {}  # each reseller's own choice of delivery (SPEC N10)
     read = due = planned = 0
     by_kind: dict[str, int] = defaultdict(int)
     damaged: list[tuple[str, str]] = []
@@ -301,7 +341,7 @@ def plan_notices(
                             continue
                         added, notices = _plan_device(
                             store, catalog, device, owner, resellers[owner.id], today, now,
-                            due_grace_days,
+                            due_grace_days, choices,
                         )
                 except TemporaryFailure:
                     raise
@@ -456,16 +496,67 @@ def _connected(store: Store, owner_id: str, reseller: str, now: datetime) -> Inv
     return inv if inv.reseller_email == reseller else None
 
 
-def _share_pending(store: Store, serial: str, user: str, now: datetime) -> bool:
-    """Whether the share invitation of ``serial`` to ``user`` is still open (SPEC S2)."""
+def _pending_share(store: Store, serial: str, user: str, now: datetime) -> Share | None:
+    """The share invitation of ``serial`` to ``user`` if it is still open (SPEC S2)."""
     try:
         device = store.get_device(serial)
     except LookupError:
-        return False
+        return None
     for share in store.get_sharing(device.owner_id).shares:
         if share.device == serial and share.user == user:
-            return share.state_at(now) is ShareState.PENDING
-    return False
+            return share if share.state_at(now) is ShareState.PENDING else None
+    return None
+
+
+def _share_pending(store: Store, serial: str, user: str, now: datetime) -> bool:
+    """Whether the share invitation of ``serial`` to ``user`` is still open (SPEC S2)."""
+    return _pending_share(store, serial, user, now) is not None
+
+
+def _signed_share_mail(
+    store: Store, message: PlainMail, settings: DeliverySettings, now: datetime
+) -> PlainMail:
+    """A queued share invitation with its accept link signed now (never stored)."""
+    assert message.share_device is not None
+    assert message.share_user is not None
+    share = _pending_share(store, message.share_device, message.share_user, now)
+    if share is None:  # checked by _with_consent a moment ago; changed since
+        raise DeliveryFailed("the share is no longer pending (SPEC S2)", permanent=True)
+    device = store.get_device(share.device)
+    owner = store.get_owner(device.owner_id)
+    return signed_share_mail(
+        share,
+        settings.links,
+        _keyring_for(settings, "share invitations, for their accept link,"),
+        company=owner.contact.company,
+        model=device.model,
+        sign_up_url=settings.sign_up_url,
+    )
+
+
+def _of_registered_devices(store: Store, message: Notice | Digest) -> Notice | Digest | None:
+    """The message without the notices of devices deleted since it was queued (SPEC S3);
+    ``None`` if nothing is left. Deleting a device suppresses its pending items, but a
+    digest folded before, or a failed item requeued after, still names it."""
+    if isinstance(message, Notice):
+        try:
+            store.get_device(message.serial)
+        except UnknownDevice:
+            return None
+        return message
+    digest = message
+    kept: list[Notice] = []
+    for notice in digest.notices:
+        try:
+            store.get_device(notice.serial)
+        except UnknownDevice:
+            continue
+        kept.append(notice)
+    if not kept:
+        return None
+    if len(kept) == len(digest.notices):
+        return digest
+    return Digest(digest.recipient, digest.day, tuple(kept))
 
 
 def _with_consent(
@@ -481,10 +572,18 @@ def _with_consent(
             invitation = store.get_invitation(message.invitation_id)
             if invitation.state_at(now) is not InvitationState.PENDING:
                 return None, None
+        if message.connection_id is not None:  # to the connected reseller (SPEC N7)
+            connection = store.get_invitation(message.connection_id)
+            if connection.state_at(now) is not InvitationState.ACCEPTED:
+                return None, None
         device, user = message.share_device, message.share_user
         if device is not None and user is not None and not _share_pending(store, device, user, now):
             return None, None
         return message, None
+    remaining = _of_registered_devices(store, message)
+    if remaining is None:
+        return None, None
+    message = remaining
     if item.recipient.kind is not RecipientKind.RESELLER:
         return message, None
     if isinstance(message, Notice):
@@ -505,21 +604,26 @@ def _with_consent(
     return Digest(message.recipient, message.day, tuple(kept)), allowed
 
 
+def _keyring_for(settings: DeliverySettings, what: str) -> Keyring:
+    """The keyring that signs a mail's links at delivery. Without it the item waits for
+    the setting (the preflight refuses such a sweep first): not the mail's fault."""
+    if settings.keyring is None:
+        raise ConfigurationError(
+            f"{what} need the signing secret (SPEC I5): set UPSLIFE_SECRET (secret in "
+            "the configuration file)",
+            setting="UPSLIFE_SECRET",
+        )
+    return settings.keyring
+
+
 def _unsubscribe_url(settings: DeliverySettings, subject: str, now: datetime) -> str:
     """The one-click unsubscribe link of a reseller mail: it names the invitation of a
     notice, or the digest's outbox key, so one click ends every connection the digest
     speaks for (SPEC I5, N10)."""
-    if settings.keyring is None:
-        # Not the notice's fault: the preflight refuses such a sweep; should a sweep get
-        # here, the item waits for the setting instead of being given up.
-        raise ConfigurationError(
-            "reseller notices need the signing secret for their unsubscribe link "
-            "(SPEC I5): set UPSLIFE_SECRET (secret in the configuration file)",
-            setting="UPSLIFE_SECRET",
-        )
+    keyring = _keyring_for(settings, "reseller notices, for their unsubscribe link,")
     expires = now + settings.unsubscribe_valid_for
-    token = sign(settings.keyring, subject, TokenAction.UNSUBSCRIBE, expires)
-    return settings.unsubscribe_url.format(token=token)
+    token = sign(keyring, subject, TokenAction.UNSUBSCRIBE, expires)
+    return settings.links.url(Link.UNSUBSCRIBE, token)
 
 
 def _send(
@@ -532,8 +636,21 @@ def _send(
     now: datetime,
 ) -> None:
     mail, chat = senders
+    domain = settings.links.message_id_domain
     if isinstance(message, PlainMail):
-        mail.send(render_plain(message, sender=settings.sender, sent_at=now))
+        if message.invitation_id is not None:  # its links are signed now, never stored
+            message = signed_invitation_mail(
+                store.get_invitation(message.invitation_id),
+                settings.links,
+                _keyring_for(settings, "the invitation's accept and decline links"),
+                now=now,
+                unsubscribe_valid_for=settings.unsubscribe_valid_for,
+            )
+        elif message.share_device is not None and not message.text:
+            message = _signed_share_mail(store, message, settings, now)
+        mail.send(
+            render_plain(message, sender=settings.sender, sent_at=now, message_id_domain=domain)
+        )
         return
     if item.recipient.kind is RecipientKind.CHAT:
         url = store.get_owner(item.owner_id).webhook_for(item.recipient.address)
@@ -547,8 +664,16 @@ def _send(
     if connection is not None:
         subject = DIGEST_SUBJECT + item.key if isinstance(message, Digest) else connection.id
         unsubscribe = _unsubscribe_url(settings, subject, now)
+    templates = templates_for(store, message, settings.templates)
     mail.send(
-        render_email(message, sender=settings.sender, unsubscribe_url=unsubscribe, sent_at=now)
+        render_email(
+            message,
+            sender=settings.sender,
+            templates=templates,
+            unsubscribe_url=unsubscribe,
+            sent_at=now,
+            message_id_domain=domain,
+        )
     )
 
 

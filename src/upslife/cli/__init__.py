@@ -28,12 +28,14 @@ from typing import Any, cast
 import attrs
 
 from upslife._files import open_private
+from upslife._validation import EARLIEST_DAY, LATEST_DAY
 from upslife.app import FixedClock, Lifecycle, SystemClock
+from upslife.cli._parser import OneLineParser, one_line
 from upslife.cli.config import Config, load_config
 from upslife.cli.outbox import add_outbox_commands
 from upslife.cli.schedule import add_schedule_commands
 from upslife.entitlements import Plan, Term
-from upslife.errors import InvalidInput, TemporaryFailure, UpslifeError
+from upslife.errors import ExtraNotInstalled, InvalidInput, TemporaryFailure, UpslifeError
 from upslife.hardware.snapshot import UpsTransport
 from upslife.invitations import TokenAction
 from upslife.notifications import Contact
@@ -56,9 +58,14 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TEMPFAIL = 0, 1, 2, 75
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise argparse.ArgumentTypeError(
+            f"{text} is outside {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
+        )
+    return day
 
 
 def _out(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -84,7 +91,13 @@ def _service(args: argparse.Namespace, config: Config) -> Lifecycle:
 def cmd_demo(args: argparse.Namespace, config: Config) -> None:
     from upslife.cli.demo import run_demo, text_progress
 
-    result = run_demo(Path(args.dir), devices=args.devices, days=args.days, progress=text_progress)
+    result = run_demo(
+        Path(args.dir),
+        devices=args.devices,
+        days=args.days,
+        progress=text_progress,
+        public_url=config.public_url,
+    )
     rows = sorted(result.notices_by_kind.items())
     table = "\n".join(f"  {kind:<34} {count:>5}" for kind, count in rows)
     text = (
@@ -96,7 +109,9 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> None:
         f"messages: {result.messages} mails in the outbox, {result.chat_messages} Slack posts\n\n"
         f"database: {result.database}\noutbox (Maildir): {result.outbox}\n"
         f"chat posts: {result.directory / 'chat'}\n"
-        f"try: upslife --db {result.database} explain {result.example_serial}"
+        f"try: upslife --db {result.database} explain {result.example_serial}\n"
+        f"serve its links: upslife --config {result.directory / 'upslife.toml'} "
+        f"--on {result.last_day.isoformat()} serve"
     )
     data = {
         "devices": result.devices,
@@ -371,6 +386,7 @@ def cmd_calendar(args: argparse.Namespace, config: Config) -> None:
     from upslife import formats, reports
 
     service = _service(args, config)
+    service.store.get_owner(args.owner)  # an unknown owner is an error, not an empty feed
     entries = [
         entry
         for device in service.report_devices(args.owner, user=args.owner)
@@ -424,13 +440,33 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> None:
         raise _Fail(f"{len(report.failed)} UPS(s) could not be read")
 
 
+def cmd_serve(args: argparse.Namespace, config: Config) -> None:
+    try:
+        from upslife.web import serve
+    except ImportError as e:
+        raise ExtraNotInstalled("web", e.name or "starlette") from None
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise InvalidInput("--tls-cert and --tls-key go together")
+    if not 0 < args.port < 65536:
+        raise InvalidInput(f"--port must be in 1..65535, got {args.port}")
+    if config.keyring() is None:
+        raise InvalidInput("serve needs the signing secret of the links (secret, UPSLIFE_SECRET)")
+    service = _service(args, config)
+    try:
+        serve(
+            service, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key
+        )
+    finally:
+        service.store.close()
+
+
 # ---------------------------------------------------------------------- parser
 
 
 def _parser() -> argparse.ArgumentParser:
     # The options are accepted before and after the command; SUPPRESS keeps a command's
     # parser from resetting a value given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument(
         "--config", type=Path, default=argparse.SUPPRESS, help="a TOML file with an [upslife] table"
     )
@@ -450,7 +486,7 @@ def _parser() -> argparse.ArgumentParser:
         help="act as of this date, 12:00 UTC (default: now); for register, the registration day",
     )
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="upslife",
         description="Lifecycle rules for fleets of small UPS units.",
         parents=[common],
@@ -551,6 +587,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=float, default=60.0, help="seconds the whole poll may take")
     p.add_argument("--workers", type=int, default=16, help="UPS units read at the same time")
 
+    p = add("serve", cmd_serve, "serve the pages of the mailed links (needs upslife[web])")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    p.add_argument("--tls-cert", type=Path, help="PEM certificate: serve https itself")
+    p.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
+
     p = add("revoke", cmd_revoke, "revoke a user's share")
     p.add_argument("--serial", required=True)
     p.add_argument("--user", required=True)
@@ -559,7 +601,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
+    return one_line(" ".join(str(error).split()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,8 @@ real Maildir outbox, with a fixed, advancing clock, so the run is the same every
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 import sys
 from collections import Counter
@@ -18,9 +20,11 @@ import attrs
 from upslife.adapters.chatdir import DirectoryChatSender
 from upslife.adapters.maildir import MaildirSender
 from upslife.adapters.sqlite import SqliteStore
-from upslife.app import FixedClock, Lifecycle
+from upslife.app import DeliverySettings, FixedClock, Lifecycle
+from upslife.app.links import DEFAULT_PUBLIC_URL
 from upslife.catalog import Catalog
 from upslife.entitlements import Plan
+from upslife.errors import InvalidInput
 from upslife.invitations import Keyring, SigningKey, TokenAction
 from upslife.notifications import ChatKind, ChatRoute, Contact, DeliveryPreference
 from upslife.ports import Owner
@@ -55,9 +59,18 @@ class DemoResult:
     chat_messages: int
     example_serial: str
 
+    @property
+    def last_day(self) -> date:
+        """The day of the last sweep (its clock read 12:00 UTC)."""
+        return START + timedelta(days=self.days - 1)
+
 
 def _at(day: date, hour: int = 9) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+MAX_DEMO_DEVICES = 10_000
+MAX_DEMO_DAYS = 3_660
 
 
 def run_demo(
@@ -67,8 +80,24 @@ def run_demo(
     days: int = 365,
     seed: int = 2026,
     progress: Callable[[int, int], None] | None = None,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> DemoResult:
-    """Build the sample fleet in ``directory`` and sweep ``days`` days from 2025-01-01."""
+    """Build the sample fleet in ``directory`` and sweep ``days`` days from 2025-01-01.
+
+    ``devices`` is 1 to 10,000 and ``days`` 1 to 3,660 (ten years): a demo, not a load test.
+    Every mailed link points at ``public_url``; ``upslife.toml`` in ``directory`` holds the
+    demo's database, Maildir, signing key and ``public_url``, so ``upslife --config
+    DIR/upslife.toml --on LAST-DAY serve`` serves those links (docs/web.md).
+    """
+    for name, value, most in (
+        ("devices", devices, MAX_DEMO_DEVICES),
+        ("days", days, MAX_DEMO_DAYS),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+            raise InvalidInput(
+                f"demo --{name} must be a whole number from 1 to {most}, got {value!r}"
+            )
+    settings = DeliverySettings(keyring=DEMO_KEY, public_url=public_url)
     directory.mkdir(parents=True, exist_ok=True)
     database, outbox = directory / "upslife.db", directory / "outbox"
     for stale in directory.glob("upslife.db*"):
@@ -76,8 +105,9 @@ def run_demo(
     rng = random.Random(seed)
     store = SqliteStore(database)
     clock = FixedClock(_at(date(2022, 1, 1)))
-    service = Lifecycle(store, clock=clock, keyring=DEMO_KEY)
+    service = Lifecycle(store, clock=clock, keyring=DEMO_KEY, settings=settings)
     mail = MaildirSender(outbox)
+    _write_config(directory / "upslife.toml", database, outbox, settings.public_url)
     chat = DirectoryChatSender(directory / "chat")
     models = [m for m in Catalog.default().models if not m.startswith("SMTL")][:12]
     owners = []
@@ -168,6 +198,20 @@ def run_demo(
         renewals,
         chat_messages,
         registered[0][1],
+    )
+
+
+def _write_config(path: Path, database: Path, outbox: Path, public_url: str) -> None:
+    secret = base64.b64encode(DEMO_KEY.current.secret).decode()
+    path.write_text(
+        "# The demo's settings: upslife --config THIS-FILE --on LAST-DAY serve\n"
+        "[upslife]\n"
+        f"db = {json.dumps(str(database.resolve()))}\n"
+        f"mail = {json.dumps('maildir://' + str(outbox.resolve()))}\n"
+        f"secret = {json.dumps(secret)}\n"
+        f"secret_id = {json.dumps(DEMO_KEY.current.key_id)}\n"
+        f"public_url = {json.dumps(public_url)}\n",
+        encoding="utf-8",
     )
 
 
