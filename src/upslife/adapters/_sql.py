@@ -456,7 +456,7 @@ class SqlStore(abc.ABC):
         when = self._instant(check_instant(at, "at"))
         with self._atomic():
             self._require_device(serial)
-            for table in ("licenses", "warranties", "sent_stages"):
+            for table in ("licenses", "warranties", "sent_stages", "schedule"):
                 self._execute(f"DELETE FROM {table} WHERE serial = ?", (serial,))
             suppressed = self._count(
                 "UPDATE outbox SET status = 'SUPPRESSED', last_error = ?, updated_at = ?, "

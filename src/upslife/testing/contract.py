@@ -1393,6 +1393,14 @@ class ScheduleStoreContract(_StoreFixture):
             after = page[-1].serial
         assert read == serials
 
+    def test_deleting_a_device_deletes_its_entry(self, store: Store) -> None:
+        # SPEC S3: a deleted device sends nothing more.
+        store.add_device(device(next_notice_on=DAY))
+        store.save_schedule(entry(doc="{}"))
+        store.delete_device("AS1", reason="deleted", at=datetime(2025, 3, 1, tzinfo=UTC))
+        assert store.get_schedule("AS1") is None
+        assert store.schedule_due(date.max) == ()
+
     def test_the_stamp_is_unset_then_kept(self, store: Store) -> None:
         assert store.schedule_stamp() is None
         store.set_schedule_stamp("v1:abc")

@@ -301,6 +301,7 @@ class MemoryStore:
             state.license_ids -= {lic.id for lic in state.licenses.pop(serial, ())}
             state.warranty_ids -= {w.id for w in state.warranties.pop(serial, ())}
             state.stages = {k: s for k, s in state.stages.items() if k[0] != serial}
+            state.schedule.pop(serial, None)
             suppressed = 0
             for key, row in list(state.outbox.items()):
                 if row.item.serial == serial and row.item.status is DeliveryStatus.PENDING:
