@@ -33,6 +33,7 @@ from upslife.app import FixedClock, Lifecycle, SystemClock
 from upslife.cli._parser import OneLineParser, one_line
 from upslife.cli.config import Config, load_config
 from upslife.cli.outbox import add_outbox_commands
+from upslife.cli.schedule import add_schedule_commands
 from upslife.entitlements import Plan, Term
 from upslife.errors import ExtraNotInstalled, InvalidInput, TemporaryFailure, UpslifeError
 from upslife.hardware.snapshot import UpsTransport
@@ -171,6 +172,17 @@ def cmd_outbox(args: argparse.Namespace, config: Config) -> None:
     service = _service(args, config)
     try:
         run(args, service)
+    finally:
+        service.store.close()
+
+
+def cmd_schedule(args: argparse.Namespace, config: Config) -> None:
+    from upslife.cli.schedule import cmd_schedule as run
+
+    service = _service(args, config)
+    try:
+        if not run(args, service):
+            raise _Fail("some devices could not be scheduled (see above)")
     finally:
         service.store.close()
 
@@ -499,6 +511,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("outbox", cmd_outbox, "see and repair the outbox: list, show, retry, requeue")
     add_outbox_commands(p, common, _date)
+
+    p = add("schedule", cmd_schedule, "rebuild the stored lifecycle schedule (rules changed)")
+    add_schedule_commands(p)
 
     p = add("owner-add", cmd_owner_add, "add a customer account")
     p.add_argument("--email", required=True)
