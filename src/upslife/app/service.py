@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from datetime import date, timedelta
 
-from upslife.app import commands, devices, polling, reporting, resellers, shares
+from upslife.app import chat, commands, devices, polling, reporting, resellers, shares
 from upslife.app.clock import SystemClock
 from upslife.app.context import Context
 from upslife.app.devices import DeviceRegistered
@@ -50,7 +50,7 @@ from upslife.entitlements import (
 )
 from upslife.hardware.snapshot import DeviceCommand, UpsTransport
 from upslife.invitations import Invitation, Keyring, OwnerNotice, TokenAction
-from upslife.notifications import EventKind, Notice
+from upslife.notifications import ChatKind, EventKind, Notice
 from upslife.ports import ChatSender, Clock, Device, MailSender, Owner, Store
 from upslife.reports import ReportDevice
 from upslife.sharing import DEFAULT_RETENTION, DEFAULT_SHARE_EXPIRY, LogEntry, ShareVia
@@ -164,6 +164,14 @@ class Lifecycle:
     def set_battery_install_date(self, serial: str, day: date, *, by: str) -> Device:
         """A new battery: its replace-by date is recomputed (SPEC E9, N3)."""
         return devices.set_battery_install_date(self.ctx, serial, day, by=by)
+
+    def set_chat_route(self, owner_id: str, kind: ChatKind, name: str, webhook: str) -> Owner:
+        """Add or replace one of the owner's Slack/Teams routes (SPEC N6): :mod:`.chat`."""
+        return chat.set_chat_route(self.ctx, owner_id, kind, name, webhook)
+
+    def remove_chat_route(self, owner_id: str, name: str) -> Owner:
+        """Remove one of the owner's chat routes (SPEC N6)."""
+        return chat.remove_chat_route(self.ctx, owner_id, name)
 
     # ------------------------------------------------------------------ licenses
 

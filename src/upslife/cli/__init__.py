@@ -20,7 +20,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
@@ -28,53 +28,32 @@ from typing import Any, cast
 import attrs
 
 from upslife._files import open_private
-from upslife.app import FixedClock, Lifecycle, SystemClock
+from upslife.cli._common import Fail, TempFail, date_arg, format_of, out, service, write_table
+from upslife.cli.chat import add_chat_commands, chat_sender
 from upslife.cli.config import Config, load_config
+from upslife.cli.devices import add_device_commands
 from upslife.cli.outbox import add_outbox_commands
+from upslife.cli.resellers import add_reseller_commands
+from upslife.cli.secret import add_secret_commands
+from upslife.cli.shares import add_share_commands
 from upslife.entitlements import Plan, Term
 from upslife.errors import InvalidInput, TemporaryFailure, UpslifeError
 from upslife.hardware.snapshot import UpsTransport
 from upslife.invitations import TokenAction
 from upslife.notifications import Contact
-from upslife.ports import Clock, Owner
+from upslife.ports import Owner
 from upslife.sharing import ShareVia
 
 __all__ = ["main"]
 
 
-class _Fail(Exception):
-    """The job ran and failed: exit 1."""
-
-
-class _TempFail(Exception):
-    """The job could not do its work now; nothing is lost: exit 75."""
-
+_Fail = Fail
+_TempFail = TempFail
+_date = date_arg
+_out = out
+_service = service
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TEMPFAIL = 0, 1, 2, 75
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _out(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    if args.json:
-        print(json.dumps(data, indent=2, sort_keys=True, default=str))
-    else:
-        print(text)
-
-
-def _service(args: argparse.Namespace, config: Config) -> Lifecycle:
-    clock: Clock = SystemClock()
-    if getattr(args, "on", None) is not None:
-        on: date = args.on
-        clock = FixedClock(datetime(on.year, on.month, on.day, 12, tzinfo=UTC))
-    return Lifecycle(
-        config.open_store(), clock=clock, keyring=config.keyring(), settings=config.delivery()
-    )
 
 
 # ---------------------------------------------------------------------- commands
@@ -113,9 +92,10 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace, config: Config) -> None:
+    chat = chat_sender(config)  # a malformed webhooks setting is refused before anything
     service = _service(args, config)
     try:
-        report = service.sweep(config.mail_sender())
+        report = service.sweep(config.mail_sender(), chat=chat)
     finally:
         service.store.close()
     d = report.delivery
@@ -296,6 +276,7 @@ def _plain(value: object) -> Any:
 def cmd_report(args: argparse.Namespace, config: Config) -> None:
     from upslife import formats, reports
 
+    fmt = format_of(Path(args.out), args.format)  # refused before the store is opened
     service = _service(args, config)
     user = args.user or args.owner
     as_of = args.on or service.today_for(args.owner)
@@ -310,14 +291,9 @@ def cmd_report(args: argparse.Namespace, config: Config) -> None:
     else:
         layout = formats.OPERATIONAL
         rows = reports.operational_rows(devices)
-    out = Path(args.out)
-    if args.format == "xlsx":
-        count = formats.write_xlsx(out, layout, rows)
-    else:
-        with open_private(out, "w") as fh:  # customer data: 0600 when created
-            write = formats.write_csv if args.format == "csv" else formats.write_json
-            count = write(fh, layout, rows)
-    _out(args, {"rows": count, "file": str(out)}, f"wrote {count} row(s) to {out}")
+    target = Path(args.out)
+    count = write_table(target, fmt, layout, rows)
+    _out(args, {"rows": count, "file": str(target)}, f"wrote {count} row(s) to {target}")
 
 
 def cmd_quote(args: argparse.Namespace, config: Config) -> None:
@@ -515,8 +491,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=["inventory", "renewals", "operational"])
     p.add_argument("--owner", required=True)
     p.add_argument("--user", help="who asks (default: the owner); sees only shared devices")
-    p.add_argument("--format", default="csv", choices=["csv", "xlsx", "json"])
-    p.add_argument("--out", required=True, help="the file to write")
+    p.add_argument(
+        "--format", choices=["csv", "xlsx", "json"], help="the format (default: from --out)"
+    )
+    p.add_argument(
+        "--out", required=True, help="the file to write; .csv, .json or .xlsx sets the format"
+    )
 
     p = add("quote", cmd_quote, "1Y/3Y/5Y x STANDARD/ADVANCED options for a device")
     p.add_argument("serial")
@@ -535,6 +515,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("url", help="nut://[user:pass@]HOST[:PORT][/UPS] or modbus://HOST[:PORT][/UNIT]")
     p.add_argument("--budget", type=float, default=60.0, help="seconds the whole poll may take")
     p.add_argument("--workers", type=int, default=16, help="UPS units read at the same time")
+
+    add_device_commands(add)
+    add_reseller_commands(add)
+    add_share_commands(add)
+    add_chat_commands(add, common)
+    add_secret_commands(add, common)
 
     p = add("revoke", cmd_revoke, "revoke a user's share")
     p.add_argument("--serial", required=True)

@@ -7,9 +7,17 @@ Keys (file section ``[upslife]``, environment variable in brackets):
 - ``mail`` (``UPSLIFE_MAIL``): ``maildir:///path`` (the embedded default, ``outbox/``
   beside the database) or ``smtp://user:pass@host:587`` / ``smtps://...``.
 - ``sender`` (``UPSLIFE_SENDER``): the From address of notices.
-- ``secret`` (``UPSLIFE_SECRET``): base64 text of at least 32 bytes, signing reseller links;
-  ``secret_id`` (``UPSLIFE_SECRET_ID``) names the key (default ``k1``).
+- ``secret`` (``UPSLIFE_SECRET``): the key signing reseller and share links, at least 32
+  bytes: plain text, or base64 text (``upslife secret generate`` prints one); see
+  :func:`parse_secret`. ``secret_id`` (``UPSLIFE_SECRET_ID``) names the key (default ``k1``).
+- ``previous_secrets`` (``UPSLIFE_PREVIOUS_SECRETS``): keys that no longer sign but still
+  verify the links already mailed (rotation, SPEC I5): ``ID:SECRET`` entries separated by
+  commas or spaces.
 - ``unsubscribe_url`` (``UPSLIFE_UNSUBSCRIBE_URL``): a URL template with ``{token}``.
+- ``catalog`` (``UPSLIFE_CATALOG``): a JSON catalog file replacing the shipped one (SPEC C1).
+- ``webhooks`` (``UPSLIFE_WEBHOOKS``): the incoming-webhook URLs of chat routes, secrets
+  (a webhook URL's path is its key): ``NAME=URL`` entries separated by spaces or commas;
+  ``upslife chat add`` points an owner's route at one by ``NAME``.
 
 Secrets never appear in output or logs.
 """
@@ -29,13 +37,26 @@ from upslife.adapters.maildir import MaildirSender
 from upslife.adapters.smtp import SmtpSender
 from upslife.adapters.sqlite import SqliteStore
 from upslife.app import DeliverySettings
+from upslife.catalog import Catalog
 from upslife.errors import InvalidInput
 from upslife.invitations import Keyring, SigningKey
 from upslife.ports import MailSender, Store
 
 __all__ = ["Config", "load_config"]
 
-_KEYS = ("db", "mail", "sender", "secret", "secret_id", "unsubscribe_url")
+_KEYS = (
+    "db",
+    "mail",
+    "sender",
+    "secret",
+    "secret_id",
+    "previous_secrets",
+    "unsubscribe_url",
+    "catalog",
+    "webhooks",
+)
+SETTING_NAMES = {key: f"UPSLIFE_{key.upper()}" for key in _KEYS}
+"""The environment variable of each configuration key."""
 SQLITE_BUSY_TIMEOUT = 60.0
 """Seconds a command waits for another process's SQLite write lock (docs/operations.md)."""
 
@@ -76,6 +97,9 @@ class Config:
     secret: str | None = attrs.field(default=None, repr=False)
     secret_id: str = "k1"
     unsubscribe_url: str = "https://upslife.invalid/unsubscribe/{token}"
+    previous_secrets: str | None = attrs.field(default=None, repr=False)
+    catalog_file: str | None = None
+    webhooks: str | None = attrs.field(default=None, repr=False)
 
     def open_store(self) -> Store:
         """The configured store (SQLite by default, PostgreSQL for a postgresql:// URL)."""
@@ -104,9 +128,45 @@ class Config:
         raise InvalidInput(f"mail must be maildir:///path or smtp(s)://..., got {url!r}")
 
     def keyring(self) -> Keyring | None:
+        """The signing key and the previous keys that still verify (SPEC I5)."""
         if self.secret is None:
             return None
-        return Keyring(SigningKey.from_base64(self.secret_id, self.secret))
+        current = parse_secret(self.secret_id, self.secret, "secret")
+        previous = []
+        for entry in _entries(self.previous_secrets):
+            key_id, sep, text = entry.partition(":")
+            if not sep or not key_id or not text:
+                raise InvalidInput(
+                    "previous_secrets (UPSLIFE_PREVIOUS_SECRETS): each entry is ID:SECRET, "
+                    f"got an entry without ':' ({len(entry)} characters)"
+                )
+            previous.append(parse_secret(key_id, text, "previous_secrets"))
+        try:
+            return Keyring(current, tuple(previous))
+        except InvalidInput as e:
+            raise InvalidInput(f"secret_id / previous_secrets: {e}") from None
+
+    def catalog(self) -> Catalog | None:
+        """The replacement catalog (SPEC C1), or ``None`` for the shipped one."""
+        if self.catalog_file is None:
+            return None
+        try:
+            return Catalog.from_file(self.catalog_file)
+        except InvalidInput as e:
+            raise InvalidInput(f"catalog (UPSLIFE_CATALOG): {e}") from None
+
+    def webhook_urls(self) -> dict[str, str]:
+        """The configured webhook URLs by name (``webhooks``, ``UPSLIFE_WEBHOOKS``)."""
+        urls: dict[str, str] = {}
+        for entry in _entries(self.webhooks):
+            name, sep, url = entry.partition("=")
+            if not sep or not name or not url:
+                raise InvalidInput(
+                    "webhooks (UPSLIFE_WEBHOOKS): each entry is NAME=URL, "
+                    f"got {name or entry[:20]!r} without a URL"
+                )
+            urls[name] = url
+        return urls
 
     def delivery(self) -> DeliverySettings:
         return DeliverySettings(
@@ -143,4 +203,35 @@ def load_config(
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
+    if "catalog" in values:
+        values["catalog_file"] = values.pop("catalog")
     return Config(**values)
+
+
+def _entries(text: str | None) -> list[str]:
+    return [] if text is None else text.replace(",", " ").split()
+
+
+def parse_secret(key_id: str, text: str, setting: str) -> SigningKey:
+    """A signing key from its configured text (SPEC I5).
+
+    ``base64:TEXT`` is base64 (or base64url) and ``text:TEXT`` plain text, explicitly.
+    Without a prefix, text that is valid base64 of at least 32 bytes is taken as base64
+    (what ``upslife secret generate`` prints); anything else is plain text, its UTF-8
+    bytes, which must be at least 32. An error names the setting, never the secret.
+    """
+    env = SETTING_NAMES.get(setting, setting)
+    where = f"{setting} ({env})"
+    value = text.strip()
+    try:
+        if value.startswith("base64:"):
+            return SigningKey.from_base64(key_id, value.removeprefix("base64:"))
+        if value.startswith("text:"):
+            return SigningKey(key_id, value.removeprefix("text:").encode("utf-8"))
+        try:
+            return SigningKey.from_base64(key_id, value)
+        except InvalidInput:
+            return SigningKey(key_id, value.encode("utf-8"))
+    except InvalidInput as e:
+        raise InvalidInput(f"{where}: {e}") from None
+
