@@ -239,17 +239,22 @@ def cmd_disconnect(args: argparse.Namespace, config: Config) -> None:
 
 def cmd_share(args: argparse.Namespace, config: Config) -> None:
     service = _service(args, config)
-    needs_sign_up = service.share(
+    invitation = service.share(
         args.serial,
         args.user,
         by=args.by,
         via=ShareVia[args.via.upper()],
         user_has_account=not args.no_account,
     )
+    needs_sign_up = invitation.needs_sign_up
     text = f"shared {args.serial} with {args.user}" + (
         " (asked to sign up first)" if needs_sign_up else ""
     )
-    _out(args, {"needs_sign_up": needs_sign_up}, text)
+    data: dict[str, Any] = {"needs_sign_up": needs_sign_up}
+    if args.via == "link":  # the owner hands the link over; by email it is mailed
+        data |= {"url": invitation.url, "token": invitation.token}
+        text += f"\nshare link: {invitation.url}"
+    _out(args, data, text)
 
 
 def cmd_revoke(args: argparse.Namespace, config: Config) -> None:
