@@ -273,3 +273,77 @@ def webhook_server() -> Iterator[tuple[str, list[tuple[str, dict[str, Any]]]]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class TestQuoteAndForecast:
+    def setup_method(self) -> None:
+        self.prices = {"RBC7": "189", "Standard plan license 1Y": "289.5"}
+
+    def fleet(self, capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path) -> Path:
+        # SMT1500C registered 2022-03-01, install date unknown: battery RBC7 due 2026-03-01
+        # (48 months, SPEC E9); warranty (36 months) ended 2025-03-01; trial long over.
+        ok(capsys, f"--db {db} owner-add --email {OWNER} --company Acme --name Ada")
+        ok(
+            capsys,
+            f"--db {db} register --owner {OWNER} --serial AS0000000007 --model SMT1500C "
+            "--on 2022-03-01",
+        )
+        prices = tmp_path / "prices.json"
+        prices.write_text(json.dumps(self.prices))
+        return prices
+
+    def test_the_quote_says_what_to_order_and_what_it_costs(
+        self, capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+    ) -> None:
+        # SPEC R6: the six plan options, the battery needed within 12 months, unit prices,
+        # the total, and the SKUs without a price.
+        prices = self.fleet(capsys, db, tmp_path)
+        command = f"--db {db} quote AS0000000007 --on 2025-06-01 --prices {prices}"
+        data = js(capsys, command)
+        skus = [o["sku"] for o in data["options"]]
+        assert len(skus) == 6
+        assert "Standard plan license 1Y" in skus
+        one_year = data["options"][skus.index("Standard plan license 1Y")]
+        assert (one_year["expires_on"], one_year["unit_price"]) == ("2026-06-01", "289.5")
+        assert data["needed"] == [
+            {"what": "battery", "sku": "RBC7", "quantity": 1, "unit_price": "189", "total": "189"}
+        ]
+        assert data["needed_total"] == "189"
+        assert "RBC7" not in data["missing_prices"]
+        assert "Advanced plan license 3Y" in data["missing_prices"]
+        text = ok(capsys, command)
+        assert re.search(r"Standard plan license 1Y\s+2026-06-01\s+2026-06-01\s+289\.50", text)
+        assert re.search(r"RBC7\s+battery\s+1\s+189\.00\s+189\.00", text)
+        assert "total of what is needed: 189.00" in text
+        assert "missing prices: Advanced plan license 1Y" in text
+
+    def test_the_forecast_prices_each_month_and_names_missing_prices(
+        self, capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+    ) -> None:
+        # SPEC R6, N1: the battery in March 2026, priced; without prices the totals are not
+        # guessed and the forecast says which prices it lacks.
+        prices = self.fleet(capsys, db, tmp_path)
+        command = f"--db {db} forecast --owner {OWNER} --on 2025-06-01 --months 12"
+        data = js(capsys, command + f" --prices {prices}")
+        (march,) = [m for m in data["months"] if m["lines"]]
+        assert march["month"] == "2026-03-01"
+        assert march["lines"] == [
+            {
+                "kind": "battery-replacement",
+                "sku": "RBC7",
+                "quantity": 1,
+                "overdue": 0,
+                "unit_price": "189",
+                "total": "189",
+            }
+        ]
+        assert (data["total"], data["complete"]) == ("189", True)
+        text = ok(capsys, command + f" --prices {prices}")
+        assert re.search(r"2026-03\s+RBC7\s+battery-replacement\s+1\s+189\.00\s+189\.00", text)
+        assert "total: 189.00" in text
+        prices.write_text("{}")
+        data = js(capsys, command + f" --prices {prices}")
+        assert (data["complete"], data["missing_prices"]) == (False, ["RBC7"])
+        text = ok(capsys, command + f" --prices {prices}")
+        assert "missing prices: RBC7" in text
+        assert "(incomplete)" in text

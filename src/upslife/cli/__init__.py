@@ -15,17 +15,11 @@ Exit codes (the table per command is in docs/operations.md):
 from __future__ import annotations
 
 import argparse
-import enum
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
-
-import attrs
+from typing import Any
 
 from upslife._files import open_private
 from upslife.cli._common import Fail, TempFail, date_arg, format_of, out, service, write_table
@@ -33,6 +27,7 @@ from upslife.cli.chat import add_chat_commands, chat_sender
 from upslife.cli.config import Config, load_config
 from upslife.cli.devices import add_device_commands
 from upslife.cli.outbox import add_outbox_commands
+from upslife.cli.quotes import add_quote_commands
 from upslife.cli.resellers import add_reseller_commands
 from upslife.cli.secret import add_secret_commands
 from upslife.cli.shares import add_share_commands
@@ -262,22 +257,6 @@ def cmd_revoke(args: argparse.Namespace, config: Config) -> None:
     _out(args, {"revoked": args.user}, f"revoked {args.user} from {args.serial}")
 
 
-def _plain(value: object) -> Any:
-    """attrs values, enums, dates and decimals as JSON-friendly data."""
-    if attrs.has(type(value)):
-        fields = attrs.fields(cast("type[attrs.AttrsInstance]", type(value)))
-        return {f.name: _plain(getattr(value, f.name)) for f in fields if f.repr}
-    if isinstance(value, enum.Enum):
-        return value.name
-    if isinstance(value, list | tuple | frozenset | set):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, date | datetime | Decimal):
-        return str(value)
-    return value
-
-
 def cmd_report(args: argparse.Namespace, config: Config) -> None:
     from upslife import formats, reports
 
@@ -299,41 +278,6 @@ def cmd_report(args: argparse.Namespace, config: Config) -> None:
     target = Path(args.out)
     count = write_table(target, fmt, layout, rows)
     _out(args, {"rows": count, "file": str(target)}, f"wrote {count} row(s) to {target}")
-
-
-def cmd_quote(args: argparse.Namespace, config: Config) -> None:
-    from upslife import reports
-
-    service = _service(args, config)
-    device = service.store.get_device(args.serial)
-    user = args.user or device.owner_id
-    quote = reports.quote(
-        service.report_device(args.serial, user=user), args.on or service.today_for(device.owner_id)
-    )
-    lines = [f"quote for {args.serial} on {quote.on}:"] + [
-        f"  {o.plan.title:<8} {o.term.label}: expires {o.expires_on}, paid until {o.paid_until}"
-        for o in quote.options
-    ]
-    _out(args, _plain(quote), "\n".join(lines))
-
-
-def cmd_forecast(args: argparse.Namespace, config: Config) -> None:
-    from upslife import reports
-
-    service = _service(args, config)
-    prices: dict[str, Decimal] | None = None
-    if args.prices:
-        try:
-            raw = json.loads(Path(args.prices).read_text(encoding="utf-8"))
-            prices = {str(k): Decimal(str(v)) for k, v in raw.items()}
-        except (ValueError, ArithmeticError, AttributeError) as e:
-            problem = f"price list {args.prices}: expected {{SKU: price}} JSON ({e})"
-            raise InvalidInput(problem) from e
-    devices = service.report_devices(args.owner, user=args.owner)
-    start = args.on or service.today_for(args.owner)
-    forecast = reports.budget_forecast(devices, start, args.months, prices=prices)
-    lines = [f"{m.month}: {sum(line.count for line in m.lines)} item(s)" for m in forecast.months]
-    _out(args, _plain(forecast), "\n".join(lines))
 
 
 def cmd_calendar(args: argparse.Namespace, config: Config) -> None:
@@ -503,14 +447,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out", required=True, help="the file to write; .csv, .json or .xlsx sets the format"
     )
 
-    p = add("quote", cmd_quote, "1Y/3Y/5Y x STANDARD/ADVANCED options for a device")
-    p.add_argument("serial")
-    p.add_argument("--user")
-
-    p = add("forecast", cmd_forecast, "a month-by-month budget forecast of a fleet")
-    p.add_argument("--owner", required=True)
-    p.add_argument("--months", type=int, default=12)
-    p.add_argument("--prices", help="a JSON file {SKU: price}")
+    add_quote_commands(add)
 
     p = add("calendar", cmd_calendar, "an iCalendar feed of a fleet's lifecycle due dates")
     p.add_argument("--owner", required=True)

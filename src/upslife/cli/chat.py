@@ -90,11 +90,14 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> None:
             }
         )
     if args.chat_command == "list":
-        text = "\n".join(
-            f"{r['kind']:<6} {r['route']:<24} webhook {r['webhook'] or '(stored URL)'}"
-            + ("" if r["configured"] else "  NOT CONFIGURED")
-            for r in routes
-        ) or f"{owner.id} has no chat routes"
+        text = (
+            "\n".join(
+                f"{r['kind']:<6} {r['route']:<24} webhook {r['webhook'] or '(stored URL)'}"
+                + ("" if r["configured"] else "  NOT CONFIGURED")
+                for r in routes
+            )
+            or f"{owner.id} has no chat routes"
+        )
     out(args, {"owner": owner.id, "routes": routes}, text)
 
 

@@ -234,4 +234,3 @@ def parse_secret(key_id: str, text: str, setting: str) -> SigningKey:
             return SigningKey(key_id, value.encode("utf-8"))
     except InvalidInput as e:
         raise InvalidInput(f"{where}: {e}") from None
-

@@ -105,8 +105,6 @@ def add_outbox_commands(
     p.add_argument("key")
     p = actions.add_parser("retry", parents=[common], help="try a failed item again")
     p.add_argument("key")
-    p = actions.add_parser(
-        "requeue", parents=[common], help="try every failed item of a day again"
-    )
+    p = actions.add_parser("requeue", parents=[common], help="try every failed item of a day again")
     p.add_argument("--day", type=day_type, required=True)
     p.add_argument("--owner", help="only this owner's items")
