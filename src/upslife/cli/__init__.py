@@ -21,9 +21,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from upslife import __version__
 from upslife._files import open_private
-from upslife.cli._common import Fail, TempFail, date_arg, format_of, out, service, write_table
+from upslife.cli._common import (
+    Fail,
+    TempFail,
+    counted,
+    date_arg,
+    format_of,
+    out,
+    service,
+    show_progress,
+    write_table,
+)
 from upslife.cli.chat import add_chat_commands, chat_sender
+from upslife.cli.completion import add_completion_command
 from upslife.cli.config import Config, load_config
 from upslife.cli.devices import add_device_commands
 from upslife.cli.outbox import add_outbox_commands
@@ -57,7 +69,8 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TEMPFAIL = 0, 1, 2, 75
 def cmd_demo(args: argparse.Namespace, config: Config) -> None:
     from upslife.cli.demo import run_demo, text_progress
 
-    result = run_demo(Path(args.dir), devices=args.devices, days=args.days, progress=text_progress)
+    progress = text_progress if show_progress(args) else None
+    result = run_demo(Path(args.dir), devices=args.devices, days=args.days, progress=progress)
     rows = sorted(result.notices_by_kind.items())
     table = "\n".join(f"  {kind:<34} {count:>5}" for kind, count in rows)
     text = (
@@ -276,6 +289,8 @@ def cmd_report(args: argparse.Namespace, config: Config) -> None:
         layout = formats.OPERATIONAL
         rows = reports.operational_rows(devices)
     target = Path(args.out)
+    if show_progress(args):
+        rows = counted(rows, f"writing {target}")
     count = write_table(target, fmt, layout, rows)
     _out(args, {"rows": count, "file": str(target)}, f"wrote {count} row(s) to {target}")
 
@@ -368,6 +383,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Lifecycle rules for fleets of small UPS units.",
         parents=[common],
     )
+    parser.add_argument(
+        "--version", action="version", version=f"upslife {__version__}", help="print the version"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(
@@ -381,8 +399,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dir", default="upslife-demo", help="where the demo writes (default upslife-demo)"
     )
-    p.add_argument("--devices", type=int, default=48)
-    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--devices", type=int, default=48, help="devices in the fleet (default 48)")
+    p.add_argument("--days", type=int, default=365, help="daily sweeps to run (default 365)")
 
     p = add("sweep", cmd_sweep, "the daily job: plan, digest and deliver the notices due")
 
@@ -390,55 +408,69 @@ def _parser() -> argparse.ArgumentParser:
     add_outbox_commands(p, common, _date)
 
     p = add("owner-add", cmd_owner_add, "add a customer account")
-    p.add_argument("--email", required=True)
-    p.add_argument("--company", required=True)
-    p.add_argument("--name", required=True)
-    p.add_argument("--role")
-    p.add_argument("--phone")
-    p.add_argument("--timezone", default="UTC")
+    p.add_argument("--email", required=True, help="the account email: the owner's id")
+    p.add_argument("--company", required=True, help="the customer's company name")
+    p.add_argument("--name", required=True, help="the contact person's name")
+    p.add_argument("--role", help="the contact's role, e.g. IT manager")
+    p.add_argument("--phone", help="the contact's phone number")
+    p.add_argument(
+        "--timezone", default="UTC", help="IANA time zone of the owner's dates (default UTC)"
+    )
 
     p = add("register", cmd_register, "register a device (starts its trial)")
-    p.add_argument("--owner", required=True)
-    p.add_argument("--serial", required=True)
-    p.add_argument("--model", required=True)
+    p.add_argument("--owner", required=True, help="the owner's account email")
+    p.add_argument("--serial", required=True, help="the UPS's serial number")
+    p.add_argument("--model", required=True, help="the APC model code, e.g. SMT1500C")
 
     p = add("code", cmd_code, "record an activation code")
-    p.add_argument("code")
-    p.add_argument("--plan", required=True, choices=[p.name for p in Plan if p.is_paid])
-    p.add_argument("--term", required=True, choices=[t.label for t in Term])
-    p.add_argument("--quantity", type=int, required=True)
+    p.add_argument("code", help="the activation code of the order")
+    p.add_argument(
+        "--plan", required=True, choices=[p.name for p in Plan if p.is_paid], help="the plan"
+    )
+    p.add_argument("--term", required=True, choices=[t.label for t in Term], help="the term")
+    p.add_argument("--quantity", type=int, required=True, help="licenses in the code")
     p.add_argument("--installer", required=True, help="the order's installer email")
 
     p = add("assign", cmd_assign, "assign licenses of a code to a device")
-    p.add_argument("--code", required=True)
-    p.add_argument("--serial", required=True)
+    p.add_argument("--code", required=True, help="the activation code")
+    p.add_argument("--serial", required=True, help="the UPS's serial number")
     p.add_argument("--by", required=True, help="the owner or a shared user")
-    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--count", type=int, default=1, help="licenses to assign (default 1)")
 
     p = add("explain", cmd_explain, "a device's coverage, segment by segment, with reasons")
-    p.add_argument("serial")
+    p.add_argument("serial", help="the UPS's serial number")
 
     p = add("invite", cmd_invite, "invite the owner's reseller")
-    p.add_argument("--owner", required=True)
-    p.add_argument("--reseller", required=True)
+    p.add_argument("--owner", required=True, help="the owner's account email")
+    p.add_argument("--reseller", required=True, help="the reseller's email")
 
     p = add("respond", cmd_respond, "a reseller follows a link")
-    p.add_argument("--token", required=True)
-    p.add_argument("--action", required=True, choices=["accept", "decline", "unsubscribe"])
+    p.add_argument("--token", required=True, help="the token of the mailed link")
+    p.add_argument(
+        "--action",
+        required=True,
+        choices=["accept", "decline", "unsubscribe"],
+        help="what the link does",
+    )
 
     p = add("disconnect", cmd_disconnect, "the owner disconnects the reseller")
-    p.add_argument("--owner", required=True)
+    p.add_argument("--owner", required=True, help="the owner's account email")
 
     p = add("share", cmd_share, "share a device with a managed-service user")
-    p.add_argument("--serial", required=True)
-    p.add_argument("--user", required=True)
-    p.add_argument("--by", required=True)
-    p.add_argument("--via", default="email", choices=["email", "link"])
+    p.add_argument("--serial", required=True, help="the UPS's serial number")
+    p.add_argument("--user", required=True, help="the managed-service user's email")
+    p.add_argument("--by", required=True, help="who shares: the owner or a shared user")
+    p.add_argument(
+        "--via",
+        default="email",
+        choices=["email", "link"],
+        help="mail the link (default), or print it to hand over",
+    )
     p.add_argument("--no-account", action="store_true", help="the user must sign up first")
 
     p = add("report", cmd_report, "MyInventory, MyRenewals or Operational report of a fleet")
-    p.add_argument("kind", choices=["inventory", "renewals", "operational"])
-    p.add_argument("--owner", required=True)
+    p.add_argument("kind", choices=["inventory", "renewals", "operational"], help="which report")
+    p.add_argument("--owner", required=True, help="the owner's account email")
     p.add_argument("--user", help="who asks (default: the owner); sees only shared devices")
     p.add_argument(
         "--format", choices=["csv", "xlsx", "json"], help="the format (default: from --out)"
@@ -450,8 +482,8 @@ def _parser() -> argparse.ArgumentParser:
     add_quote_commands(add)
 
     p = add("calendar", cmd_calendar, "an iCalendar feed of a fleet's lifecycle due dates")
-    p.add_argument("--owner", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--owner", required=True, help="the owner's account email")
+    p.add_argument("--out", required=True, help="the .ics file to write")
 
     p = add("poll", cmd_poll, "read real UPS units into storage (battery dates, failures)")
     p.add_argument("url", help="nut://[user:pass@]HOST[:PORT][/UPS] or modbus://HOST[:PORT][/UNIT]")
@@ -463,11 +495,12 @@ def _parser() -> argparse.ArgumentParser:
     add_share_commands(add)
     add_chat_commands(add, common)
     add_secret_commands(add, common)
+    add_completion_command(add)
 
     p = add("revoke", cmd_revoke, "revoke a user's share")
-    p.add_argument("--serial", required=True)
-    p.add_argument("--user", required=True)
-    p.add_argument("--by", required=True)
+    p.add_argument("--serial", required=True, help="the UPS's serial number")
+    p.add_argument("--user", required=True, help="the user whose share ends")
+    p.add_argument("--by", required=True, help="who revokes: the owner")
     return parser
 
 

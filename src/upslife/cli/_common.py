@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -27,10 +28,12 @@ __all__ = [
     "Command",
     "Fail",
     "TempFail",
+    "counted",
     "date_arg",
     "format_of",
     "out",
     "service",
+    "show_progress",
     "write_table",
 ]
 
@@ -118,3 +121,22 @@ def write_table(path: Path, fmt: str, layout: Any, rows: Iterable[Any]) -> int:
     with open_private(path, "w") as fh:  # customer data: 0600 when created
         write = formats.write_csv if fmt == "csv" else formats.write_json
         return write(fh, layout, rows)
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Progress goes to a terminal only: never with ``--json`` or when standard error is a
+    pipe or a file (cron, CI, logs)."""
+    return not getattr(args, "json", False) and sys.stderr.isatty()
+
+
+def counted(rows: Iterable[R], label: str, every: int = 1000) -> Iterator[R]:
+    """``rows``, writing ``label: N`` in place on standard error every ``every`` rows."""
+    n = 0
+    for n, row in enumerate(rows, 1):
+        if n % every == 0:
+            sys.stderr.write(f"\r{label}: {n}")
+            sys.stderr.flush()
+        yield row
+    if n >= every:
+        sys.stderr.write(f"\r{label}: {n}\n")
+        sys.stderr.flush()

@@ -172,12 +172,10 @@ def run_demo(
 
 
 def text_progress(done: int, total: int) -> None:
-    """A progress bar on standard error: in place on a terminal, a line per 10% otherwise."""
+    """A progress bar on standard error, redrawn in place (the caller shows it on a
+    terminal only: :func:`upslife.cli._common.show_progress`)."""
     width = 30
     filled = width * done // total
     bar = f"sweeping [{'#' * filled}{'.' * (width - filled)}] {done}/{total} days"
-    if sys.stderr.isatty():
-        sys.stderr.write("\r" + bar + ("\n" if done == total else ""))
-        sys.stderr.flush()
-    elif done == total or done % max(1, total // 10) == 0:
-        sys.stderr.write(bar + "\n")
+    sys.stderr.write("\r" + bar + ("\n" if done == total else ""))
+    sys.stderr.flush()
