@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import upslife
 from tests.test_cli import run, setup_fleet
 from upslife.catalog import Catalog
 from upslife.cli.config import load_config, parse_secret
@@ -145,9 +146,7 @@ class TestCatalog:
     ) -> None:
         # SPEC C1: the catalog is the user's to replace. SMT1500C with a 24-month battery:
         # registered 2025-11-01, its battery is due on 2027-11-01 instead of 2029-11-01.
-        shipped = json.loads(
-            (Path(__import__("upslife").__file__).parent / "data" / "catalog.json").read_text()
-        )
+        shipped = json.loads((Path(upslife.__file__).parent / "data" / "catalog.json").read_text())
         for entry in shipped["models"]:
             if entry["model"] == "SMT1500C":
                 entry["battery_life_months"] = 24
