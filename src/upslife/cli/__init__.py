@@ -67,10 +67,21 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TEMPFAIL = 0, 1, 2, 75
 
 
 def cmd_demo(args: argparse.Namespace, config: Config) -> None:
-    from upslife.cli.demo import run_demo, text_progress
+    from upslife.cli.demo import MSP_USER, run_demo, text_progress
 
     progress = text_progress if show_progress(args) else None
-    result = run_demo(Path(args.dir), devices=args.devices, days=args.days, progress=progress)
+    database = None
+    if args.db is not None:  # --db names the demo's database (a SQLite file)
+        if "://" in args.db:
+            raise InvalidInput(f"demo --db must be a SQLite file path, got {args.db!r}")
+        database = Path(args.db)
+    result = run_demo(
+        Path(args.dir),
+        devices=args.devices,
+        days=args.days,
+        progress=progress,
+        database=database,
+    )
     rows = sorted(result.notices_by_kind.items())
     table = "\n".join(f"  {kind:<34} {count:>5}" for kind, count in rows)
     text = (
@@ -79,7 +90,11 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> None:
         f"  {'total':<34} {sum(result.notices_by_kind.values()):>5}\n\n"
         f"coverage changes: {result.licenses_assigned} licenses assigned, "
         f"{result.upgrades} upgrades, {result.renewals_in_year} renewals during the year\n"
-        f"messages: {result.messages} mails in the outbox, {result.chat_messages} Slack posts\n\n"
+        f"messages: {result.messages} mails in the outbox ({result.digests} reseller digests), "
+        f"{result.chat_messages} Slack posts to {', '.join(result.chat_routes)}\n"
+        f"shared with {MSP_USER} and accepted: {', '.join(result.shared) or 'none'}\n"
+        f"polled {result.polled} UPS units (simulator): see upslife --db {result.database} "
+        f"report operational --owner {result.owners[0] if result.owners else '-'} --out ops.csv\n\n"
         f"database: {result.database}\noutbox (Maildir): {result.outbox}\n"
         f"chat posts: {result.directory / 'chat'}\n"
         f"try: upslife --db {result.database} explain {result.example_serial}"
@@ -93,6 +108,10 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> None:
         "licenses_assigned": result.licenses_assigned,
         "upgrades": result.upgrades,
         "renewals_in_year": result.renewals_in_year,
+        "shared": list(result.shared),
+        "polled": result.polled,
+        "digests": result.digests,
+        "chat_routes": list(result.chat_routes),
         "database": str(result.database),
         "outbox": str(result.outbox),
     }
