@@ -32,6 +32,7 @@ from upslife.entitlements import ActivationCode, ExtendedWarranty, License, Upgr
 from upslife.hardware.snapshot import DeviceSnapshot, UpsTransport
 from upslife.invitations import Invitation, InvitationState, Keyring, ResellerPrompt
 from upslife.notifications import ChatRoute, Contact, DeliveryPreference, Recipient, SentStage
+from upslife.rendering.templates import Templates
 from upslife.reports import Vitals
 from upslife.sharing import LogEntry, SharingState
 
@@ -50,6 +51,7 @@ __all__ = [
     "OutboxItem",
     "Owner",
     "OwnerStore",
+    "RecipientStore",
     "SelfChecking",
     "SharingStore",
     "Store",
@@ -72,6 +74,8 @@ class Owner:
     ``id`` is the owner's account email, as :mod:`upslife.sharing` names people.
     ``timezone`` is an IANA name: lifecycle dates are the owner's local dates (SPEC D1).
     ``chat_webhooks`` maps each chat route's name to its incoming-webhook URL.
+    ``email_templates`` are the owner's customized emails (SPEC E10), used for the
+    devices whose plan has the feature; ``None``: the service's templates.
     """
 
     id: str
@@ -82,6 +86,7 @@ class Owner:
     owner_delivery: DeliveryPreference = DeliveryPreference.IMMEDIATE
     reseller_delivery: DeliveryPreference = DeliveryPreference.IMMEDIATE
     reseller_prompt: ResellerPrompt = attrs.field(factory=ResellerPrompt)
+    email_templates: Templates | None = None
 
     def __attrs_post_init__(self) -> None:
         require_text(self.id, "owner id")
@@ -249,6 +254,16 @@ class DeviceStore(Protocol):
 
     def count_devices(self) -> int: ...
 
+    def delete_device(self, serial: str, *, reason: str, at: datetime) -> int:
+        """Remove the device with its licenses, extended warranties and recorded stages
+        (SPEC S3: the owner deletes a device). Its outbox items still PENDING (held for a
+        digest included) become SUPPRESSED with ``reason`` at ``at``, so nothing more is
+        sent about it; items already sent, failed, suppressed or digested stay, as the
+        record of what went out. The event log is the owner's and is not touched.
+        Returns how many items were suppressed; an unknown serial raises
+        ``UnknownDevice`` and changes nothing. The serial may then be registered anew."""
+        ...
+
     def add_licenses(self, serial: str, licenses: Sequence[License]) -> None:
         """Attach licenses to a device; a known license id raises ``AlreadyExists``."""
         ...
@@ -330,6 +345,18 @@ class SharingStore(Protocol):
         ...
 
 
+class RecipientStore(Protocol):
+    def set_delivery(self, recipient: Recipient, preference: DeliveryPreference | None) -> None:
+        """Record how ``recipient`` (by kind and address) chose to take its notices (SPEC
+        N10): a reseller with many customers chooses once for all of them. ``None``
+        forgets the choice. Setting it again replaces it."""
+        ...
+
+    def delivery_of(self, recipient: Recipient) -> DeliveryPreference | None:
+        """The recipient's own choice, or ``None`` if it never chose."""
+        ...
+
+
 class EventLogStore(Protocol):
     def append_log(self, owner_id: str, entries: Sequence[LogEntry]) -> None: ...
 
@@ -400,7 +427,14 @@ class Outbox(Protocol):
 
 
 class Store(
-    OwnerStore, DeviceStore, CodeStore, InvitationStore, SharingStore, EventLogStore, Outbox,
+    OwnerStore,
+    DeviceStore,
+    CodeStore,
+    InvitationStore,
+    SharingStore,
+    RecipientStore,
+    EventLogStore,
+    Outbox,
     Protocol,
 ):
     """Everything the application stores. ``transaction()`` groups calls: inside it they

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from upslife.adapters._codec import decode, encode, instant_to_text
 from upslife.adapters.sqlite import MIGRATIONS, SchemaVersionTooNew, SqliteStore
 from upslife.errors import ConcurrentUpdate, InvalidInput, StorageError
+from upslife.notifications import DeliveryPreference, Recipient
 from upslife.ports import OutboxItem
 from upslife.sharing import Share, ShareState, ShareVia, SharingState
 from upslife.testing.contract import code, device, invitation, item, log_entry, owner
@@ -139,6 +140,26 @@ class TestMigrations:
             assert store.pending_invitations(sent_before=T0 + timedelta(days=8)) == (
                 invitation(),
             )
+        finally:
+            store.close()
+
+    def test_migration_four_adds_recipient_choices_and_keeps_older_owner_records(
+        self, path: Path
+    ) -> None:
+        # SPEC N10, E10: an owner written before templates existed reads back without them;
+        # a reseller stored before choices existed has none until it chooses
+        build_file_at(path, 3)
+        older = attrs.evolve(owner(), email_templates=None)
+        with raw(path) as conn:
+            conn.execute("INSERT INTO owners (id, doc) VALUES (?, ?)", (older.id, encode(older)))
+        store = SqliteStore(path)
+        try:
+            assert version_of(path) == len(MIGRATIONS)
+            assert store.get_owner(older.id) == older
+            reseller = Recipient.reseller("sales@reseller.example.net")
+            assert store.delivery_of(reseller) is None
+            store.set_delivery(reseller, DeliveryPreference.DAILY_DIGEST)
+            assert store.delivery_of(reseller) is DeliveryPreference.DAILY_DIGEST
         finally:
             store.close()
 

@@ -26,7 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from upslife.adapters.sqlite import SqliteStore
 from upslife.entitlements import ExtendedWarranty, Plan
 from upslife.errors import UpslifeError
-from upslife.notifications import Stage
+from upslife.notifications import DeliveryPreference, Recipient, Stage
 from upslife.ports import DeliveryStatus, Store
 from upslife.sharing import SharingState
 from upslife.testing import MemoryStore
@@ -188,6 +188,18 @@ def _calls() -> st.SearchStrategy[Call]:
             st.sampled_from(["W1", "W2"]),
         ),
         st.builds(lambda s: c("warranties_of", s), SERIALS),
+        st.builds(
+            lambda s, at: c("delete_device", s, reason="the device was deleted", at=at),
+            SERIALS,
+            INSTANTS,
+        ),
+        # each recipient's own delivery choice (SPEC N10)
+        st.builds(
+            lambda a, p: c("set_delivery", Recipient.reseller(a), p),
+            OWNERS,
+            st.none() | st.sampled_from(list(DeliveryPreference)),
+        ),
+        st.builds(lambda a: c("delivery_of", Recipient.reseller(a)), OWNERS),
         # codes
         st.builds(
             lambda v, q, a: c("add_code", code(v, quantity=q, assigned=a)),

@@ -38,6 +38,10 @@ def run(where: str, jobs: Any, results: Any, barrier: Barrier) -> None:
             try:
                 if what == "cancel":
                     service.cancel_invitation(arg)
+                elif what == "delete":  # arg: (serial, owner)
+                    service.delete_device(arg[0], by=arg[1])
+                elif what == "accept-share":
+                    service.accept_share_link(arg)
                 else:
                     service.respond(arg, TokenAction(what))
                 results.put((round_no, what, "won"))

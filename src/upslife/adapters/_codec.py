@@ -57,6 +57,7 @@ from upslife.notifications import (
     Stage,
 )
 from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner
+from upslife.rendering.templates import templates_from_doc, templates_to_doc
 from upslife.reports import Vitals
 from upslife.sharing import (
     Action,
@@ -273,7 +274,7 @@ def chat_route_from_doc(doc: Doc) -> ChatRoute:
 
 def owner_to_doc(owner: Owner) -> Doc:
     """The whole :class:`~upslife.ports.Owner` record, contact and routes included."""
-    return {
+    doc: Doc = {
         "id": owner.id,
         "contact": contact_to_doc(owner.contact),
         "timezone": owner.timezone,
@@ -283,6 +284,9 @@ def owner_to_doc(owner: Owner) -> Doc:
         "reseller_delivery": owner.reseller_delivery.name,
         "reseller_not_interested": owner.reseller_prompt.not_interested,
     }
+    if owner.email_templates is not None:  # written only when set: older documents lack it
+        doc["email_templates"] = templates_to_doc(owner.email_templates)
+    return doc
 
 
 def owner_from_doc(doc: Doc) -> Owner:
@@ -302,6 +306,9 @@ def owner_from_doc(doc: Doc) -> Owner:
         owner_delivery=_enum(DeliveryPreference, doc, "owner_delivery"),
         reseller_delivery=_enum(DeliveryPreference, doc, "reseller_delivery"),
         reseller_prompt=ResellerPrompt(_bool(doc, "reseller_not_interested")),
+        email_templates=(
+            templates_from_doc(_sub(doc, "email_templates")) if "email_templates" in doc else None
+        ),
     )
 
 

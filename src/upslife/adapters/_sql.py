@@ -53,7 +53,15 @@ from upslife.errors import (
     UnknownOwner,
 )
 from upslife.invitations import Invitation, InvitationState
-from upslife.notifications import ChatKind, EventId, EventKind, Recipient, RecipientKind, SentStage
+from upslife.notifications import (
+    ChatKind,
+    DeliveryPreference,
+    EventId,
+    EventKind,
+    Recipient,
+    RecipientKind,
+    SentStage,
+)
 from upslife.notifications import Stage as NoticeStage
 from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner
 from upslife.sharing import LogEntry, SharingState
@@ -76,6 +84,16 @@ OUTBOX_COLUMNS: Final = (
     "status, attempts, next_attempt_at, delivered_at, last_error, digest_key"
 )
 """The outbox columns that make an :class:`~upslife.ports.OutboxItem`, in row order."""
+
+
+def _recipient_key(
+    recipient: Recipient, preference: DeliveryPreference | None
+) -> tuple[str, str]:
+    if not isinstance(recipient, Recipient):
+        raise InvalidInput(f"expected a Recipient, got {type(recipient).__name__}")
+    if preference is not None and not isinstance(preference, DeliveryPreference):
+        raise InvalidInput(f"expected a DeliveryPreference, got {preference!r}")
+    return recipient.kind.name, recipient.address
 
 
 @final
@@ -407,6 +425,25 @@ class SqlStore(abc.ABC):
         with self._atomic(write=False):
             return int(self._rows("SELECT count(*) FROM devices")[0][0])
 
+    def delete_device(self, serial: str, *, reason: str, at: datetime) -> int:
+        """Remove the device, its licenses, warranties and stages; suppress its PENDING
+        outbox items with ``reason`` (SPEC S3), read through the ``outbox_by_status``
+        index (items queued before a transfer included). Unknown serial
+        ``UnknownDevice``, and nothing changes."""
+        when = self._instant(check_instant(at, "at"))
+        with self._atomic():
+            self._require_device(serial)
+            for table in ("licenses", "warranties", "sent_stages"):
+                self._execute(f"DELETE FROM {table} WHERE serial = ?", (serial,))
+            suppressed = self._count(
+                "UPDATE outbox SET status = 'SUPPRESSED', last_error = ?, updated_at = ?, "
+                "claimed_until = NULL, claimed_by = NULL "
+                "WHERE status = 'PENDING' AND serial = ?",
+                (reason, when, serial),
+            )
+            self._execute("DELETE FROM devices WHERE serial = ?", (serial,))
+        return suppressed
+
     def add_licenses(self, serial: str, licenses: Sequence[License]) -> None:
         """Attach licenses; an unknown serial raises ``UnknownDevice``, a license id known
         anywhere in the store (or twice in ``licenses``) raises ``AlreadyExists``."""
@@ -637,6 +674,39 @@ class SqlStore(abc.ABC):
             )
         states = (decode(SharingState, row[0]) for row in rows)
         return tuple(s for s in states if any(share.user == user for share in s.shares))
+
+    # ------------------------------------------------------------------ recipients
+
+    def set_delivery(self, recipient: Recipient, preference: DeliveryPreference | None) -> None:
+        """Record the recipient's own choice of delivery (SPEC N10); ``None`` forgets it."""
+        kind, address = _recipient_key(recipient, preference)
+        with self._atomic():
+            if preference is None:
+                self._execute(
+                    "DELETE FROM recipient_delivery WHERE kind = ? AND address = ?",
+                    (kind, address),
+                )
+                return
+            self._execute(
+                "INSERT INTO recipient_delivery (kind, address, preference) VALUES (?, ?, ?) "
+                "ON CONFLICT (kind, address) DO UPDATE SET preference = excluded.preference",
+                (kind, address, preference.name),
+            )
+
+    def delivery_of(self, recipient: Recipient) -> DeliveryPreference | None:
+        """The recipient's own choice of delivery, or ``None``."""
+        kind, address = _recipient_key(recipient, None)
+        with self._atomic(write=False):
+            rows = self._rows(
+                "SELECT preference FROM recipient_delivery WHERE kind = ? AND address = ?",
+                (kind, address),
+            )
+        if not rows:
+            return None
+        try:
+            return enum_from_name(DeliveryPreference, rows[0][0])
+        except ValueError as e:
+            raise StorageError(f"stored delivery choice of {address} cannot be read: {e}") from e
 
     # ------------------------------------------------------------------ event log
 

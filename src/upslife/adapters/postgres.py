@@ -124,6 +124,15 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "UPDATE invitations SET pending = (doc::jsonb ->> 'state') = 'PENDING'",
         "CREATE INDEX invitations_pending ON invitations (sent_at, id) WHERE pending",
     ),
+    # 4: each recipient's own choice of delivery: a reseller's digest covers every
+    # customer (SPEC N10)
+    (
+        "CREATE TABLE recipient_delivery ("
+        f" kind {_KEY} NOT NULL,"
+        f" address {_KEY} NOT NULL,"
+        " preference text NOT NULL,"
+        " PRIMARY KEY (kind, address))",
+    ),
 )
 """The schema's history; see :attr:`upslife.adapters._sql.SqlStore.MIGRATIONS`."""
 

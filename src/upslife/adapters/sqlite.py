@@ -121,6 +121,15 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "UPDATE invitations SET pending = (json_extract(doc, '$.state') = 'PENDING')",
         "CREATE INDEX invitations_pending ON invitations (sent_at, id) WHERE pending = 1",
     ),
+    # 4: each recipient's own choice of delivery: a reseller's digest covers every
+    # customer (SPEC N10)
+    (
+        "CREATE TABLE recipient_delivery ("
+        " kind TEXT NOT NULL,"
+        " address TEXT NOT NULL,"
+        " preference TEXT NOT NULL,"
+        " PRIMARY KEY (kind, address))",
+    ),
 )
 """The schema's history; see :attr:`upslife.adapters._sql.SqlStore.MIGRATIONS`."""
 

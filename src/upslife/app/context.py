@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Final
 
 import attrs
 
@@ -29,6 +30,19 @@ from upslife.sharing import DEFAULT_RETENTION, Action, LogEntry, Role, access, a
 __all__ = ["Context"]
 
 
+_LONGEST: Final = timedelta(days=36_500)
+
+
+def _duration(_instance: object, attribute: attrs.Attribute[timedelta], value: object) -> None:
+    """A configured duration: positive, and short enough that "now" minus or plus it is a
+    date (SPEC S2, S5: they are configurable, not unbounded)."""
+    if not isinstance(value, timedelta) or not timedelta(0) < value <= _LONGEST:
+        raise ConfigurationError(
+            f"{attribute.name} must be a timedelta above zero and at most {_LONGEST.days} "
+            f"days, got {value!r}"
+        )
+
+
 @attrs.frozen
 class Context:
     """The ports and settings of one :class:`~upslife.app.service.Lifecycle`.
@@ -43,8 +57,8 @@ class Context:
     keyring: Keyring | None
     promotions: tuple[Promotion, ...]
     settings: DeliverySettings
-    log_retention: timedelta = DEFAULT_RETENTION
-    share_valid_for: timedelta = timedelta(days=7)
+    log_retention: timedelta = attrs.field(default=DEFAULT_RETENTION, validator=_duration)
+    share_valid_for: timedelta = attrs.field(default=timedelta(days=7), validator=_duration)
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -16,12 +16,9 @@ from upslife.app.context import Context
 from upslife.app.facts import build_facts, refresh_next_notice
 from upslife.app.names import canonical_email, canonical_serial
 from upslife.entitlements import (
-    ActivationCode,
     Coverage,
     ExtendedWarranty,
     License,
-    Plan,
-    Term,
     UpgradePolicy,
     register,
 )
@@ -36,7 +33,6 @@ __all__ = [
     "add_owner",
     "assign_code",
     "coverage",
-    "issue_code",
     "register_device",
     "set_battery_install_date",
     "set_not_interested",
@@ -146,22 +142,6 @@ def set_battery_install_date(ctx: Context, serial: str, day: date, *, by: str) -
         ctx.store.save_device(updated)
         ctx.log(updated, [entry], today)
     return updated
-
-
-def issue_code(
-    ctx: Context,
-    code: str,
-    plan: Plan | str,
-    term: Term | str,
-    quantity: int,
-    installer_email: str,
-) -> ActivationCode:
-    """Record an activation code of an order (SPEC E6); volume promotions apply (E11)."""
-    issued = ActivationCode.issue(
-        code, plan, term, quantity, canonical_email(installer_email), promotions=ctx.promotions
-    )
-    ctx.store.add_code(issued)
-    return issued
 
 
 def assign_code(

@@ -5,25 +5,52 @@ so they are sent once, retried when the server is down, and survive a crash.
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
+from email import encoders
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
-from typing import cast
+from typing import Any, cast
 
 import attrs
 
+from upslife.errors import InvalidInput
 from upslife.invitations import Invitation, OwnerNotice, OwnerNoticeKind
 from upslife.rendering import message_id_for
 from upslife.rendering.mail import header_address, header_text, header_url
 from upslife.sharing import Share
 
 __all__ = [
+    "Attachment",
     "PlainMail",
     "invitation_mail",
+    "mail_from_doc",
+    "mail_to_doc",
     "owner_notice_mail",
     "render_plain",
     "share_invitation_mail",
 ]
+
+
+@attrs.frozen
+class Attachment:
+    """A file a mail carries (a report, SPEC R2): its name, MIME type and bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+    def __attrs_post_init__(self) -> None:
+        maintype, _, subtype = self.content_type.partition("/")
+        if not maintype or not subtype or "/" in subtype:
+            raise InvalidInput(f"an attachment's type is type/subtype, got {self.content_type!r}")
+        if not self.filename or not self.filename.isprintable() or "/" in self.filename:
+            raise InvalidInput(f"an attachment needs a plain file name, got {self.filename!r}")
+        if not isinstance(self.data, bytes):
+            raise InvalidInput("an attachment's data is bytes")
 
 
 @attrs.frozen
@@ -33,7 +60,9 @@ class PlainMail:
     ``invitation_id`` is set on an invitation: it is only sent while that invitation is
     still pending (an accepted, declined or expired one needs no invitation mail).
     ``share_device`` and ``share_user`` are set on a share invitation: it is only sent
-    while that share is still pending (SPEC S2).
+    while that share is still pending (SPEC S2). ``connection_id`` is set on a mail to the
+    connected reseller: it is only sent while that connection is ACCEPTED (SPEC N7).
+    ``attachments`` are files it carries (SPEC R2).
     """
 
     key: str
@@ -44,6 +73,45 @@ class PlainMail:
     invitation_id: str | None = None
     share_device: str | None = None
     share_user: str | None = None
+    connection_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+_LATER_FIELDS = ("connection_id", "attachments")
+"""Fields added after payloads were first stored: written only when set, so the payload of
+a mail without them is the text it always was, and a stored one without them reads back."""
+
+
+def mail_to_doc(mail: PlainMail) -> dict[str, Any]:
+    """The JSON document of an account mail in the outbox; attachments in base64."""
+    doc = attrs.asdict(mail, recurse=False)
+    for name in _LATER_FIELDS:
+        if not doc[name]:
+            del doc[name]
+    if mail.attachments:
+        doc["attachments"] = [
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "data": base64.b64encode(a.data).decode("ascii"),
+            }
+            for a in mail.attachments
+        ]
+    return doc
+
+
+def mail_from_doc(doc: dict[str, Any]) -> PlainMail:
+    """The mail :func:`mail_to_doc` wrote, or one stored before attachments existed.
+
+    Raises ``KeyError``, ``TypeError`` or ``ValueError`` on a damaged document (the
+    caller, :func:`upslife.app.payloads.decode`, turns them into ``InvalidInput``).
+    """
+    fields = dict(doc)
+    attachments = tuple(
+        Attachment(a["filename"], a["content_type"], base64.b64decode(a["data"], validate=True))
+        for a in fields.pop("attachments", ())
+    )
+    return PlainMail(**fields, attachments=attachments)
 
 
 def invitation_mail(
@@ -119,8 +187,23 @@ def owner_notice_mail(notice: OwnerNotice, owner_email: str) -> PlainMail:
     )
 
 
-def render_plain(mail: PlainMail, *, sender: str, sent_at: datetime) -> MIMEText:
-    """An RFC 5322 text message, its ``Message-ID`` derived from the key (SPEC N9).
+def _with_attachments(mail: PlainMail, text: str) -> Message:
+    """``multipart/mixed``: the text, then each attachment in base64 (SPEC R2)."""
+    message = MIMEMultipart("mixed")
+    message.attach(MIMEText(text, "plain", "utf-8"))
+    for attachment in mail.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        part = MIMEBase(maintype, subtype)
+        part.set_payload(attachment.data)
+        encoders.encode_base64(part)
+        part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+        message.attach(part)
+    return message
+
+
+def render_plain(mail: PlainMail, *, sender: str, sent_at: datetime) -> Message:
+    """An RFC 5322 text message, its ``Message-ID`` derived from the key (SPEC N9); with
+    attachments, ``multipart/mixed`` of the text and the files (SPEC R2).
 
     Every header value is cleaned or checked (:func:`~upslife.rendering.mail.header_text`,
     ``header_address``, ``header_url``): a company name holding CR/LF, an empty line or a
@@ -133,7 +216,10 @@ def render_plain(mail: PlainMail, *, sender: str, sent_at: datetime) -> MIMEText
     )
     # A NUL would break the message on the wire; every other character is safe in a
     # base64 body.
-    message = MIMEText(mail.text.replace("\x00", "\ufffd"), "plain", "utf-8")
+    text = mail.text.replace("\x00", "\ufffd")
+    message: Message = (
+        _with_attachments(mail, text) if mail.attachments else MIMEText(text, "plain", "utf-8")
+    )
     message["From"] = f"upslife <{from_}>"
     message["To"] = to
     # compat32 takes a Header (encoded words) where the stubs say str

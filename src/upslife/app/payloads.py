@@ -11,9 +11,7 @@ import json
 from datetime import date
 from typing import Any
 
-import attrs
-
-from upslife.app.mails import PlainMail
+from upslife.app.mails import PlainMail, mail_from_doc, mail_to_doc
 from upslife.entitlements import Plan
 from upslife.errors import InvalidInput
 from upslife.notifications import (
@@ -104,7 +102,7 @@ def _notice_from(doc: dict[str, Any]) -> Notice:
 def encode(item: Notice | Digest | PlainMail) -> str:
     """JSON text for a notice, a digest or an account mail."""
     if isinstance(item, PlainMail):
-        return json.dumps({"mail": attrs.asdict(item)}, separators=(",", ":"), sort_keys=True)
+        return json.dumps({"mail": mail_to_doc(item)}, separators=(",", ":"), sort_keys=True)
     if isinstance(item, Digest):
         doc: dict[str, Any] = {
             "digest": {
@@ -125,7 +123,7 @@ def decode(text: str) -> Notice | Digest | PlainMail:
     try:
         doc = json.loads(text)
         if "mail" in doc:
-            return PlainMail(**doc["mail"])
+            return mail_from_doc(doc["mail"])
         if "digest" in doc:
             d = doc["digest"]
             digest = Digest(

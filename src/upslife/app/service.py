@@ -5,7 +5,11 @@ Each method is one use case, carried out by the module named for its story:
 :mod:`~upslife.app.resellers` (the reseller connection and reminders),
 :mod:`~upslife.app.shares` (sharing with managed-service users, the event log),
 :mod:`~upslife.app.reporting` (reports), :mod:`~upslife.app.commands` (polling and remote
-commands) and :mod:`~upslife.app.sweep` (the daily job). Each reads the store, asks the
+commands), :mod:`~upslife.app.codes` (activation codes mailed to the installer),
+:mod:`~upslife.app.renewals` (MyRenewals mailed to a partner),
+:mod:`~upslife.app.deletion` (deleting a device), :mod:`~upslife.app.emails`
+(customizable emails), :mod:`~upslife.app.reseller_delivery` (a reseller's own choice of
+delivery) and :mod:`~upslife.app.sweep` (the daily job). Each reads the store, asks the
 domain for a decision, and writes the result in one transaction, so a refused call
 changes nothing.
 
@@ -17,12 +21,26 @@ serial number and email address it is given is taken in its canonical spelling
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 
-from upslife.app import chat, commands, devices, polling, reporting, resellers, shares
+from upslife.app import (
+    chat,
+    codes,
+    commands,
+    deletion,
+    devices,
+    emails,
+    polling,
+    renewals,
+    reporting,
+    reseller_delivery,
+    resellers,
+    shares,
+)
 from upslife.app.clock import SystemClock
 from upslife.app.context import Context
+from upslife.app.deletion import DeviceDeleted
 from upslife.app.devices import DeviceRegistered
 from upslife.app.names import canonical_email, canonical_serial
 from upslife.app.outbox import (
@@ -34,6 +52,8 @@ from upslife.app.outbox import (
     show_item,
 )
 from upslife.app.polling import PollReport
+from upslife.app.renewals import RenewalsSent, ReportFormat
+from upslife.app.reseller_delivery import ResellerDelivery
 from upslife.app.resellers import InvitationLinks, Unsubscribed
 from upslife.app.shares import ShareAcceptance, SharedDevice, ShareInvitation, ShareView
 from upslife.app.sweep import DeliverySettings, SweepReport, sweep
@@ -50,8 +70,9 @@ from upslife.entitlements import (
 )
 from upslife.hardware.snapshot import DeviceCommand, UpsTransport
 from upslife.invitations import Invitation, Keyring, OwnerNotice, TokenAction
-from upslife.notifications import ChatKind, EventKind, Notice
+from upslife.notifications import ChatKind, DeliveryPreference, EventKind, Notice
 from upslife.ports import ChatSender, Clock, Device, MailSender, Owner, Store
+from upslife.rendering.templates import Templates
 from upslife.reports import ReportDevice
 from upslife.sharing import DEFAULT_RETENTION, DEFAULT_SHARE_EXPIRY, LogEntry, ShareVia
 
@@ -126,6 +147,17 @@ class Lifecycle:
         """The owner's "Not interested?" choice (SPEC I7)."""
         return devices.set_not_interested(self.ctx, owner_id, not_interested=not_interested)
 
+    def set_email_templates(
+        self, owner_id: str, templates: Templates | Mapping[str, object] | None
+    ) -> Owner:
+        """The owner's customized emails, checked when set and used for the devices whose
+        plan allows them (SPEC E10); ``None`` restores the default. See :mod:`.emails`."""
+        return emails.set_email_templates(self.ctx, owner_id, templates)
+
+    def email_templates(self, owner_id: str) -> Templates | None:
+        """The owner's own email templates, or ``None`` (SPEC E10)."""
+        return emails.email_templates(self.ctx, owner_id)
+
     def register_device(
         self,
         owner_id: str,
@@ -173,13 +205,19 @@ class Lifecycle:
         """Remove one of the owner's chat routes (SPEC N6)."""
         return chat.remove_chat_route(self.ctx, owner_id, name)
 
+    def delete_device(self, serial: str, *, by: str) -> DeviceDeleted:
+        """The owner deletes a device: its shares are revoked, its unsent mail suppressed,
+        its event log kept (SPEC S3, S4, S5); see :mod:`.deletion`."""
+        return deletion.delete_device(self.ctx, serial, by=by)
+
     # ------------------------------------------------------------------ licenses
 
     def issue_code(
         self, code: str, plan: Plan | str, term: Term | str, quantity: int, installer_email: str
     ) -> ActivationCode:
-        """Record an activation code of an order (SPEC E6, E11)."""
-        return devices.issue_code(self.ctx, code, plan, term, quantity, installer_email)
+        """Record an activation code of an order and mail it to the installer (SPEC E6,
+        E11); see :func:`.codes.issue_code`."""
+        return codes.issue_code(self.ctx, code, plan, term, quantity, installer_email)
 
     def assign_code(
         self, code: str, serial: str, *, by: str, count: int = 1
@@ -216,6 +254,20 @@ class Lifecycle:
     def disconnect_reseller(self, owner_id: str) -> Invitation:
         """The owner ends the connection (SPEC I1, I6, N7)."""
         return resellers.disconnect_reseller(self.ctx, owner_id)
+
+    def set_reseller_delivery(
+        self, reseller_email: str, preference: DeliveryPreference | str | None
+    ) -> ResellerDelivery:
+        """The reseller's own choice of a daily digest or one mail per notice, for all its
+        customers (SPEC N10); ``None`` forgets it. See :mod:`.reseller_delivery`."""
+        return reseller_delivery.choose_delivery(self.ctx, reseller_email, preference)
+
+    def set_reseller_delivery_by_link(
+        self, token: str, preference: DeliveryPreference | str | None
+    ) -> ResellerDelivery:
+        """The same choice, made by the reseller through the signed link of a mail it
+        received (SPEC N10, I5)."""
+        return reseller_delivery.choose_by_link(self.ctx, token, preference)
 
     def send_reminder(self, serial: str, kind: EventKind, *, by: str) -> Notice:
         """The owner asks their connected reseller to act on an event (SPEC N8, N7)."""
@@ -312,6 +364,18 @@ class Lifecycle:
     def report_device(self, serial: str, *, user: str) -> ReportDevice:
         """One device's report input; refused unless ``user`` may see it (SPEC R5)."""
         return reporting.report_device(self.ctx, serial, user=user)
+
+    def send_renewals(
+        self,
+        owner_id: str,
+        *,
+        by: str,
+        to: str | None = None,
+        fmt: ReportFormat | str = ReportFormat.CSV,
+    ) -> RenewalsSent:
+        """Mail the MyRenewals report, attached as CSV or XLSX, to the connected reseller
+        or to ``to`` (SPEC R2, R5, N7); see :mod:`.renewals`."""
+        return renewals.send_renewals(self.ctx, owner_id, by=by, to=to, fmt=fmt)
 
     def today_for(self, owner_id: str) -> date:
         """The owner's local date now (SPEC D1)."""

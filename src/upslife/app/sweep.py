@@ -37,6 +37,7 @@ from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
 from upslife.app.mails import PlainMail, owner_notice_mail, render_plain
 from upslife.app.preflight import preflight
+from upslife.app.templating import templates_for
 from upslife.catalog import Catalog
 from upslife.errors import (
     ConcurrentUpdate,
@@ -45,6 +46,7 @@ from upslife.errors import (
     DeliveryFailed,
     InvalidInput,
     TemporaryFailure,
+    UnknownDevice,
 )
 from upslife.invitations import (
     DIGEST_SUBJECT,
@@ -78,7 +80,7 @@ from upslife.ports import (
     Owner,
     Store,
 )
-from upslife.rendering import render_chat, render_email
+from upslife.rendering import DEFAULT_TEMPLATES, Templates, render_chat, render_email
 from upslife.sharing import DEFAULT_RETENTION, ShareState
 
 __all__ = [
@@ -155,6 +157,9 @@ class DeliverySettings:
     ``max_backoff``, for as long as the message is useful (:func:`useful_until`), never
     less than ``min_retry_days`` after the day it was planned for: bounded by time and
     usefulness, not by a count of attempts, so a mail server down for days loses nothing.
+
+    ``templates`` are the service's own email templates: what a device whose plan lacks
+    customizable emails, or an owner who set none, gets (SPEC E10, :mod:`.templating`).
     """
 
     sender: str = "notices@upslife.invalid"
@@ -169,13 +174,26 @@ class DeliverySettings:
     max_backoff: timedelta = timedelta(hours=6)
     lease_seconds: float = 300.0
     batch: int = 200
+    templates: Templates = DEFAULT_TEMPLATES
 
 
-def _held(owner: Owner, kind: RecipientKind) -> bool:
-    if kind is RecipientKind.OWNER:
+_Choices = dict[str, DeliveryPreference | None]
+
+
+def _held(store: Store, owner: Owner, recipient: Recipient, choices: _Choices) -> bool:
+    """Whether a notice to ``recipient`` waits for the daily digest (SPEC N10).
+
+    The owner's own preference is on the owner. A reseller's is its own, one for all its
+    customers (:mod:`upslife.app.reseller_delivery`); a reseller that never chose takes
+    the customer's older per-connection setting. ``choices`` caches the store's answers
+    for one planning run."""
+    if recipient.kind is RecipientKind.OWNER:
         return owner.owner_delivery is DeliveryPreference.DAILY_DIGEST
-    if kind is RecipientKind.RESELLER:
-        return owner.reseller_delivery is DeliveryPreference.DAILY_DIGEST
+    if recipient.kind is RecipientKind.RESELLER:
+        if recipient.address not in choices:
+            choices[recipient.address] = store.delivery_of(recipient)
+        chosen = choices[recipient.address] or owner.reseller_delivery
+        return chosen is DeliveryPreference.DAILY_DIGEST
     return False
 
 
@@ -194,6 +212,7 @@ def _plan_device(
     today: date,
     now: datetime,
     due_grace_days: int,
+    choices: _Choices,
 ) -> tuple[int, tuple[Notice, ...]]:
     """Plan one due device: its notices into the outbox, its stages and next date saved,
     atomically (a savepoint inside the page's transaction). Returns (items added, notices)."""
@@ -229,7 +248,7 @@ def _plan_device(
             recipient=n.recipient,
             day=today,
             payload=payloads.encode(n),
-            next_attempt_at=HELD_FOR_DIGEST if _held(owner, n.recipient.kind) else now,
+            next_attempt_at=HELD_FOR_DIGEST if _held(store, owner, n.recipient, choices) else now,
         )
         for n in notices
     ]
@@ -264,6 +283,7 @@ def plan_notices(
     owners: dict[str, Owner] = {}
     resellers: dict[str, tuple[str | None, InvitationState | None]] = {}
     days: dict[str, date] = {}  # the owner-local date at ``now``, per time zone (SPEC D1)
+    choices: _Choices = {}  # each reseller's own choice of delivery (SPEC N10)
     read = due = planned = 0
     by_kind: dict[str, int] = defaultdict(int)
     damaged: list[tuple[str, str]] = []
@@ -290,7 +310,7 @@ def plan_notices(
                             continue
                         added, notices = _plan_device(
                             store, catalog, device, owner, resellers[owner.id], today, now,
-                            due_grace_days,
+                            due_grace_days, choices,
                         )
                 except TemporaryFailure:
                     raise
@@ -457,6 +477,31 @@ def _share_pending(store: Store, serial: str, user: str, now: datetime) -> bool:
     return False
 
 
+def _of_registered_devices(store: Store, message: Notice | Digest) -> Notice | Digest | None:
+    """The message without the notices of devices deleted since it was queued (SPEC S3);
+    ``None`` if nothing is left. Deleting a device suppresses its pending items, but a
+    digest folded before, or a failed item requeued after, still names it."""
+    if isinstance(message, Notice):
+        try:
+            store.get_device(message.serial)
+        except UnknownDevice:
+            return None
+        return message
+    digest = message
+    kept: list[Notice] = []
+    for notice in digest.notices:
+        try:
+            store.get_device(notice.serial)
+        except UnknownDevice:
+            continue
+        kept.append(notice)
+    if not kept:
+        return None
+    if len(kept) == len(digest.notices):
+        return digest
+    return Digest(digest.recipient, digest.day, tuple(kept))
+
+
 def _with_consent(
     store: Store, item: OutboxItem, message: Notice | Digest | PlainMail, now: datetime
 ) -> tuple[Notice | Digest | PlainMail | None, Invitation | None]:
@@ -470,10 +515,18 @@ def _with_consent(
             invitation = store.get_invitation(message.invitation_id)
             if invitation.state_at(now) is not InvitationState.PENDING:
                 return None, None
+        if message.connection_id is not None:  # to the connected reseller (SPEC N7)
+            connection = store.get_invitation(message.connection_id)
+            if connection.state_at(now) is not InvitationState.ACCEPTED:
+                return None, None
         device, user = message.share_device, message.share_user
         if device is not None and user is not None and not _share_pending(store, device, user, now):
             return None, None
         return message, None
+    remaining = _of_registered_devices(store, message)
+    if remaining is None:
+        return None, None
+    message = remaining
     if item.recipient.kind is not RecipientKind.RESELLER:
         return message, None
     if isinstance(message, Notice):
@@ -536,8 +589,15 @@ def _send(
     if connection is not None:
         subject = DIGEST_SUBJECT + item.key if isinstance(message, Digest) else connection.id
         unsubscribe = _unsubscribe_url(settings, subject, now)
+    templates = templates_for(store, message, settings.templates)
     mail.send(
-        render_email(message, sender=settings.sender, unsubscribe_url=unsubscribe, sent_at=now)
+        render_email(
+            message,
+            sender=settings.sender,
+            templates=templates,
+            unsubscribe_url=unsubscribe,
+            sent_at=now,
+        )
     )
 
 

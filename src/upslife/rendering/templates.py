@@ -49,6 +49,8 @@ __all__ = [
     "clean",
     "digest_fields",
     "notice_fields",
+    "templates_from_doc",
+    "templates_to_doc",
 ]
 
 NOTICE_PLACEHOLDERS: Final = frozenset(
@@ -545,3 +547,106 @@ class Templates:
 
 DEFAULT_TEMPLATES: Final = Templates()
 """The shipped templates: plain English, every SPEC N6 detail, a small inline-styled HTML."""
+
+
+# --------------------------------------------------------------------------- as a document
+
+_MESSAGE_PARTS: Final = ("subject", "text", "html")
+_DIGEST_PARTS: Final = ("subject", "text", "html", "item_text", "item_html")
+_SINGLE: Final = ("owner", "reseller")
+_DIGESTS: Final = ("owner_digest", "reseller_digest")
+_BY_KIND: Final = ("owner_by_kind", "reseller_by_kind")
+
+
+def _parts(template: MessageTemplate | DigestTemplate, names: tuple[str, ...]) -> dict[str, str]:
+    return {name: getattr(template, name) for name in names}
+
+
+def templates_to_doc(templates: Templates) -> dict[str, object]:
+    """``templates`` as a JSON-ready document, listing only what differs from the shipped
+    defaults (:data:`DEFAULT_TEMPLATES`); :func:`templates_from_doc` reads it back equal.
+
+    >>> templates_to_doc(DEFAULT_TEMPLATES)
+    {}
+    """
+    if not isinstance(templates, Templates):
+        raise InvalidInput(f"expected Templates, got {type(templates).__name__}")
+    doc: dict[str, object] = {}
+    for name in _SINGLE:
+        if getattr(templates, name) != getattr(DEFAULT_TEMPLATES, name):
+            doc[name] = _parts(getattr(templates, name), _MESSAGE_PARTS)
+    for name in _DIGESTS:
+        if getattr(templates, name) != getattr(DEFAULT_TEMPLATES, name):
+            doc[name] = _parts(getattr(templates, name), _DIGEST_PARTS)
+    for name in _BY_KIND:
+        pairs = getattr(templates, name)
+        if pairs:
+            doc[name] = {kind.name: _parts(t, _MESSAGE_PARTS) for kind, t in pairs}
+    return doc
+
+
+def _exact(where: str, value: object, names: tuple[str, ...]) -> dict[str, object]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{where} must be an object of {', '.join(names)}")
+    unknown = sorted(set(value) - set(names))
+    missing = [name for name in names if name not in value]
+    if unknown or missing:
+        raise InvalidInput(
+            f"{where} has exactly {', '.join(names)}"
+            + (f"; unknown: {', '.join(map(str, unknown))}" if unknown else "")
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+        )
+    return dict(value)
+
+
+def _message(where: str, value: object) -> MessageTemplate:
+    try:
+        return MessageTemplate(**_exact(where, value, _MESSAGE_PARTS))  # type: ignore[arg-type]
+    except InvalidTemplate as e:
+        raise InvalidTemplate(f"{where}.{e.template}", e.reason) from e
+
+
+def _kinds(where: str, value: object) -> tuple[tuple[EventKind, MessageTemplate], ...]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{where} must map event kinds to templates")
+    pairs = []
+    for name, template in value.items():
+        if not isinstance(name, str) or name not in EventKind.__members__:
+            known = ", ".join(EventKind.__members__)
+            raise InvalidInput(f"{where}: {name!r} is no event kind; known: {known}")
+        pairs.append((EventKind[name], _message(f"{where}[{name}]", template)))
+    return tuple(pairs)
+
+
+def templates_from_doc(doc: object) -> Templates:
+    """The :class:`Templates` a document describes (SPEC E10), checked in full.
+
+    Keys left out keep the shipped default, so ``{"owner": {...}}`` customizes only the
+    owner's notice. Each template gives every part (``subject``, ``text``, ``html``; a
+    digest also ``item_text`` and ``item_html``).
+
+    Raises:
+        InvalidTemplate: a placeholder that does not exist, a stray ``$``, a subject on
+            several lines, or a body that leaves out what its recipient must see (N6).
+        InvalidInput: a key that is not a template, a missing part, an unknown kind.
+    """
+    if not isinstance(doc, Mapping):
+        raise InvalidInput(f"templates are an object, got {type(doc).__name__}")
+    known = (*_SINGLE, *_DIGESTS, *_BY_KIND)
+    unknown = sorted(str(k) for k in doc if k not in known)
+    if unknown:
+        raise InvalidInput(f"unknown template(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    fields: dict[str, object] = {}
+    for name in _SINGLE:
+        if name in doc:
+            fields[name] = _message(name, doc[name])
+    for name in _DIGESTS:
+        if name in doc:
+            try:
+                fields[name] = DigestTemplate(**_exact(name, doc[name], _DIGEST_PARTS))  # type: ignore[arg-type]
+            except InvalidTemplate as e:
+                raise InvalidTemplate(f"{name}.{e.template}", e.reason) from e
+    for name in _BY_KIND:
+        if name in doc:
+            fields[name] = _kinds(name, doc[name])
+    return Templates(**fields)  # type: ignore[arg-type]

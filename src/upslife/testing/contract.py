@@ -65,6 +65,7 @@ from upslife.notifications import (
     Stage,
 )
 from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner, Store
+from upslife.rendering.templates import MessageTemplate, Templates
 from upslife.reports import Vitals
 from upslife.sharing import Action, LogEntry, Role, Share, ShareState, ShareVia, SharingState
 
@@ -75,6 +76,7 @@ __all__ = [
     "InvitationStoreContract",
     "OutboxContract",
     "OwnerStoreContract",
+    "RecipientStoreContract",
     "SharingStoreContract",
     "StoreContract",
     "TransactionContract",
@@ -106,6 +108,20 @@ def owner(owner_id: str = ANN, *, company: str = "Acme") -> Owner:
         owner_delivery=DeliveryPreference.DAILY_DIGEST,
         reseller_delivery=DeliveryPreference.IMMEDIATE,
         reseller_prompt=ResellerPrompt(not_interested=True),
+        email_templates=Templates(
+            owner=MessageTemplate(
+                subject="[$company] $title",
+                text="$model $serial: $due ($sku)\n",
+                html="<p>$model $serial: $due ($sku)</p>",
+            ),
+            owner_by_kind={
+                EventKind.BATTERY_FAILURE: MessageTemplate(
+                    subject="Battery failed: $serial",
+                    text="$model $serial $due $sku",
+                    html="<b>$model $serial $due $sku</b>",
+                )
+            },
+        ),
     )
 
 
@@ -250,6 +266,18 @@ class OwnerStoreContract(_StoreFixture):
         store.add_owner(owner())
         store.save_owner(owner(company="Acme Renamed"))
         assert store.get_owner(ANN).contact.company == "Acme Renamed"
+
+    def test_an_owner_without_email_templates_reads_back_without_them(
+        self, store: Store
+    ) -> None:
+        # SPEC E10: the templates are optional; an owner stored without them has none
+        plain = attrs.evolve(owner(), email_templates=None)
+        store.add_owner(plain)
+        assert store.get_owner(ANN) == plain
+        store.save_owner(owner())
+        assert store.get_owner(ANN) == owner()
+        store.save_owner(plain)
+        assert store.get_owner(ANN).email_templates is None
 
     def test_saving_an_unknown_owner_raises_unknown_owner_and_adds_nothing(
         self, store: Store
@@ -453,6 +481,99 @@ class DeviceStoreContract(_StoreFixture):
         with pytest.raises(UnknownDevice):
             store.warranties_of("NOPE")
 
+    def test_deleting_a_device_removes_it_with_its_licenses_warranties_and_stages(
+        self, store: Store
+    ) -> None:
+        # SPEC S3: the owner deletes a device; nothing of it is left to report or notify
+        store.add_device(device("AS1"))
+        store.add_device(device("AS2"))
+        for serial in ("AS1", "AS2"):
+            store.add_licenses(serial, [license(f"{serial}#1")])
+            store.add_warranty(
+                serial, ExtendedWarranty(f"W-{serial}", "WEXTWAR1YR-SP-01", 12, DAY)
+            )
+            store.enqueue([], [sent_stage(serial)])
+        assert store.delete_device("AS1", reason="deleted by its owner", at=T0) == 0
+        with pytest.raises(UnknownDevice):
+            store.get_device("AS1")
+        for read in (store.licenses_of, store.warranties_of, store.sent_stages):
+            with pytest.raises(UnknownDevice):
+                read("AS1")
+        assert store.devices_of(ANN) == (device("AS2"),)
+        assert store.count_devices() == 1
+        assert store.licenses_of("AS2") == (license("AS2#1"),)
+        assert store.sent_stages("AS2") == (sent_stage("AS2"),)
+
+    def test_deleting_a_device_suppresses_its_pending_items_and_keeps_the_rest(
+        self, store: Store
+    ) -> None:
+        # SPEC S3, N7: nothing more goes out about a deleted device; what went out stays
+        store.add_device(device("AS1"))
+        store.add_device(device("AS2"))
+        store.enqueue(
+            [
+                item("k-pending", serial="AS1"),
+                item("k-held", serial="AS1", next_attempt_at=datetime(9999, 12, 31, tzinfo=UTC)),
+                item("k-sent", serial="AS1"),
+                item("k-other", serial="AS2"),
+                item("k-account", serial=None),
+            ],
+            [],
+        )
+        store.mark_sent("k-sent", T0)
+        later = T0 + timedelta(hours=1)
+        assert store.delete_device("AS1", reason="device deleted (SPEC S3)", at=later) == 2
+        by_key = {i.key: i for i in store.items()}
+        for key in ("k-pending", "k-held"):
+            assert by_key[key].status is DeliveryStatus.SUPPRESSED
+            assert by_key[key].last_error == "device deleted (SPEC S3)"
+        assert by_key["k-sent"].status is DeliveryStatus.SENT
+        assert by_key["k-other"].status is DeliveryStatus.PENDING
+        assert by_key["k-account"].status is DeliveryStatus.PENDING
+        assert _keys(store.claim(later, worker="w", limit=10)) == ["k-account", "k-other"]
+
+    def test_deleting_an_unknown_device_raises_unknown_device_and_changes_nothing(
+        self, store: Store
+    ) -> None:
+        store.add_device(device("AS1"))
+        store.enqueue([item("k1", serial="AS1")], [])
+        with pytest.raises(UnknownDevice):
+            store.delete_device("NOPE", reason="deleted", at=T0)
+        assert store.get_device("AS1") == device("AS1")
+        assert store.get_item("k1").status is DeliveryStatus.PENDING
+
+    def test_deleting_refuses_a_naive_instant_and_changes_nothing(self, store: Store) -> None:
+        store.add_device(device("AS1"))
+        with pytest.raises(NaiveDatetime):
+            store.delete_device("AS1", reason="deleted", at=datetime(2025, 3, 1))
+        assert store.get_device("AS1") == device("AS1")
+
+    def test_a_deleted_serial_can_be_registered_again_with_nothing_of_the_old(
+        self, store: Store
+    ) -> None:
+        store.add_device(device("AS1"))
+        store.add_licenses("AS1", [license("AS1#1")])
+        store.delete_device("AS1", reason="deleted", at=T0)
+        store.add_device(device("AS1", owner_id=BOB))
+        assert store.get_device("AS1").owner_id == BOB
+        assert store.licenses_of("AS1") == ()
+        store.add_licenses("AS1", [license("AS1#1")])  # the old license id is free again
+        assert store.licenses_of("AS1") == (license("AS1#1"),)
+
+    def test_a_deletion_inside_a_transaction_that_fails_is_undone(self, store: Store) -> None:
+        store.add_device(device("AS1"))
+        store.add_licenses("AS1", [license("AS1#1")])
+
+        def delete_then_fail() -> None:
+            with store.transaction():
+                store.delete_device("AS1", reason="deleted", at=T0)
+                raise _Boom
+
+        with pytest.raises(_Boom):
+            delete_then_fail()
+        assert store.get_device("AS1") == device("AS1")
+        assert store.licenses_of("AS1") == (license("AS1#1"),)
+
 
 # --------------------------------------------------------------------------- codes
 
@@ -653,6 +774,54 @@ class SharingStoreContract(_StoreFixture):
 
 
 # --------------------------------------------------------------------------- event log
+
+
+class RecipientStoreContract(_StoreFixture):
+    """:class:`~upslife.ports.RecipientStore`: each recipient's own choice of delivery."""
+
+    def test_a_recipient_that_never_chose_has_no_choice(self, store: Store) -> None:
+        assert store.delivery_of(Recipient.reseller("sales@reseller.example.net")) is None
+
+    def test_a_choice_is_returned_and_replaced_by_the_next(self, store: Store) -> None:
+        # SPEC N10: the recipient chooses its delivery
+        reseller = Recipient.reseller("sales@reseller.example.net")
+        store.set_delivery(reseller, DeliveryPreference.DAILY_DIGEST)
+        assert store.delivery_of(reseller) is DeliveryPreference.DAILY_DIGEST
+        store.set_delivery(reseller, DeliveryPreference.IMMEDIATE)
+        assert store.delivery_of(reseller) is DeliveryPreference.IMMEDIATE
+
+    def test_none_forgets_the_choice(self, store: Store) -> None:
+        reseller = Recipient.reseller("sales@reseller.example.net")
+        store.set_delivery(reseller, DeliveryPreference.DAILY_DIGEST)
+        store.set_delivery(reseller, None)
+        assert store.delivery_of(reseller) is None
+        store.set_delivery(reseller, None)  # forgetting twice is harmless
+        assert store.delivery_of(reseller) is None
+
+    def test_recipients_are_told_apart_by_kind_and_address(self, store: Store) -> None:
+        store.set_delivery(Recipient.reseller(ANN), DeliveryPreference.DAILY_DIGEST)
+        assert store.delivery_of(Recipient.owner(ANN)) is None
+        assert store.delivery_of(Recipient.reseller(BOB)) is None
+
+    def test_a_choice_that_is_no_preference_is_refused(self, store: Store) -> None:
+        reseller = Recipient.reseller(ANN)
+        with pytest.raises(InvalidInput):
+            store.set_delivery(reseller, "daily")  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput):
+            store.set_delivery(ANN, DeliveryPreference.IMMEDIATE)  # type: ignore[arg-type]
+        assert store.delivery_of(reseller) is None
+
+    def test_a_choice_made_in_a_failed_transaction_is_undone(self, store: Store) -> None:
+        reseller = Recipient.reseller(ANN)
+
+        def choose_then_fail() -> None:
+            with store.transaction():
+                store.set_delivery(reseller, DeliveryPreference.DAILY_DIGEST)
+                raise _Boom
+
+        with pytest.raises(_Boom):
+            choose_then_fail()
+        assert store.delivery_of(reseller) is None
 
 
 class EventLogStoreContract(_StoreFixture):
@@ -1119,6 +1288,7 @@ class StoreContract(
     CodeStoreContract,
     InvitationStoreContract,
     SharingStoreContract,
+    RecipientStoreContract,
     EventLogStoreContract,
     OutboxContract,
     TransactionContract,

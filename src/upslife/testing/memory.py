@@ -45,7 +45,14 @@ from upslife.errors import (
     UnknownOwner,
 )
 from upslife.invitations import Invitation, InvitationState
-from upslife.notifications import EventKind, SentStage, Stage
+from upslife.notifications import (
+    DeliveryPreference,
+    EventKind,
+    Recipient,
+    RecipientKind,
+    SentStage,
+    Stage,
+)
 from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner
 from upslife.sharing import LogEntry, SharingState
 
@@ -81,6 +88,7 @@ class _State:
     invitations: dict[str, Invitation] = attrs.Factory(dict)
     tokens: set[str] = attrs.Factory(set)
     sharing: dict[str, SharingState] = attrs.Factory(dict)
+    deliveries: dict[tuple[RecipientKind, str], DeliveryPreference] = attrs.Factory(dict)
     log: tuple[tuple[str, LogEntry], ...] = ()
     stages: dict[_StageKey, SentStage] = attrs.Factory(dict)  # in the order recorded
     outbox: dict[str, _Row] = attrs.Factory(dict)
@@ -97,10 +105,21 @@ class _State:
             dict(self.invitations),
             set(self.tokens),
             dict(self.sharing),
+            dict(self.deliveries),
             self.log,
             dict(self.stages),
             dict(self.outbox),
         )
+
+
+def _recipient_key(
+    recipient: Recipient, preference: DeliveryPreference | None
+) -> tuple[RecipientKind, str]:
+    if not isinstance(recipient, Recipient):
+        raise InvalidInput(f"expected a Recipient, got {type(recipient).__name__}")
+    if preference is not None and not isinstance(preference, DeliveryPreference):
+        raise InvalidInput(f"expected a DeliveryPreference, got {preference!r}")
+    return recipient.kind, recipient.address
 
 
 class MemoryStore:
@@ -252,6 +271,26 @@ class MemoryStore:
         """How many devices are registered."""
         with self._reading():
             return len(self._state.devices)
+
+    def delete_device(self, serial: str, *, reason: str, at: datetime) -> int:
+        """Remove the device, its licenses, warranties and stages; suppress its PENDING
+        outbox items with ``reason`` (SPEC S3). Unknown serial ``UnknownDevice``."""
+        check_instant(at, "at")
+        with self._atomic():
+            self._device(serial)
+            state = self._state
+            del state.devices[serial]
+            state.license_ids -= {lic.id for lic in state.licenses.pop(serial, ())}
+            state.warranty_ids -= {w.id for w in state.warranties.pop(serial, ())}
+            state.stages = {k: s for k, s in state.stages.items() if k[0] != serial}
+            suppressed = 0
+            for key, row in list(state.outbox.items()):
+                if row.item.serial == serial and row.item.status is DeliveryStatus.PENDING:
+                    state.outbox[key] = row.with_item(
+                        status=DeliveryStatus.SUPPRESSED, last_error=reason
+                    )
+                    suppressed += 1
+            return suppressed
 
     def add_licenses(self, serial: str, licenses: Sequence[License]) -> None:
         """Attach licenses; an unknown serial raises ``UnknownDevice``, a license id known
@@ -416,6 +455,23 @@ class MemoryStore:
                 for _, state in sorted(self._state.sharing.items())
                 if any(share.user == user for share in state.shares)
             )
+
+    # ------------------------------------------------------------------ recipients
+
+    def set_delivery(self, recipient: Recipient, preference: DeliveryPreference | None) -> None:
+        """Record the recipient's own choice of delivery (SPEC N10); ``None`` forgets it."""
+        key = _recipient_key(recipient, preference)
+        with self._atomic():
+            if preference is None:
+                self._state.deliveries.pop(key, None)
+            else:
+                self._state.deliveries[key] = preference
+
+    def delivery_of(self, recipient: Recipient) -> DeliveryPreference | None:
+        """The recipient's own choice of delivery, or ``None``."""
+        key = _recipient_key(recipient, None)
+        with self._reading():
+            return self._state.deliveries.get(key)
 
     # ------------------------------------------------------------------ event log
 
