@@ -34,6 +34,7 @@ from upslife.cli._common import (
     show_progress,
     write_table,
 )
+from upslife.cli.account import add_account_commands
 from upslife.cli.chat import add_chat_commands, chat_sender
 from upslife.cli.completion import add_completion_command
 from upslife.cli.config import Config, load_config
@@ -514,6 +515,7 @@ def _parser() -> argparse.ArgumentParser:
     add_share_commands(add)
     add_chat_commands(add, common)
     add_secret_commands(add, common)
+    add_account_commands(add, common)
     add_completion_command(add)
 
     p = add("revoke", cmd_revoke, "revoke a user's share")
