@@ -24,7 +24,14 @@ PLAIN = "a secret of at least thirty-two bytes"
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("UPSLIFE_MAIL", f"maildir://{tmp_path / 'outbox'}")
-    for name in ("SECRET", "SECRET_ID", "PREVIOUS_SECRETS", "CATALOG", "WEBHOOKS"):
+    for name in (
+        "SECRET",
+        "SECRET_ID",
+        "PREVIOUS_SECRETS",
+        "CATALOG",
+        "WEBHOOKS",
+        "MIN_RETRY_DAYS",
+    ):
         monkeypatch.delenv(f"UPSLIFE_{name}", raising=False)
     return str(tmp_path / "settings.db")
 
@@ -57,6 +64,7 @@ class TestTheSecret:
             ("UPSLIFE_PREVIOUS_SECRETS", "k0:short", "UPSLIFE_PREVIOUS_SECRETS"),
             ("UPSLIFE_WEBHOOKS", "ops", "UPSLIFE_WEBHOOKS"),
             ("UPSLIFE_CATALOG", "/no/such/catalog.json", "UPSLIFE_CATALOG"),
+            ("UPSLIFE_MIN_RETRY_DAYS", "three", "UPSLIFE_MIN_RETRY_DAYS"),
         ],
     )
     def test_a_bad_setting_is_one_line_naming_it_and_never_the_secret(
@@ -123,7 +131,8 @@ class TestRotation:
             f'previous_secrets = "k1:{encoded}"\n'
             'webhooks = "ops=https://hooks.example/a noc=https://hooks.example/b"\n'
         )
-        config = load_config(path, environ={})
+        config = load_config(path, environ={"UPSLIFE_MIN_RETRY_DAYS": "5"})
+        assert config.delivery().min_retry_days == 5
         keyring = config.keyring()
         assert keyring is not None
         assert [k.key_id for k in keyring.keys] == ["k2", "k1"]

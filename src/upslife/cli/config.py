@@ -15,6 +15,8 @@ Keys (file section ``[upslife]``, environment variable in brackets):
   commas or spaces.
 - ``unsubscribe_url`` (``UPSLIFE_UNSUBSCRIBE_URL``): a URL template with ``{token}``.
 - ``catalog`` (``UPSLIFE_CATALOG``): a JSON catalog file replacing the shipped one (SPEC C1).
+- ``min_retry_days`` (``UPSLIFE_MIN_RETRY_DAYS``): the fewest days a transient delivery
+  failure is retried after the day a message was planned for (default 3; docs/operations.md).
 - ``webhooks`` (``UPSLIFE_WEBHOOKS``): the incoming-webhook URLs of chat routes, secrets
   (a webhook URL's path is its key): ``NAME=URL`` entries separated by spaces or commas;
   ``upslife chat add`` points an owner's route at one by ``NAME``.
@@ -54,6 +56,7 @@ _KEYS = (
     "unsubscribe_url",
     "catalog",
     "webhooks",
+    "min_retry_days",
 )
 SETTING_NAMES = {key: f"UPSLIFE_{key.upper()}" for key in _KEYS}
 """The environment variable of each configuration key."""
@@ -100,6 +103,7 @@ class Config:
     previous_secrets: str | None = attrs.field(default=None, repr=False)
     catalog_file: str | None = None
     webhooks: str | None = attrs.field(default=None, repr=False)
+    min_retry_days: str | None = None
 
     def open_store(self) -> Store:
         """The configured store (SQLite by default, PostgreSQL for a postgresql:// URL)."""
@@ -169,9 +173,21 @@ class Config:
         return urls
 
     def delivery(self) -> DeliverySettings:
-        return DeliverySettings(
+        settings = DeliverySettings(
             sender=self.sender, unsubscribe_url=self.unsubscribe_url, keyring=self.keyring()
         )
+        if self.min_retry_days is not None:
+            settings = attrs.evolve(settings, min_retry_days=self._retry_days())
+        return settings
+
+    def _retry_days(self) -> int:
+        text = self.min_retry_days or ""
+        if not text.strip().isdigit() or not 0 < int(text) <= 365:
+            raise InvalidInput(
+                "min_retry_days (UPSLIFE_MIN_RETRY_DAYS): a whole number of days from 1 to "
+                f"365, got {text!r}"
+            )
+        return int(text)
 
 
 def load_config(
