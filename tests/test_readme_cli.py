@@ -43,3 +43,17 @@ def test_the_command_line_section_runs_as_written(tmp_path: Path) -> None:
     assert (tmp_path / "renewals.xlsx").read_bytes()[:2] == b"PK"
     assert (tmp_path / "fleet.ics").exists()
     assert "AS2312345678" in result.stdout  # shared-with-me lists the accepted share
+
+
+def test_the_api_tour_fills_the_outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tour's sweep is on a day a notice is due: the owner's and the reseller's.
+    text = README.read_text(encoding="utf-8").split("## API tour", 1)[1]
+    match = re.search(r"```python\n(.*?)```", text, re.S)
+    assert match is not None
+    monkeypatch.chdir(tmp_path)
+    scope: dict[str, object] = {"__name__": "readme_tour"}
+    exec(compile(match.group(1), str(README), "exec"), scope)
+    report = scope["report"]
+    assert report.plan.by_kind == {"warranty-expiry/d90": 2}  # type: ignore[attr-defined]
+    mails = list((tmp_path / "outbox" / "new").iterdir())
+    assert len(mails) >= 2
