@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,41 @@ def test_progress_stays_off_when_standard_error_is_not_a_terminal(tmp_path: obje
     )
     assert result.returncode == 0, result.stderr
     assert "sweeping [" not in result.stderr
+
+
+def test_a_poll_counts_its_reads_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from upslife.adapters.sqlite import SqliteStore
+    from upslife.app import Lifecycle
+    from upslife.cli.progress import CountingTransport
+    from upslife.hardware.simulator import SimulatedTransport, SimulatedUps
+
+    simulated = SimulatedTransport()
+    for n in range(3):
+        simulated.add(f"ups{n}", SimulatedUps.smart_ups_1500(serial=f"AS00000000{n:02d}"))
+    store = SqliteStore(tmp_path / "p.db")
+    try:
+        counting = CountingTransport(simulated)
+        report = Lifecycle(store).poll(counting, workers=2)
+        counting.finish()
+    finally:
+        store.close()
+    assert report.read == 3
+    err = capsys.readouterr().err
+    assert "polled 3/3 UPS" in err
+    assert err.endswith("\n")
+
+
+def test_show_progress_only_on_a_terminal_and_never_with_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from upslife.cli._common import counted, show_progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert not show_progress(argparse.Namespace(json=False))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert show_progress(argparse.Namespace(json=False))
+    assert not show_progress(argparse.Namespace(json=True))
+    assert list(counted(range(5), "writing r.csv", every=2)) == [0, 1, 2, 3, 4]
+    assert capsys.readouterr().err == "\rwriting r.csv: 2\rwriting r.csv: 4\rwriting r.csv: 5\n"

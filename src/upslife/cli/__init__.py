@@ -346,12 +346,18 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> None:
     service = _service(args, config)
     with _transport(args.url) as transport:
         named = getattr(transport, "default_device", None)  # nut://host/UPS reads that UPS only
+        if show_progress(args):
+            from upslife.cli.progress import CountingTransport
+
+            transport = CountingTransport(transport)
         report = service.poll(
             transport,
             devices=None if named is None else [named],
             budget=args.budget,
             workers=args.workers,
         )
+        if hasattr(transport, "finish"):
+            transport.finish()
     data = {
         "read": report.read,
         "updated": list(report.updated),
