@@ -37,8 +37,14 @@ if [ -f "$_here/nut.sh" ]; then
   source "$_here/nut.sh"
 fi
 
+if [ -f "$_here/browser.sh" ]; then
+  # shellcheck source=.ci/browser.sh
+  source "$_here/browser.sh"
+fi
+
 services_install() {
   if declare -F nut_install >/dev/null; then nut_install; fi
+  if declare -F browser_install >/dev/null; then browser_install; fi
 }
 
 services_start() {

@@ -6,7 +6,8 @@ so they are sent once, retried when the server is down, and survive a crash.
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+import hashlib
+from datetime import datetime, timedelta
 from email import encoders
 from email.message import Message
 from email.mime.base import MIMEBase
@@ -17,21 +18,37 @@ from typing import Any, cast
 
 import attrs
 
+from upslife.app.links import Link, Links
 from upslife.errors import InvalidInput
-from upslife.invitations import Invitation, OwnerNotice, OwnerNoticeKind
-from upslife.rendering import message_id_for
+from upslife.invitations import (
+    Invitation,
+    Keyring,
+    OwnerNotice,
+    OwnerNoticeKind,
+    TokenAction,
+    sign,
+)
+from upslife.rendering import DEFAULT_MESSAGE_ID_DOMAIN, message_id_for
 from upslife.rendering.mail import header_address, header_text, header_url
 from upslife.sharing import Share
 
 __all__ = [
     "Attachment",
+    "InvitationTokens",
     "PlainMail",
     "invitation_mail",
+    "invitation_tokens",
     "mail_from_doc",
     "mail_to_doc",
     "owner_notice_mail",
+    "queued_invitation_mail",
+    "queued_share_mail",
     "render_plain",
     "share_invitation_mail",
+    "share_token",
+    "share_token_subject",
+    "signed_invitation_mail",
+    "signed_share_mail",
 ]
 
 
@@ -60,9 +77,11 @@ class PlainMail:
     ``invitation_id`` is set on an invitation: it is only sent while that invitation is
     still pending (an accepted, declined or expired one needs no invitation mail).
     ``share_device`` and ``share_user`` are set on a share invitation: it is only sent
-    while that share is still pending (SPEC S2). ``connection_id`` is set on a mail to the
-    connected reseller: it is only sent while that connection is ACCEPTED (SPEC N7).
-    ``attachments`` are files it carries (SPEC R2).
+    while that share is still pending (SPEC S2). The text and links of both are made at
+    delivery (:func:`signed_invitation_mail`, :func:`signed_share_mail`), so the outbox
+    never holds a live single-use token (the stored ``text`` is empty).
+    ``connection_id`` is set on a mail to the connected reseller: it is only sent while
+    that connection is ACCEPTED (SPEC N7). ``attachments`` are files it carries (SPEC R2).
     """
 
     key: str
@@ -139,6 +158,59 @@ def invitation_mail(
     )
 
 
+@attrs.frozen
+class InvitationTokens:
+    """The signed tokens of an invitation's links (SPEC I5)."""
+
+    accept: str
+    decline: str
+    unsubscribe: str
+
+
+def invitation_tokens(
+    keyring: Keyring, inv: Invitation, *, now: datetime, unsubscribe_valid_for: timedelta
+) -> InvitationTokens:
+    """Sign the invitation's links: accept and decline expire with the invitation (I2),
+    unsubscribe ``unsubscribe_valid_for`` after ``now``. Signing is deterministic, so the
+    accept and decline tokens made at delivery are the ones :meth:`invite_reseller` returned."""
+    return InvitationTokens(
+        sign(keyring, inv.id, TokenAction.ACCEPT, inv.expires_at),
+        sign(keyring, inv.id, TokenAction.DECLINE, inv.expires_at),
+        sign(keyring, inv.id, TokenAction.UNSUBSCRIBE, now + unsubscribe_valid_for),
+    )
+
+
+def queued_invitation_mail(inv: Invitation) -> PlainMail:
+    """What the outbox stores for an invitation: its key, address and subject, no text and
+    no token (issue 13: secrets at rest); :func:`signed_invitation_mail` makes the rest."""
+    return PlainMail(
+        f"invitation:{inv.id}",
+        inv.reseller_email,
+        f"{inv.company_name} invites you to renewal support",
+        "",
+        None,
+        inv.id,
+    )
+
+
+def signed_invitation_mail(
+    inv: Invitation,
+    links: Links,
+    keyring: Keyring,
+    *,
+    now: datetime,
+    unsubscribe_valid_for: timedelta,
+) -> PlainMail:
+    """The invitation as it is sent: text and links signed at the moment of delivery."""
+    tokens = invitation_tokens(keyring, inv, now=now, unsubscribe_valid_for=unsubscribe_valid_for)
+    return invitation_mail(
+        inv,
+        accept_url=links.url(Link.ACCEPT, tokens.accept),
+        decline_url=links.url(Link.DECLINE, tokens.decline),
+        unsubscribe_url=links.url(Link.UNSUBSCRIBE, tokens.unsubscribe),
+    )
+
+
 def share_invitation_mail(
     share: Share, *, company: str, model: str, accept_url: str, sign_up_url: str | None
 ) -> PlainMail:
@@ -163,6 +235,50 @@ def share_invitation_mail(
         text,
         share_device=share.device,
         share_user=share.user,
+    )
+
+
+def share_token_subject(share: Share) -> str:
+    """A share link's token subject: the device, and a digest of the user and the
+    invitation's instant, so a new invitation of the same user gets a new link."""
+    digest = hashlib.sha256(f"{share.user}\x00{share.sent_at.isoformat()}".encode()).hexdigest()
+    return f"{share.device}/{digest[:24]}"
+
+
+def share_token(keyring: Keyring, share: Share) -> str:
+    """The signed, single-use accept token of ``share``, valid until it expires (SPEC S2,
+    I5). Deterministic: the token mailed at delivery is the one :func:`share` returned."""
+    return sign(keyring, share_token_subject(share), TokenAction.SHARE, share.expires_at)
+
+
+def queued_share_mail(share: Share, *, company: str) -> PlainMail:
+    """What the outbox stores for a share invitation: no text and no token."""
+    return PlainMail(
+        f"share:{share.device}:{share.user}:{share.sent_at.isoformat()}",
+        share.user,
+        f"{company} shares a UPS with you",
+        "",
+        share_device=share.device,
+        share_user=share.user,
+    )
+
+
+def signed_share_mail(
+    share: Share,
+    links: Links,
+    keyring: Keyring,
+    *,
+    company: str,
+    model: str,
+    sign_up_url: str | None,
+) -> PlainMail:
+    """The share invitation as it is sent: its accept link signed at delivery."""
+    return share_invitation_mail(
+        share,
+        company=company,
+        model=model,
+        accept_url=links.url(Link.SHARE, share_token(keyring, share)),
+        sign_up_url=sign_up_url,
     )
 
 
@@ -201,7 +317,13 @@ def _with_attachments(mail: PlainMail, text: str) -> Message:
     return message
 
 
-def render_plain(mail: PlainMail, *, sender: str, sent_at: datetime) -> Message:
+def render_plain(
+    mail: PlainMail,
+    *,
+    sender: str,
+    sent_at: datetime,
+    message_id_domain: str = DEFAULT_MESSAGE_ID_DOMAIN,
+) -> Message:
     """An RFC 5322 text message, its ``Message-ID`` derived from the key (SPEC N9); with
     attachments, ``multipart/mixed`` of the text and the files (SPEC R2).
 
@@ -225,7 +347,7 @@ def render_plain(mail: PlainMail, *, sender: str, sent_at: datetime) -> Message:
     # compat32 takes a Header (encoded words) where the stubs say str
     message["Subject"] = cast(str, subject)
     message["Date"] = format_datetime(sent_at)
-    message["Message-ID"] = message_id_for(mail.key)
+    message["Message-ID"] = message_id_for(mail.key, message_id_domain)
     message["Auto-Submitted"] = "auto-generated"
     if unsubscribe:
         message["List-Unsubscribe"] = f"<{unsubscribe}>"

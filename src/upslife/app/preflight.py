@@ -33,7 +33,8 @@ def preflight(
 
     Raises:
         ConfigurationError: a connected reseller exists (an ACCEPTED invitation, so reseller
-            notices can be planned, SPEC N6, I5) and there is no signing keyring
+            notices can be planned, SPEC N6, I5), or a PENDING invitation whose mail is
+            signed at delivery, and there is no signing keyring
             (``setting`` ``UPSLIFE_SECRET``); or the mail server refuses our settings: no
             STARTTLS where it is required, a TLS mismatch, the login refused
             (``UPSLIFE_MAIL``).
@@ -43,6 +44,13 @@ def preflight(
             "a reseller is connected and its notices need the signing secret for their "
             f"unsubscribe link (SPEC I5): set {SECRET_SETTING} (secret in the configuration "
             "file); nothing was sent or changed",
+            setting=SECRET_SETTING,
+        )
+    if keyring is None and store.has_invitation_in(InvitationState.PENDING):
+        raise ConfigurationError(
+            "a reseller invitation is pending and its mail's links are signed when it is "
+            f"sent (SPEC I5): set {SECRET_SETTING} (secret in the configuration file); "
+            "nothing was sent or changed",
             setting=SECRET_SETTING,
         )
     if not isinstance(mail, SelfChecking):

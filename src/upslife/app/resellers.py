@@ -18,7 +18,7 @@ import attrs
 
 from upslife.app import payloads
 from upslife.app.context import Context
-from upslife.app.mails import invitation_mail
+from upslife.app.mails import invitation_tokens, queued_invitation_mail
 from upslife.app.names import canonical_email, canonical_serial
 from upslife.app.sweep import enqueue_mail, tell_owner
 from upslife.errors import (
@@ -45,7 +45,6 @@ from upslife.invitations import (
     disconnect,
     invite,
     settle,
-    sign,
     unsubscribe,
     verify,
 )
@@ -57,6 +56,7 @@ __all__ = [
     "InvitationLinks",
     "Unsubscribed",
     "cancel_invitation",
+    "digest_connections",
     "disconnect_reseller",
     "invite_reseller",
     "respond",
@@ -106,19 +106,11 @@ def invite_reseller(
         current=current,
         invitation_id=invitation_id or secrets.token_urlsafe(12),
     )
-    links = InvitationLinks(
-        inv,
-        sign(keyring, inv.id, TokenAction.ACCEPT, inv.expires_at),
-        sign(keyring, inv.id, TokenAction.DECLINE, inv.expires_at),
-        sign(keyring, inv.id, TokenAction.UNSUBSCRIBE, now + ctx.settings.unsubscribe_valid_for),
+    tokens = invitation_tokens(
+        keyring, inv, now=now, unsubscribe_valid_for=ctx.settings.unsubscribe_valid_for
     )
-    link = ctx.settings.link_url
-    mail = invitation_mail(
-        inv,
-        accept_url=link.format(action="accept", token=links.accept_token),
-        decline_url=link.format(action="decline", token=links.decline_token),
-        unsubscribe_url=ctx.settings.unsubscribe_url.format(token=links.unsubscribe_token),
-    )
+    links = InvitationLinks(inv, tokens.accept, tokens.decline, tokens.unsubscribe)
+    mail = queued_invitation_mail(inv)  # its links are signed at delivery, never stored
     with ctx.store.transaction():
         if stored is not None and current is not None and current != stored:
             ctx.store.save_invitation(current, expected=stored)
@@ -191,7 +183,7 @@ def unsubscribe_link(ctx: Context, token: str) -> Unsubscribed:
     verified = verify(ctx.require_keyring(), token, action=TokenAction.UNSUBSCRIBE, now=now)
     subject = verified.invitation_id
     if subject.startswith(DIGEST_SUBJECT):
-        ids = _digest_connections(ctx, subject.removeprefix(DIGEST_SUBJECT))
+        ids = digest_connections(ctx, subject.removeprefix(DIGEST_SUBJECT))
     else:
         ids = (subject,)
     invitations: list[Invitation] = []
@@ -204,7 +196,7 @@ def unsubscribe_link(ctx: Context, token: str) -> Unsubscribed:
     return Unsubscribed(tuple(invitations), tuple(notices))
 
 
-def _digest_connections(ctx: Context, digest_key: str) -> tuple[str, ...]:
+def digest_connections(ctx: Context, digest_key: str) -> tuple[str, ...]:
     """The invitations a digest spoke for: one per owner of its notices' devices, if that
     owner's current invitation is to the digest's recipient."""
     try:

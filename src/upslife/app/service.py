@@ -31,6 +31,7 @@ from upslife.app import (
     deletion,
     devices,
     emails,
+    link_views,
     polling,
     renewals,
     reporting,
@@ -42,6 +43,7 @@ from upslife.app.clock import SystemClock
 from upslife.app.context import Context
 from upslife.app.deletion import DeviceDeleted
 from upslife.app.devices import DeviceRegistered
+from upslife.app.link_views import InvitationView, UnsubscribeView
 from upslife.app.names import canonical_email, canonical_serial
 from upslife.app.outbox import (
     OutboxEntry,
@@ -246,6 +248,16 @@ class Lifecycle:
     def unsubscribe(self, token: str) -> Unsubscribed:
         """An unsubscribe link or RFC 8058 one-click POST (SPEC I4, I5, N10)."""
         return resellers.unsubscribe_link(self.ctx, token)
+
+    def view_invitation(
+        self, token: str, action: TokenAction = TokenAction.ACCEPT
+    ) -> InvitationView:
+        """What an accept or decline link is for, changing nothing (SPEC I3, I5)."""
+        return link_views.view_invitation(self.ctx, token, action)
+
+    def view_unsubscribe(self, token: str) -> UnsubscribeView:
+        """What an unsubscribe link would stop, changing nothing (SPEC I5, N10)."""
+        return link_views.view_unsubscribe(self.ctx, token)
 
     def cancel_invitation(self, owner_id: str) -> Invitation:
         """The owner withdraws a pending invitation (SPEC I1, I3)."""

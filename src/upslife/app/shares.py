@@ -12,14 +12,14 @@ the owner's event log (SPEC S5).
 from __future__ import annotations
 
 import enum
-import hashlib
 from collections.abc import Callable
 from datetime import date, datetime
 
 import attrs
 
 from upslife.app.context import Context
-from upslife.app.mails import share_invitation_mail
+from upslife.app.links import Link
+from upslife.app.mails import queued_share_mail, share_token, share_token_subject
 from upslife.app.names import canonical_email, canonical_serial
 from upslife.app.sweep import enqueue_mail
 from upslife.errors import (
@@ -34,7 +34,7 @@ from upslife.errors import (
     UnknownDevice,
     UpslifeError,
 )
-from upslife.invitations import TokenAction, sign, verify
+from upslife.invitations import TokenAction, verify
 from upslife.notifications import Recipient
 from upslife.ports import Device
 from upslife.reports import renewal_due_on
@@ -124,13 +124,6 @@ class SharedDevice:
     renewal_due_on: date | None
 
 
-def _subject(share: Share) -> str:
-    """A share link's token subject: the device, and a digest of the user and the
-    invitation's instant, so a new invitation of the same user gets a new link."""
-    digest = hashlib.sha256(f"{share.user}\x00{share.sent_at.isoformat()}".encode()).hexdigest()
-    return f"{share.device}/{digest[:24]}"
-
-
 def share(
     ctx: Context,
     serial: str,
@@ -168,19 +161,14 @@ def share(
         ctx.log_refusal(device, by, access(state, device.serial, by), Action.SHARE, e, today)
         raise
     made = next(s for s in decision.shares if s.user == user and s.device == device.serial)
-    token = sign(ctx.require_keyring(), _subject(made), TokenAction.SHARE, made.expires_at)
-    url = ctx.settings.share_url.format(token=token)
+    token = share_token(ctx.require_keyring(), made)
+    url = ctx.settings.links.url(Link.SHARE, token)
     with ctx.store.transaction():
         ctx.store.save_sharing(decision.state, expected=state)
         ctx.log(device, decision.entries, today)
         if via is ShareVia.EMAIL:
-            mail = share_invitation_mail(
-                made,
-                company=owner.contact.company,
-                model=device.model,
-                accept_url=url,
-                sign_up_url=ctx.settings.sign_up_url,
-            )
+            # the accept link is signed at delivery: the outbox holds no live token
+            mail = queued_share_mail(made, company=owner.contact.company)
             enqueue_mail(ctx.store, owner, Recipient.owner(user), mail, now)
     return ShareInvitation(made, token, url)
 
@@ -193,7 +181,7 @@ def _resolve(ctx: Context, token: str, now: datetime) -> tuple[Device, Share, st
     except UnknownDevice:
         raise TokenTampered("the device this share link names is gone") from None
     for candidate in ctx.store.get_sharing(device.owner_id).shares:
-        if candidate.device == serial and _subject(candidate) == verified.invitation_id:
+        if candidate.device == serial and share_token_subject(candidate) == verified.invitation_id:
             return device, candidate, verified.token_id
     raise TokenTampered("this share link names no share of the device's current owner")
 

@@ -35,7 +35,14 @@ from upslife._validation import require_instant
 from upslife.app import payloads
 from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
-from upslife.app.mails import PlainMail, owner_notice_mail, render_plain
+from upslife.app.links import DEFAULT_PUBLIC_URL, Link, Links
+from upslife.app.mails import (
+    PlainMail,
+    owner_notice_mail,
+    render_plain,
+    signed_invitation_mail,
+    signed_share_mail,
+)
 from upslife.app.preflight import preflight
 from upslife.app.templating import templates_for
 from upslife.catalog import Catalog
@@ -81,7 +88,7 @@ from upslife.ports import (
     Store,
 )
 from upslife.rendering import DEFAULT_TEMPLATES, Templates, render_chat, render_email
-from upslife.sharing import DEFAULT_RETENTION, ShareState
+from upslife.sharing import DEFAULT_RETENTION, Share, ShareState
 
 __all__ = [
     "HELD_FOR_DIGEST",
@@ -143,15 +150,19 @@ class SweepReport:
     the notices wait in the outbox; run again later."""
 
 
+def _public_url(value: object) -> str:
+    return Links(value).public_url
+
+
 @attrs.frozen
 class DeliverySettings:
     """How messages are addressed and retried.
 
-    ``unsubscribe_url`` is a template with ``{token}``: reseller mails carry a one-click
-    unsubscribe link signed with ``keyring`` (SPEC I5, RFC 8058). ``link_url`` (with
-    ``{action}`` and ``{token}``) builds the invitation's accept and decline links;
-    ``share_url`` (``{token}``) a share invitation's accept link, and ``sign_up_url`` is
-    where a user without an account signs up first (SPEC S2).
+    ``public_url`` is where ``upslife.web`` is reached: every mailed link (invitation accept
+    and decline, one-click unsubscribe, share accept) is built from it by
+    :class:`~upslife.app.links.Links`, signed with ``keyring`` at delivery (SPEC I5,
+    RFC 8058), and the ``Message-ID`` domain is its host. ``sign_up_url`` is where the share
+    page sends a user who has no account yet (SPEC S2).
 
     A transient failure is retried, waiting ``backoff * 2 ** (attempts - 1)`` capped at
     ``max_backoff``, for as long as the message is useful (:func:`useful_until`), never
@@ -163,9 +174,7 @@ class DeliverySettings:
     """
 
     sender: str = "notices@upslife.invalid"
-    unsubscribe_url: str = "https://upslife.invalid/unsubscribe/{token}"
-    link_url: str = "https://upslife.invalid/reseller/{action}/{token}"
-    share_url: str = "https://upslife.invalid/share/{token}"
+    public_url: str = attrs.field(default=DEFAULT_PUBLIC_URL, converter=_public_url)
     sign_up_url: str | None = None
     keyring: Keyring | None = None
     unsubscribe_valid_for: timedelta = timedelta(days=365)
@@ -175,6 +184,11 @@ class DeliverySettings:
     lease_seconds: float = 300.0
     batch: int = 200
     templates: Templates = DEFAULT_TEMPLATES
+
+    @property
+    def links(self) -> Links:
+        """The deployment's links, from ``public_url`` (one source for mails and routes)."""
+        return Links(self.public_url)
 
 
 _Choices = dict[str, DeliveryPreference | None]
@@ -465,16 +479,42 @@ def _connected(store: Store, owner_id: str, reseller: str, now: datetime) -> Inv
     return inv if inv.reseller_email == reseller else None
 
 
-def _share_pending(store: Store, serial: str, user: str, now: datetime) -> bool:
-    """Whether the share invitation of ``serial`` to ``user`` is still open (SPEC S2)."""
+def _pending_share(store: Store, serial: str, user: str, now: datetime) -> Share | None:
+    """The share invitation of ``serial`` to ``user`` if it is still open (SPEC S2)."""
     try:
         device = store.get_device(serial)
     except LookupError:
-        return False
+        return None
     for share in store.get_sharing(device.owner_id).shares:
         if share.device == serial and share.user == user:
-            return share.state_at(now) is ShareState.PENDING
-    return False
+            return share if share.state_at(now) is ShareState.PENDING else None
+    return None
+
+
+def _share_pending(store: Store, serial: str, user: str, now: datetime) -> bool:
+    """Whether the share invitation of ``serial`` to ``user`` is still open (SPEC S2)."""
+    return _pending_share(store, serial, user, now) is not None
+
+
+def _signed_share_mail(
+    store: Store, message: PlainMail, settings: DeliverySettings, now: datetime
+) -> PlainMail:
+    """A queued share invitation with its accept link signed now (never stored)."""
+    assert message.share_device is not None
+    assert message.share_user is not None
+    share = _pending_share(store, message.share_device, message.share_user, now)
+    if share is None:  # checked by _with_consent a moment ago; changed since
+        raise DeliveryFailed("the share is no longer pending (SPEC S2)", permanent=True)
+    device = store.get_device(share.device)
+    owner = store.get_owner(device.owner_id)
+    return signed_share_mail(
+        share,
+        settings.links,
+        _keyring_for(settings, "share invitations, for their accept link,"),
+        company=owner.contact.company,
+        model=device.model,
+        sign_up_url=settings.sign_up_url,
+    )
 
 
 def _of_registered_devices(store: Store, message: Notice | Digest) -> Notice | Digest | None:
@@ -547,21 +587,26 @@ def _with_consent(
     return Digest(message.recipient, message.day, tuple(kept)), allowed
 
 
+def _keyring_for(settings: DeliverySettings, what: str) -> Keyring:
+    """The keyring that signs a mail's links at delivery. Without it the item waits for
+    the setting (the preflight refuses such a sweep first): not the mail's fault."""
+    if settings.keyring is None:
+        raise ConfigurationError(
+            f"{what} need the signing secret (SPEC I5): set UPSLIFE_SECRET (secret in "
+            "the configuration file)",
+            setting="UPSLIFE_SECRET",
+        )
+    return settings.keyring
+
+
 def _unsubscribe_url(settings: DeliverySettings, subject: str, now: datetime) -> str:
     """The one-click unsubscribe link of a reseller mail: it names the invitation of a
     notice, or the digest's outbox key, so one click ends every connection the digest
     speaks for (SPEC I5, N10)."""
-    if settings.keyring is None:
-        # Not the notice's fault: the preflight refuses such a sweep; should a sweep get
-        # here, the item waits for the setting instead of being given up.
-        raise ConfigurationError(
-            "reseller notices need the signing secret for their unsubscribe link "
-            "(SPEC I5): set UPSLIFE_SECRET (secret in the configuration file)",
-            setting="UPSLIFE_SECRET",
-        )
+    keyring = _keyring_for(settings, "reseller notices, for their unsubscribe link,")
     expires = now + settings.unsubscribe_valid_for
-    token = sign(settings.keyring, subject, TokenAction.UNSUBSCRIBE, expires)
-    return settings.unsubscribe_url.format(token=token)
+    token = sign(keyring, subject, TokenAction.UNSUBSCRIBE, expires)
+    return settings.links.url(Link.UNSUBSCRIBE, token)
 
 
 def _send(
@@ -574,8 +619,21 @@ def _send(
     now: datetime,
 ) -> None:
     mail, chat = senders
+    domain = settings.links.message_id_domain
     if isinstance(message, PlainMail):
-        mail.send(render_plain(message, sender=settings.sender, sent_at=now))
+        if message.invitation_id is not None:  # its links are signed now, never stored
+            message = signed_invitation_mail(
+                store.get_invitation(message.invitation_id),
+                settings.links,
+                _keyring_for(settings, "the invitation's accept and decline links"),
+                now=now,
+                unsubscribe_valid_for=settings.unsubscribe_valid_for,
+            )
+        elif message.share_device is not None and not message.text:
+            message = _signed_share_mail(store, message, settings, now)
+        mail.send(
+            render_plain(message, sender=settings.sender, sent_at=now, message_id_domain=domain)
+        )
         return
     if item.recipient.kind is RecipientKind.CHAT:
         url = store.get_owner(item.owner_id).webhook_for(item.recipient.address)
@@ -597,6 +655,7 @@ def _send(
             templates=templates,
             unsubscribe_url=unsubscribe,
             sent_at=now,
+            message_id_domain=domain,
         )
     )
 

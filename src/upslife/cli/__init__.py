@@ -45,7 +45,7 @@ from upslife.cli.resellers import add_reseller_commands
 from upslife.cli.secret import add_secret_commands
 from upslife.cli.shares import add_share_commands
 from upslife.entitlements import Plan, Term
-from upslife.errors import InvalidInput, TemporaryFailure, UpslifeError
+from upslife.errors import ExtraNotInstalled, InvalidInput, TemporaryFailure, UpslifeError
 from upslife.hardware.snapshot import UpsTransport
 from upslife.invitations import TokenAction
 from upslife.notifications import Contact
@@ -82,6 +82,7 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> None:
         days=args.days,
         progress=progress,
         database=database,
+        public_url=config.public_url,
     )
     rows = sorted(result.notices_by_kind.items())
     table = "\n".join(f"  {kind:<34} {count:>5}" for kind, count in rows)
@@ -98,7 +99,9 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> None:
         f"report operational --owner {result.owners[0] if result.owners else '-'} --out ops.csv\n\n"
         f"database: {result.database}\noutbox (Maildir): {result.outbox}\n"
         f"chat posts: {result.directory / 'chat'}\n"
-        f"try: upslife --db {result.database} explain {result.example_serial}"
+        f"try: upslife --db {result.database} explain {result.example_serial}\n"
+        f"serve its links: upslife --config {result.directory / 'upslife.toml'} "
+        f"--on {result.last_day.isoformat()} serve"
     )
     data = {
         "devices": result.devices,
@@ -378,6 +381,26 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> None:
         raise _Fail(f"{len(report.failed)} UPS(s) could not be read")
 
 
+def cmd_serve(args: argparse.Namespace, config: Config) -> None:
+    try:
+        from upslife.web import serve
+    except ImportError as e:
+        raise ExtraNotInstalled("web", e.name or "starlette") from None
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise InvalidInput("--tls-cert and --tls-key go together")
+    if not 0 < args.port < 65536:
+        raise InvalidInput(f"--port must be in 1..65535, got {args.port}")
+    if config.keyring() is None:
+        raise InvalidInput("serve needs the signing secret of the links (secret, UPSLIFE_SECRET)")
+    service = _service(args, config)
+    try:
+        serve(
+            service, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key
+        )
+    finally:
+        service.store.close()
+
+
 # ---------------------------------------------------------------------- parser
 
 
@@ -515,6 +538,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("url", help="nut://[user:pass@]HOST[:PORT][/UPS] or modbus://HOST[:PORT][/UNIT]")
     p.add_argument("--budget", type=float, default=60.0, help="seconds the whole poll may take")
     p.add_argument("--workers", type=int, default=16, help="UPS units read at the same time")
+
+    p = add("serve", cmd_serve, "serve the pages of the mailed links (needs upslife[web])")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    p.add_argument("--tls-cert", type=Path, help="PEM certificate: serve https itself")
+    p.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
 
     add_device_commands(add)
     add_reseller_commands(add)

@@ -13,7 +13,11 @@ Keys (file section ``[upslife]``, environment variable in brackets):
 - ``previous_secrets`` (``UPSLIFE_PREVIOUS_SECRETS``): keys that no longer sign but still
   verify the links already mailed (rotation, SPEC I5): ``ID:SECRET`` entries separated by
   commas or spaces.
-- ``unsubscribe_url`` (``UPSLIFE_UNSUBSCRIBE_URL``): a URL template with ``{token}``.
+- ``public_url`` (``UPSLIFE_PUBLIC_URL``): the https base URL at which ``upslife serve``
+  (or the ``upslife.web`` app mounted by a service) is reached; every mailed link and the
+  ``Message-ID`` domain come from it (docs/web.md).
+- ``sign_up_url`` (``UPSLIFE_SIGN_UP_URL``): where the share page sends a user who has no
+  account yet (SPEC S2).
 - ``catalog`` (``UPSLIFE_CATALOG``): a JSON catalog file replacing the shipped one (SPEC C1).
 - ``min_retry_days`` (``UPSLIFE_MIN_RETRY_DAYS``): the fewest days a transient delivery
   failure is retried after the day a message was planned for (default 3; docs/operations.md).
@@ -39,6 +43,7 @@ from upslife.adapters.maildir import MaildirSender
 from upslife.adapters.smtp import SmtpSender
 from upslife.adapters.sqlite import SqliteStore
 from upslife.app import DeliverySettings
+from upslife.app.links import DEFAULT_PUBLIC_URL
 from upslife.catalog import Catalog
 from upslife.errors import InvalidInput
 from upslife.invitations import Keyring, SigningKey
@@ -53,7 +58,8 @@ _KEYS = (
     "secret",
     "secret_id",
     "previous_secrets",
-    "unsubscribe_url",
+    "public_url",
+    "sign_up_url",
     "catalog",
     "webhooks",
     "min_retry_days",
@@ -99,7 +105,8 @@ class Config:
     sender: str = "notices@upslife.invalid"
     secret: str | None = attrs.field(default=None, repr=False)
     secret_id: str = "k1"
-    unsubscribe_url: str = "https://upslife.invalid/unsubscribe/{token}"
+    public_url: str = DEFAULT_PUBLIC_URL
+    sign_up_url: str | None = None
     previous_secrets: str | None = attrs.field(default=None, repr=False)
     catalog_file: str | None = None
     webhooks: str | None = attrs.field(default=None, repr=False)
@@ -174,7 +181,10 @@ class Config:
 
     def delivery(self) -> DeliverySettings:
         settings = DeliverySettings(
-            sender=self.sender, unsubscribe_url=self.unsubscribe_url, keyring=self.keyring()
+            sender=self.sender,
+            public_url=self.public_url,
+            sign_up_url=self.sign_up_url,
+            keyring=self.keyring(),
         )
         if self.min_retry_days is not None:
             settings = attrs.evolve(settings, min_retry_days=self._retry_days())

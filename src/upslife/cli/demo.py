@@ -6,6 +6,8 @@ real Maildir outbox, with a fixed, advancing clock, so the run is the same every
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 import sys
 from collections import Counter
@@ -18,7 +20,8 @@ import attrs
 from upslife.adapters.chatdir import DirectoryChatSender
 from upslife.adapters.maildir import MaildirSender
 from upslife.adapters.sqlite import SqliteStore
-from upslife.app import FixedClock, Lifecycle
+from upslife.app import DeliverySettings, FixedClock, Lifecycle
+from upslife.app.links import DEFAULT_PUBLIC_URL
 from upslife.catalog import Catalog
 from upslife.entitlements import Plan
 from upslife.errors import InvalidInput
@@ -63,6 +66,11 @@ class DemoResult:
     chat_routes: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()
 
+    @property
+    def last_day(self) -> date:
+        """The day of the last sweep (its clock read 12:00 UTC)."""
+        return START + timedelta(days=self.days - 1)
+
 
 def _at(day: date, hour: int = 9) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
@@ -80,6 +88,7 @@ def run_demo(
     seed: int = 2026,
     progress: Callable[[int, int], None] | None = None,
     database: Path | None = None,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> DemoResult:
     """Build the sample fleet in ``directory`` and sweep ``days`` days from 2025-01-01.
 
@@ -91,12 +100,17 @@ def run_demo(
     connected reseller (one with a daily digest), an accepted share with a
     managed-service user, a Slack route, and the UPS units' vitals polled through the
     simulator (so the Operational report has readings).
+
+    Every mailed link points at ``public_url``; ``upslife.toml`` in ``directory`` holds the
+    demo's database, Maildir, signing key and ``public_url``, so ``upslife --config
+    DIR/upslife.toml --on LAST-DAY serve`` serves those links (docs/web.md).
     """
     for name, value, most in (("devices", devices, MAX_DEVICES), ("days", days, MAX_DAYS)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
             raise InvalidInput(
                 f"demo --{name} must be a whole number from 1 to {most}, got {value!r}"
             )
+    settings = DeliverySettings(keyring=DEMO_KEY, public_url=public_url)
     directory.mkdir(parents=True, exist_ok=True)
     database = database if database is not None else directory / "upslife.db"
     outbox = directory / "outbox"
@@ -105,8 +119,9 @@ def run_demo(
     rng = random.Random(seed)
     store = SqliteStore(database)
     clock = FixedClock(_at(date(2022, 1, 1)))
-    service = Lifecycle(store, clock=clock, keyring=DEMO_KEY)
+    service = Lifecycle(store, clock=clock, keyring=DEMO_KEY, settings=settings)
     mail = MaildirSender(outbox)
+    _write_config(directory / "upslife.toml", database, outbox, settings.public_url)
     chat = DirectoryChatSender(directory / "chat")
     models = [m for m in Catalog.default().models if not m.startswith("SMTL")][:12]
     owners = []
@@ -229,6 +244,20 @@ def run_demo(
         digests,
         ("slack:ops-alerts",),
         tuple(owners),
+    )
+
+
+def _write_config(path: Path, database: Path, outbox: Path, public_url: str) -> None:
+    secret = base64.b64encode(DEMO_KEY.current.secret).decode()
+    path.write_text(
+        "# The demo's settings: upslife --config THIS-FILE --on LAST-DAY serve\n"
+        "[upslife]\n"
+        f"db = {json.dumps(str(database.resolve()))}\n"
+        f"mail = {json.dumps('maildir://' + str(outbox.resolve()))}\n"
+        f"secret = {json.dumps(secret)}\n"
+        f"secret_id = {json.dumps(DEMO_KEY.current.key_id)}\n"
+        f"public_url = {json.dumps(public_url)}\n",
+        encoding="utf-8",
     )
 
 
