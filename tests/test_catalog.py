@@ -85,7 +85,13 @@ json_values = st.recursive(
 model_codes = st.text(
     alphabet=string.ascii_uppercase + string.digits + "-", min_size=1, max_size=14
 )
-clean_texts = st.text(min_size=1, max_size=20).map(str.strip).filter(bool)
+# Catalog texts refuse control and format characters (issue 13).
+_printable = st.characters(exclude_categories=["Cc", "Cf", "Cs", "Zl", "Zp"])
+clean_texts = (
+    st.text(_printable, min_size=1, max_size=20)
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 @st.composite

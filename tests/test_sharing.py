@@ -810,7 +810,7 @@ class SharingMachine(RuleBasedStateMachine):
         by = inviter or OWNER
         allowed = (
             device in self.state.devices
-            and (by == OWNER or access(self.state, device, by) is Role.SHARED_USER)
+            and by == OWNER  # SPEC S1, S3: sharing stays with the owner
             and plan >= Plan.STANDARD
             and not self.live(device, user)
             and (user in counted or len(counted) < MAX_SHARED_USERS)

@@ -30,7 +30,7 @@ from typing import Any, Final, final
 
 import attrs
 
-from upslife._validation import require_positive_int, require_text
+from upslife._validation import MAX_SERIAL, require_positive_int, require_text
 from upslife.errors import InvalidInput, InvalidQuantity, UnknownModel
 
 __all__ = [
@@ -85,7 +85,7 @@ _SCHEMA_HINT: Final = (
 
 def _model_key(value: str) -> str:
     """A model code as stored: trimmed, upper case (``" smt1500c"`` → ``"SMT1500C"``)."""
-    return require_text(value, "model").upper()
+    return require_text(value, "model", max_length=MAX_SERIAL).upper()
 
 
 def _text_field(instance: ModelInfo, attribute: attrs.Attribute[str], value: object) -> None:

@@ -21,11 +21,20 @@ import enum
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any, Protocol, final
+from typing import Any, Final, Protocol, final
 
 import attrs
 
-from upslife._validation import require_date, require_email, require_positive_int, require_text
+from upslife._validation import (
+    MAX_ID,
+    MAX_SERIAL,
+    require_date,
+    require_email,
+    require_instance,
+    require_items,
+    require_positive_int,
+    require_text,
+)
 from upslife.catalog import Chemistry
 from upslife.errors import (
     AlreadyRegistered,
@@ -33,12 +42,15 @@ from upslife.errors import (
     FeatureNotInPlan,
     InvalidDate,
     InvalidInput,
+    InvalidQuantity,
+    InvalidType,
     OverAssignment,
     UnknownPlan,
     WarrantyNotRunning,
 )
 
 __all__ = [
+    "MAX_CODE_QUANTITY",
     "PLAN_CREDIT_CUTOFF",
     "TRIAL_MONTHS",
     "ActivationCode",
@@ -83,6 +95,10 @@ LEAD_ACID_TRIAL_BONUS_MONTHS = 12
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
+MAX_CODE_QUANTITY: Final = 100_000
+"""The most licenses one activation code holds: a large order, not a typo (issue 13)."""
+
+
 def add_months(start: date, months: int) -> date:
     """Calendar month arithmetic with end-of-month clamping (SPEC D3).
 
@@ -95,6 +111,11 @@ def add_months(start: date, months: int) -> date:
     >>> add_months(date(2024, 2, 29), 12)
     datetime.date(2025, 2, 28)
     """
+    # The hot path: one exact type check, then the slow one.
+    if type(months) is not int and (isinstance(months, bool) or not isinstance(months, int)):
+        raise InvalidType(f"months must be a whole number, got {type(months).__name__}")
+    if type(start) is not date:
+        require_date(start, "start")
     year, month0 = divmod(start.year * 12 + start.month - 1 + months, 12)
     if not 1 <= year <= 9999:
         raise InvalidDate(f"{start.isoformat()} + {months} months is outside years 1-9999")
@@ -217,6 +238,7 @@ def can(plan: Plan, feature: Feature) -> bool:
     >>> can(Plan.STANDARD, Feature.OUTLET_GROUP_REBOOT)
     False
     """
+    require_instance(feature, Feature, "feature")
     return Plan.parse(plan) >= feature.minimum_plan
 
 
@@ -251,7 +273,7 @@ def _positive_field(_instance: object, attribute: Any, value: Any) -> None:
 
 
 def _text_field(_instance: object, attribute: Any, value: Any) -> None:
-    require_text(value, attribute.name)
+    require_text(value, attribute.name, max_length=MAX_ID)
 
 
 @final
@@ -365,7 +387,9 @@ def promotions_from_config(entries: Iterable[Mapping[str, object]]) -> tuple[Pro
     strings. Unknown kinds or missing keys raise :class:`InvalidInput`.
     """
     built: list[Promotion] = []
-    for entry in entries:
+    for entry in require_items(entries, object, "promotions configuration"):
+        if not isinstance(entry, Mapping):
+            raise InvalidType(f"a promotion entry is a table, got {type(entry).__name__}")
         try:
             kind = entry["kind"]
             if kind == "bonus-months":
@@ -434,6 +458,11 @@ class ActivationCode:
         if not 0 <= self.assigned <= self.quantity:
             raise InvalidInput(
                 f"code {self.code}: assigned {self.assigned} outside 0..{self.quantity}"
+            )
+        if self.quantity > MAX_CODE_QUANTITY:
+            raise InvalidQuantity(
+                f"code {self.code}: {self.quantity} licenses; one code holds at most "
+                f"{MAX_CODE_QUANTITY:,} (issue 13)"
             )
 
     @classmethod
@@ -535,7 +564,9 @@ def warranty(
     """
     require_date(registered_on, "registered_on")
     require_positive_int(base_months, "base_months")
+    require_instance(chemistry, Chemistry, "chemistry")
     months = base_months
+    extensions = require_items(extensions, ExtendedWarranty, "extensions")
     for ext in sorted(extensions, key=lambda e: e.activated_on):
         if ext.activated_on < registered_on:
             raise DateBeforeRegistration(
@@ -622,10 +653,14 @@ def register(
 
     A serial already in ``registered`` raises :class:`AlreadyRegistered`.
     """
-    serial = require_text(serial, "serial").upper()
-    model = require_text(model, "model").upper()
+    serial = require_text(serial, "serial", max_length=MAX_SERIAL).upper()
+    model = require_text(model, "model", max_length=MAX_SERIAL).upper()
     require_date(on, "on")
-    known = registered if isinstance(registered, frozenset) else frozenset(registered)
+    known = (
+        registered
+        if isinstance(registered, frozenset)
+        else frozenset(require_items(registered, str, "registered"))
+    )
     if serial in known or serial.lower() in known:
         raise AlreadyRegistered(f"serial {serial} is registered already (SPEC E2)")
     return Registration(serial, model, on)
@@ -702,6 +737,9 @@ class Coverage:
     _starts: tuple[date, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
+        require_date(self.registered_on, "registered_on")
+        require_instance(self.policy, UpgradePolicy, "policy")
+        object.__setattr__(self, "segments", require_items(self.segments, Segment, "segments"))
         object.__setattr__(self, "_starts", tuple(s.start for s in self.segments))
 
     def segment_on(self, day: date) -> Segment:
@@ -920,12 +958,14 @@ def coverage(
     require_date(registered_on, "registered_on")
     if not isinstance(policy, UpgradePolicy):
         raise InvalidInput(f"policy must be an UpgradePolicy, got {policy!r}")
+    require_date(plan_credit_cutoff, "plan_credit_cutoff")
     grants = [trial_license(registered_on)]
-    for lic in licenses:
-        if not isinstance(lic, License):
-            raise InvalidInput(f"expected a License, got {type(lic).__name__}")
-        grants.append(lic)
-    grants.extend(warranty_credits(warranties, cutoff=plan_credit_cutoff))
+    grants.extend(require_items(licenses, License, "licenses"))
+    grants.extend(
+        warranty_credits(
+            require_items(warranties, ExtendedWarranty, "warranties"), cutoff=plan_credit_cutoff
+        )
+    )
     for lic in grants:
         if lic.assigned_on < registered_on:
             raise DateBeforeRegistration(f"license {lic.id}", lic.assigned_on, registered_on)

@@ -48,6 +48,7 @@ __all__ = [
     "InvalidSnapshot",
     "InvalidTemplate",
     "InvalidTransportConfig",
+    "InvalidType",
     "InvitationAlreadyAccepted",
     "InvitationCancelled",
     "InvitationDeclined",
@@ -135,6 +136,14 @@ class ConfigurationError(InvalidInput):
     def __init__(self, message: str, *, setting: str | None = None) -> None:
         super().__init__(message)
         self.setting = setting
+
+
+@final
+class InvalidType(InvalidInput, TypeError):
+    """An argument of the wrong type: ``None`` for a date, a list for a plan (issue 13).
+
+    Also a ``TypeError``, so callers that catch the builtin keep working.
+    """
 
 
 @final

@@ -50,8 +50,17 @@ from typing import Any, Final, final
 
 import attrs
 
-from upslife._validation import require_email, require_instant, require_text
+from upslife._validation import (
+    MAX_ID,
+    require_email,
+    require_instance,
+    require_instant,
+    require_items,
+    require_optional,
+    require_text,
+)
 from upslife.errors import (
+    InvalidDate,
     InvalidInput,
     InvitationAlreadyAccepted,
     InvitationCancelled,
@@ -133,6 +142,18 @@ def _utc(value: object) -> datetime:
     return require_instant(value).astimezone(UTC)
 
 
+def _bool_field(_instance: object, attribute: Any, value: Any) -> None:
+    require_instance(value, bool, attribute.name)
+
+
+def _invitation_id(value: object) -> str:
+    return require_text(value, "invitation_id", max_length=MAX_ID)
+
+
+def _owner_id(value: object) -> str:
+    return require_text(value, "owner_id", max_length=254)
+
+
 def _optional_utc(value: object) -> datetime | None:
     return None if value is None else _utc(value)
 
@@ -155,8 +176,8 @@ class Invitation:
     only with the transition functions of this module.
     """
 
-    id: str = attrs.field(converter=require_text)
-    owner_id: str = attrs.field(converter=require_text)
+    id: str = attrs.field(converter=_invitation_id)
+    owner_id: str = attrs.field(converter=_owner_id)
     reseller_email: str = attrs.field(converter=require_email)
     company_name: str = attrs.field(converter=require_text)
     sent_at: datetime = attrs.field(converter=_utc)
@@ -165,6 +186,11 @@ class Invitation:
     ended_at: datetime | None = attrs.field(default=None, converter=_optional_utc)
 
     def __attrs_post_init__(self) -> None:
+        if self.sent_at > datetime.max.replace(tzinfo=UTC) - INVITATION_LIFETIME:
+            raise InvalidDate(
+                f"invitation {self.id}: sent at {self.sent_at.isoformat()}, it would expire "
+                "after the year 9999"
+            )
         needs_response = self.state in _RESPONDED or self.state in _ENDED
         if (self.responded_at is not None) != needs_response:
             raise InvalidInput(
@@ -278,8 +304,9 @@ def invite(
             a malformed email: ``InvalidEmail``), or ``current`` of another owner.
     """
     at = _utc(now)
-    owner = require_text(owner_id, "owner_id")
-    if require_text(invitation_id, "invitation_id").startswith(DIGEST_SUBJECT):
+    owner = _owner_id(owner_id)
+    require_optional(current, Invitation, "current")
+    if _invitation_id(invitation_id).startswith(DIGEST_SUBJECT):
         raise InvalidInput(f"an invitation id may not start with {DIGEST_SUBJECT!r}")
     if current is not None:
         if current.owner_id != owner:
@@ -294,7 +321,7 @@ def invite(
             if at >= current.expires_at:
                 raise InvitationNotSettled(current.id, current.expires_at)
             raise ResellerAlreadyInvited(current.id, owner, current.reseller_email, accepted=False)
-        if require_text(invitation_id, "invitation_id") == current.id:
+        if _invitation_id(invitation_id) == current.id:
             raise InvalidInput(f"invitation id {current.id} is already used; pick a new one")
     return Invitation(
         id=invitation_id,
@@ -426,6 +453,7 @@ def is_connected(invitation: Invitation | None) -> bool:
     >>> is_connected(None)
     False
     """
+    require_optional(invitation, Invitation, "invitation")
     return invitation is not None and invitation.state is InvitationState.ACCEPTED
 
 
@@ -441,7 +469,7 @@ class ResellerPrompt:
     invitation and no connection, and :func:`invite` does not read it.
     """
 
-    not_interested: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    not_interested: bool = attrs.field(default=False, validator=_bool_field)
 
     def choose(self, *, not_interested: bool) -> ResellerPrompt:
         """The preference after the owner ticks or clears "Not interested?"."""
@@ -463,6 +491,8 @@ def should_prompt_reseller(
     False
     """
     at = _utc(now)
+    require_instance(prompt, ResellerPrompt, "prompt")
+    require_optional(current, Invitation, "current")
     if prompt.not_interested:
         return False
     return current is None or current.state_at(at) not in _OPEN
@@ -472,6 +502,7 @@ def should_prompt_reseller(
 
 
 def _checked_now(invitation: Invitation, now: datetime) -> datetime:
+    require_instance(invitation, Invitation, "invitation")
     at = _utc(now)
     _require_not_before(invitation, at)
     return at
@@ -649,6 +680,7 @@ class Keyring:
     previous: tuple[SigningKey, ...] = ()
 
     def __attrs_post_init__(self) -> None:
+        require_items(self.previous, SigningKey, "previous keys")
         keys = self.keys
         if not all(isinstance(k, SigningKey) for k in keys):
             raise InvalidInput("a keyring holds SigningKey values")
@@ -717,7 +749,7 @@ def sign(keyring: Keyring, invitation_id: str, action: TokenAction, expires_at: 
     """
     if not isinstance(action, TokenAction):
         raise InvalidInput(f"action must be a TokenAction, got {action!r}")
-    iid = require_text(invitation_id, "invitation_id")
+    iid = _invitation_id(invitation_id)
     if iid != invitation_id:
         raise InvalidInput(f"invitation id {invitation_id!r} has leading or trailing blanks")
     iid_bytes = iid.encode("utf-8")
@@ -727,7 +759,7 @@ def sign(keyring: Keyring, invitation_id: str, action: TokenAction, expires_at: 
             f"{_MAX_INVITATION_ID_BYTES}"
         )
     expiry = (_utc(expires_at) - _EPOCH) // timedelta(microseconds=1)
-    key = keyring.current
+    key = require_instance(keyring, Keyring, "keyring").current
     kid = key.key_id.encode("ascii")
     body = (
         bytes([len(kid)])
@@ -775,7 +807,7 @@ def verify(
         raise TokenTampered("the token's key id is not text") from e
     if not _KEY_ID.fullmatch(kid):
         raise TokenTampered("the token's key id is malformed")
-    key = keyring.find(kid)
+    key = require_instance(keyring, Keyring, "keyring").find(kid)
     body, mac = blob[:-_MAC_SIZE], blob[-_MAC_SIZE:]
     if not hmac.compare_digest(_mac(key, body), mac):
         raise TokenTampered("the token's signature does not match")

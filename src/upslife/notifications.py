@@ -40,13 +40,21 @@ from typing import Any, Final, final
 
 import attrs
 
-from upslife._validation import require_date, require_email, require_text
+from upslife._validation import (
+    MAX_SERIAL,
+    require_date,
+    require_email,
+    require_instance,
+    require_items,
+    require_text,
+)
 from upslife.entitlements import Coverage, Feature, Plan, add_months, can
 from upslife.errors import (
     DateBeforeRegistration,
     EventAlreadyResolved,
     EventNotForReseller,
     InvalidInput,
+    InvalidType,
     ReminderOutOfWindow,
     ResellerNotConnected,
 )
@@ -182,15 +190,15 @@ def _schedule_stage(days_before: int) -> Stage:
 
 
 def _serial(value: object) -> str:
-    return require_text(value, "serial").upper()
+    return require_text(value, "serial", max_length=MAX_SERIAL).upper()
 
 
 def _model(value: object) -> str:
-    return require_text(value, "model").upper()
+    return require_text(value, "model", max_length=MAX_SERIAL).upper()
 
 
 def _optional_text(value: object) -> str | None:
-    return None if value is None else require_text(value, "sku")
+    return None if value is None else require_text(value, "sku", max_length=MAX_SERIAL)
 
 
 def _optional_date(_instance: object, attribute: Any, value: Any) -> None:
@@ -304,7 +312,7 @@ def default_plan_license_sku(plan: Plan) -> str:
     Plan licenses are not model data, so the catalog has no SKU for them; a caller with real
     part numbers passes its own function as ``plan_license_sku``.
     """
-    return f"{plan.title} plan license 1Y/3Y/5Y"
+    return f"{require_instance(plan, Plan, 'plan').title} plan license 1Y/3Y/5Y"
 
 
 def service_life_ends_on(
@@ -388,6 +396,9 @@ def lifecycle_events(
     """
     if not isinstance(device, DeviceFacts):
         raise InvalidInput(f"expected DeviceFacts, got {type(device).__name__}")
+    sku_of: object = plan_license_sku
+    if not callable(sku_of):
+        raise InvalidType(f"plan_license_sku must be callable, got {type(sku_of).__name__}")
     serial, model = device.serial, device.model
     events: list[LifecycleEvent] = []
     if device.battery_failure_reported_on is not None:
@@ -456,8 +467,8 @@ def resolve(
     renewed, battery replaced, warranty extended) or its condition cleared; it gets no further
     notices. An event of ``current`` that ``previous`` lacked is new, with its own schedule.
     """
-    before = tuple(previous)
-    after = tuple(current)
+    before = require_items(previous, LifecycleEvent, "previous")
+    after = require_items(current, LifecycleEvent, "current")
     before_ids = {event.id for event in before}
     after_ids = {event.id for event in after}
     return (
@@ -601,9 +612,9 @@ def next_notice_date(
         if require_date(after, "after") == date.max:
             return None
         lower = after + timedelta(days=1)
-    progress = _progress(sent)
+    progress = _progress(require_items(sent, SentStage, "sent"))
     best: date | None = None
-    for event in events:
+    for event in require_items(events, LifecycleEvent, "events"):
         if not isinstance(event, LifecycleEvent):
             raise InvalidInput(f"expected a LifecycleEvent, got {type(event).__name__}")
         stages, last = progress.get(event.id, _NOTHING_SENT)
@@ -935,7 +946,9 @@ def sent_stages(notices: Iterable[Notice]) -> tuple[SentStage, ...]:
     Reminders are left out: they are not part of the schedule (SPEC N8).
     """
     records = dict.fromkeys(
-        SentStage(n.event.id, n.stage, n.sent_on) for n in notices if n.stage is not Stage.REMINDER
+        SentStage(n.event.id, n.stage, n.sent_on)
+        for n in require_items(notices, Notice, "notices")
+        if n.stage is not Stage.REMINDER
     )
     return tuple(records)
 
@@ -1080,10 +1093,7 @@ def _digest_order(notice: Notice) -> tuple[int, date, str, int, str]:
 
 
 def _sorted_notices(notices: Iterable[Notice]) -> tuple[Notice, ...]:
-    items = tuple(notices)
-    for notice in items:
-        if not isinstance(notice, Notice):
-            raise InvalidInput(f"a digest holds notices, got {type(notice).__name__}")
+    items = require_items(notices, Notice, "notices of a digest")
     return tuple(sorted(items, key=_digest_order))
 
 
@@ -1140,6 +1150,9 @@ def group_into_digests(
     DAILY_DIGEST recipient, all its notices of one day become one :class:`Digest`, even a
     single one, placed where its first notice was; other notices keep their order.
     """
+    notices = require_items(notices, Notice, "notices")
+    if not isinstance(preferences, Mapping):
+        raise InvalidType(f"preferences must be a mapping, got {type(preferences).__name__}")
     slots: list[Notice | tuple[Recipient, date]] = []
     groups: dict[tuple[Recipient, date], list[Notice]] = {}
     for notice in notices:

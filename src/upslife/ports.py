@@ -27,7 +27,7 @@ from typing import Protocol, final, runtime_checkable
 
 import attrs
 
-from upslife._validation import require_text
+from upslife._validation import require_text, require_timezone
 from upslife.entitlements import ActivationCode, ExtendedWarranty, License, UpgradePolicy
 from upslife.hardware.snapshot import DeviceSnapshot, UpsTransport
 from upslife.invitations import Invitation, InvitationState, Keyring, ResellerPrompt
@@ -89,8 +89,8 @@ class Owner:
     email_templates: Templates | None = None
 
     def __attrs_post_init__(self) -> None:
-        require_text(self.id, "owner id")
-        require_text(self.timezone, "timezone")
+        require_text(self.id, "owner id", max_length=254)
+        require_timezone(self.timezone, "timezone")
 
     def webhook_for(self, route: str) -> str | None:
         """The webhook URL configured for the route named ``route``, if any."""

@@ -42,7 +42,17 @@ from typing import Any, Final, Protocol, TypeVar, final
 
 import attrs
 
-from upslife._validation import require_date, require_instant, require_positive_int, require_text
+from upslife._validation import (
+    MAX_SERIAL,
+    iter_items,
+    require_date,
+    require_instance,
+    require_instant,
+    require_items,
+    require_optional,
+    require_positive_int,
+    require_text,
+)
 from upslife.catalog import Catalog, ModelInfo
 from upslife.entitlements import (
     Battery,
@@ -62,6 +72,7 @@ from upslife.entitlements import (
 from upslife.errors import (
     DateBeforeRegistration,
     InvalidInput,
+    InvalidType,
     ReportNotPermitted,
     ResellerNotConnected,
     RowsOutOfOrder,
@@ -174,7 +185,7 @@ def _date_field(_instance: object, attribute: Any, value: Any) -> None:
 
 
 def _serial(value: object) -> str:
-    return require_text(value, "serial").upper()
+    return require_text(value, "serial", max_length=MAX_SERIAL).upper()
 
 
 def _optional_text(value: object) -> str | None:
@@ -397,8 +408,8 @@ def report_device(
         raise InvalidInput(f"expected a Catalog, got {type(catalog).__name__}")
     info = catalog.get(registration.model)
     registered_on = registration.registered_on
-    grants = tuple(licenses)
-    extended = tuple(extensions)
+    grants = require_items(licenses, License, "licenses")
+    extended = require_items(extensions, ExtendedWarranty, "extensions")
     if battery is None:
         battery = Battery(registered_on)
     elif not isinstance(battery, Battery):
@@ -756,7 +767,7 @@ def inventory_rows(
     stream rows out. Pass devices in renewal order (the store's index on
     :func:`renewal_due_on`), or wrap the result in :func:`sorted_for_renewal`.
     """
-    for device in devices:
+    for device in iter_items(devices, ReportDevice, "devices"):
         yield inventory_row(
             device, as_of, horizon_months=horizon_months, plan_license_sku=plan_license_sku
         )
@@ -770,7 +781,7 @@ def renewal_rows(
     plan_license_sku: Callable[[Plan], str] = default_plan_license_sku,
 ) -> Iterator[RenewalRow]:
     """MyRenewals rows, one per device, lazily and in the order given (SPEC R2, R4)."""
-    for device in devices:
+    for device in iter_items(devices, ReportDevice, "devices"):
         yield renewal_row(
             device, as_of, horizon_months=horizon_months, plan_license_sku=plan_license_sku
         )
@@ -778,7 +789,7 @@ def renewal_rows(
 
 def operational_rows(devices: Iterable[ReportDevice]) -> Iterator[OperationalRow]:
     """Operational rows, one per device, lazily and in the order given (SPEC R3)."""
-    for device in devices:
+    for device in iter_items(devices, ReportDevice, "devices"):
         yield operational_row(device)
 
 
@@ -795,7 +806,8 @@ def event_log_rows(
     severity. ``devices`` limits the export to those serial numbers: a shared user exports
     only the entries of the devices shared with them (R5).
     """
-    wanted = None if devices is None else frozenset(_serial(d) for d in devices)
+    serials = None if devices is None else require_items(devices, str, "devices")
+    wanted = None if serials is None else frozenset(_serial(d) for d in serials)
     return tuple(
         EventLogRow(
             at=entry.at,
@@ -829,8 +841,12 @@ _R = TypeVar("_R", bound=_Ranked)
 
 def renewal_key(row: _Ranked) -> tuple[bool, date, str]:
     """The R4 sort key of a row: earliest due date first, rows with none last, then serial."""
-    due = row.renewal_due_on
-    return (due is None, due if due is not None else date.max, row.serial)
+    due: object = getattr(row, "renewal_due_on", None)
+    serial: object = getattr(row, "serial", None)
+    if not isinstance(serial, str) or not (due is None or isinstance(due, date)):
+        what = type(row).__name__
+        raise InvalidType(f"a report row has renewal_due_on and serial, got {what}")
+    return (due is None, due if due is not None else date.max, serial)
 
 
 def sorted_for_renewal(rows: Iterable[_R]) -> list[_R]:
@@ -840,7 +856,8 @@ def sorted_for_renewal(rows: Iterable[_R]) -> list[_R]:
     needs every row in memory: for a large fleet, let the store return devices ordered by
     its index on :func:`renewal_due_on` and stream them through :func:`in_renewal_order`.
     """
-    return sorted(rows, key=renewal_key)
+    items: tuple[_R, ...] = require_items(rows, object, "rows")  # type: ignore[arg-type]
+    return sorted(items, key=renewal_key)
 
 
 def in_renewal_order(rows: Iterable[_R]) -> Iterator[_R]:
@@ -851,8 +868,10 @@ def in_renewal_order(rows: Iterable[_R]) -> Iterator[_R]:
     silently producing a mis-ordered report.
     """
     previous: _R | None = None
-    for row in rows:
-        if previous is not None and renewal_key(row) < renewal_key(previous):
+    checked: Iterator[_R] = iter_items(rows, object, "rows")  # type: ignore[arg-type]
+    for row in checked:
+        key = renewal_key(row)
+        if previous is not None and key < renewal_key(previous):
             raise RowsOutOfOrder(row.serial, previous.serial)
         previous = row
         yield row
@@ -882,7 +901,8 @@ def reportable(
 
     For a fleet report: the others are left out rather than refused.
     """
-    for device in devices:
+    require_instance(state, SharingState, "state")
+    for device in iter_items(devices, ReportDevice, "devices"):
         if access(state, device.serial, user) is not None:
             yield device
 
@@ -972,6 +992,15 @@ class DeviceQuote:
         raise InvalidInput(f"a quote has STANDARD and ADVANCED options only, not {plan!r}")
 
 
+def _promotions(values: Iterable[Promotion]) -> tuple[Promotion, ...]:
+    """Promotions as given, each checked to have the rule's method (SPEC E11)."""
+    promos: tuple[Promotion, ...] = require_items(values, object, "promotions")  # type: ignore[arg-type]
+    for promo in promos:
+        if not callable(getattr(promo, "bonus_months", None)):
+            raise InvalidType(f"promotions must hold Promotion rules, got {type(promo).__name__}")
+    return promos
+
+
 def _hypothetical(plan: Plan, term: Term, on: date, promotions: tuple[Promotion, ...]) -> License:
     """The license quoted, with promotion months added as activation would add them (E11)."""
     license = License.of(f"quote:{plan.name}:{term.label}", plan, term, on)
@@ -1011,7 +1040,7 @@ def quote(
     horizon = _require_horizon(horizon_months)
     if not isinstance(policy, UpgradePolicy):
         raise InvalidInput(f"policy must be an UpgradePolicy, got {policy!r}")
-    promos = tuple(promotions)
+    promos = _promotions(promotions)
     base = coverage(
         device.registered_on, device.licenses, warranties=device.extensions, policy=policy
     )
@@ -1112,7 +1141,7 @@ def fleet_quote(
     Each device costs seven coverage computations; a quote is for a partner's customer
     fleet, not for a 100,000-device export.
     """
-    promos = tuple(promotions)
+    promos = _promotions(promotions)
     quotes = tuple(
         quote(
             device,
@@ -1122,7 +1151,7 @@ def fleet_quote(
             horizon_months=horizon_months,
             plan_license_sku=plan_license_sku,
         )
-        for device in devices
+        for device in iter_items(devices, ReportDevice, "devices")
     )
     needed: dict[tuple[EventKind, str], list[str]] = {}
     for q in quotes:
@@ -1245,7 +1274,7 @@ def budget_forecast(
     end = add_months(first, count)
     counts: Counter[tuple[int, EventKind, str | None]] = Counter()
     overdue: Counter[tuple[int, EventKind, str | None]] = Counter()
-    for device in devices:
+    for device in iter_items(devices, ReportDevice, "devices"):
         if not isinstance(device, ReportDevice):
             raise InvalidInput(f"expected a ReportDevice, got {type(device).__name__}")
         failed = device.battery_failure_reported_on is not None
@@ -1457,6 +1486,7 @@ def reseller_calendar_entries(
     """
     if not isinstance(device, ReportDevice):
         raise InvalidInput(f"expected a ReportDevice, got {type(device).__name__}")
+    require_optional(reseller_state, InvitationState, "reseller_state")
     if reseller_state is not InvitationState.ACCEPTED:
         state = "there is none" if reseller_state is None else f"it is {reseller_state.value}"
         raise ResellerNotConnected(
@@ -1478,9 +1508,9 @@ def revise(
     whose date, summary or description changed gets the published sequence plus one.
     Store each result's ``revision`` after publishing it.
     """
-    for entry in entries:
-        if not isinstance(entry, CalendarEntry):
-            raise InvalidInput(f"expected a CalendarEntry, got {type(entry).__name__}")
+    if not isinstance(published, Mapping):
+        raise InvalidType(f"published must be a mapping, got {type(published).__name__}")
+    for entry in iter_items(entries, CalendarEntry, "entries"):
         previous = published.get(entry.uid)
         if previous is None:
             sequence = 0

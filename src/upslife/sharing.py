@@ -35,7 +35,15 @@ from typing import Any, Final, TypeVar, final
 
 import attrs
 
-from upslife._validation import require_email, require_instant, require_text
+from upslife._validation import (
+    MAX_MESSAGE,
+    MAX_SERIAL,
+    require_email,
+    require_instance,
+    require_instant,
+    require_items,
+    require_text,
+)
 from upslife.entitlements import Feature, Plan, can, require
 from upslife.errors import (
     AlreadyShared,
@@ -122,11 +130,15 @@ def _to_opt_utc(value: datetime | None) -> datetime | None:
 
 def _device(value: object, name: str = "device") -> str:
     """A device serial number: non-empty text, surrounding blanks dropped."""
-    return require_text(value, name)
+    return require_text(value, name, max_length=MAX_SERIAL)
+
+
+def _message(value: object) -> str:
+    return require_text(value, "message", max_length=MAX_MESSAGE, multiline=True)
 
 
 def _actor(value: object) -> str:
-    return require_text(value, "actor")
+    return require_text(value, "actor", max_length=254)
 
 
 def _opt_email(value: str | None) -> str | None:
@@ -314,6 +326,8 @@ def default_severity(action: Action, outcome: Outcome) -> Severity:
     loads), deletion or ownership transfer is CRITICAL; a remote firmware install is a
     WARNING; everything else is INFO.
     """
+    require_instance(action, Action, "action")
+    require_instance(outcome, Outcome, "outcome")
     if outcome is Outcome.REFUSED:
         return Severity.WARNING
     if action in _CRITICAL_ACTIONS:
@@ -341,7 +355,7 @@ class LogEntry:
     device: str = attrs.field(converter=_device)
     outcome: Outcome = attrs.field(validator=_enum_field(Outcome))
     severity: Severity = attrs.field(validator=_enum_field(Severity))
-    message: str = attrs.field(converter=require_text)
+    message: str = attrs.field(converter=_message)
     reason: str | None = None
 
     def __attrs_post_init__(self) -> None:
@@ -408,11 +422,7 @@ class LogEntry:
 
 
 def _log_entries(value: Iterable[LogEntry]) -> tuple[LogEntry, ...]:
-    entries = tuple(value)
-    for entry in entries:
-        if not isinstance(entry, LogEntry):
-            raise InvalidInput(f"expected a LogEntry, got {type(entry).__name__}")
-    return entries
+    return require_items(value, LogEntry, "entries")
 
 
 @final
@@ -581,7 +591,7 @@ def _key(share: Share) -> tuple[str, str]:
 
 
 def _share_tuple(value: Iterable[Share]) -> tuple[Share, ...]:
-    shares = tuple(value)
+    shares = require_items(value, Share, "shares")
     for share in shares:
         if not isinstance(share, Share):
             raise InvalidInput(f"expected a Share, got {type(share).__name__}")

@@ -25,6 +25,8 @@ from upslife.adapters.webhooks import WebhookSender
 from upslife.errors import DeliveryFailed, InvalidInput
 
 HOST = "127.0.0.1"
+# The test server is on loopback, which a sender refuses unless allow-listed (issue 13).
+LOCAL = ("127.0.0.1", "localhost")
 SECRET_PATH = "/services/T0000/B0000/XXXXSECRETXXXX"
 PAYLOAD: dict[str, object] = {
     "text": "Battery Replacement Due: SMT1500C AS1234567890 by 1 March 2026 — ça presse",
@@ -101,7 +103,7 @@ def closed_port() -> int:
 class TestDelivery:
     def test_the_json_arrives_with_the_json_content_type(self) -> None:
         with webhook() as hook:
-            WebhookSender(user_agent="upslife-test/1").post(hook.url, PAYLOAD)
+            WebhookSender(user_agent="upslife-test/1", allow_hosts=LOCAL).post(hook.url, PAYLOAD)
         [request] = hook.received
         assert request.method == "POST"
         assert request.path == SECRET_PATH
@@ -117,12 +119,14 @@ class TestDelivery:
     def test_any_2xx_answer_is_success(self, answer: Answer) -> None:
         # SPEC N6: Slack answers "200 ok", Teams 200 or 202.
         with webhook(answer) as hook:
-            WebhookSender().post(hook.url, PAYLOAD)
+            WebhookSender(allow_hosts=LOCAL).post(hook.url, PAYLOAD)
         assert len(hook.received) == 1
 
     def test_localhost_may_be_reached_over_plain_http(self) -> None:
         with webhook() as hook:
-            WebhookSender().post(f"http://localhost:{hook.port}/hook", {"text": "hi"})
+            WebhookSender(allow_hosts=LOCAL).post(
+                f"http://localhost:{hook.port}/hook", {"text": "hi"}
+            )
         assert len(hook.received) == 1
 
     def test_a_loopback_url_bypasses_a_proxy_from_the_environment(
@@ -131,7 +135,7 @@ class TestDelivery:
         monkeypatch.setenv("http_proxy", f"http://{HOST}:{closed_port()}")
         monkeypatch.setenv("no_proxy", "")
         with webhook() as hook:
-            WebhookSender().post(hook.url, PAYLOAD)
+            WebhookSender(allow_hosts=LOCAL).post(hook.url, PAYLOAD)
         assert len(hook.received) == 1
 
 
@@ -157,7 +161,7 @@ class TestRefusals:
             webhook(Answer(status, b"invalid_payload")) as hook,
             pytest.raises(DeliveryFailed, match=str(status)) as failure,
         ):
-            WebhookSender().post(hook.url, PAYLOAD)
+            WebhookSender(allow_hosts=LOCAL).post(hook.url, PAYLOAD)
         assert failure.value.permanent is permanent
         assert isinstance(failure.value.__cause__, urllib.error.HTTPError)
         assert "invalid_payload" in str(failure.value)  # Slack's reason, for the support log
@@ -168,7 +172,7 @@ class TestRefusals:
             webhook(Answer(429, b"rate_limited", {"Retry-After": "30"})) as hook,
             pytest.raises(DeliveryFailed, match=r"retry after 30 s") as failure,
         ):
-            WebhookSender().post(hook.url, PAYLOAD)
+            WebhookSender(allow_hosts=LOCAL).post(hook.url, PAYLOAD)
         assert not failure.value.permanent
 
     def test_a_redirect_is_not_followed_and_is_a_permanent_failure(self) -> None:
@@ -178,7 +182,7 @@ class TestRefusals:
                 webhook(moved) as hook,
                 pytest.raises(DeliveryFailed, match="redirects are not followed") as failure,
             ):
-                WebhookSender().post(hook.url, PAYLOAD)
+                WebhookSender(allow_hosts=LOCAL).post(hook.url, PAYLOAD)
         assert failure.value.permanent
         assert target.received == []
 
@@ -190,7 +194,7 @@ class TestRefusals:
             webhook(Answer(404, b"no_service")) as hook,
             pytest.raises(DeliveryFailed) as failure,
         ):
-            WebhookSender().post(hook.url, PAYLOAD)
+            WebhookSender(allow_hosts=LOCAL).post(hook.url, PAYLOAD)
         assert "XXXXSECRETXXXX" not in str(failure.value)
         assert f"{HOST}:{hook.port}" in str(failure.value)
         assert caplog.records
@@ -200,7 +204,9 @@ class TestRefusals:
 class TestOutages:
     def test_a_refused_port_is_a_transient_failure(self) -> None:
         with pytest.raises(DeliveryFailed, match="could not reach") as failure:
-            WebhookSender(timeout=2.0).post(f"http://{HOST}:{closed_port()}/hook", PAYLOAD)
+            WebhookSender(timeout=2.0, allow_hosts=LOCAL).post(
+                f"http://{HOST}:{closed_port()}/hook", PAYLOAD
+            )
         assert not failure.value.permanent
         assert isinstance(failure.value.__cause__, urllib.error.URLError)
 
@@ -209,7 +215,9 @@ class TestOutages:
         with silent_server() as port:
             started = time.monotonic()
             with pytest.raises(DeliveryFailed) as failure:
-                WebhookSender(timeout=timeout).post(f"http://{HOST}:{port}/hook", PAYLOAD)
+                WebhookSender(timeout=timeout, allow_hosts=LOCAL).post(
+                    f"http://{HOST}:{port}/hook", PAYLOAD
+                )
             elapsed = time.monotonic() - started
         assert not failure.value.permanent
         assert timeout * 0.8 <= elapsed < timeout + 2.0
@@ -242,7 +250,7 @@ class TestRefusedBeforeAnyConnection:
         monkeypatch.setattr(socket, "getaddrinfo", no_network)
         monkeypatch.setattr(socket.socket, "connect", no_network)
         with pytest.raises(InvalidInput):
-            WebhookSender().post(url, PAYLOAD)
+            WebhookSender(allow_hosts=LOCAL).post(url, PAYLOAD)
 
     @pytest.mark.parametrize(
         "payload",
@@ -254,7 +262,7 @@ class TestRefusedBeforeAnyConnection:
     ) -> None:
         monkeypatch.setattr(socket, "create_connection", no_network)
         with pytest.raises(InvalidInput):
-            WebhookSender().post("https://hooks.example.com/hook", payload)
+            WebhookSender(allow_hosts=LOCAL).post("https://hooks.example.com/hook", payload)
 
     @pytest.mark.parametrize(
         "settings",
@@ -264,3 +272,49 @@ class TestRefusedBeforeAnyConnection:
     def test_a_malformed_setting_is_invalid_input(self, settings: dict[str, Any]) -> None:
         with pytest.raises(InvalidInput):
             WebhookSender(**settings)
+
+
+class TestInternalHostsAreRefused:
+    # Issue 13: a customer's webhook URL must not reach the operator's own network.
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "https://127.0.0.1/hook",
+            "https://localhost/hook",
+            "https://[::1]/hook",
+            "https://169.254.169.254/latest/meta-data",
+            "https://10.0.0.7/hook",
+            "https://192.168.1.1/hook",
+            "https://172.16.0.1/hook",
+            "https://100.64.0.1/hook",
+            "https://0.0.0.0/hook",
+            "https://[::ffff:127.0.0.1]/hook",
+            "https://[fe80::1]/hook",
+            "https://metadata.localhost/hook",
+            "http://127.0.0.1:9/hook",
+        ],
+    )
+    def test_an_internal_address_is_refused_before_any_connection(self, url: str) -> None:
+        with pytest.raises(InvalidInput, match="allow"):
+            WebhookSender().post(url, PAYLOAD)
+
+    def test_a_public_name_that_resolves_into_the_private_network_is_refused(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def resolve(host: str, port: object, *args: object, **kwargs: object) -> list[Any]:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", 443))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", resolve)
+        with pytest.raises(DeliveryFailed, match=r"10\.1\.2\.3") as failure:
+            WebhookSender().post("https://hooks.example.com/T000/B000/XXXX", PAYLOAD)
+        assert failure.value.permanent
+
+    def test_an_allow_listed_network_may_be_reached(self) -> None:
+        with webhook() as hook:
+            WebhookSender(allow_hosts=["127.0.0.0/8"]).post(hook.url, PAYLOAD)
+        assert len(hook.received) == 1
+
+    def test_a_malformed_allow_list_is_invalid_input(self) -> None:
+        with pytest.raises(InvalidInput):
+            WebhookSender(allow_hosts="127.0.0.1")

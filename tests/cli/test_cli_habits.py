@@ -144,3 +144,26 @@ def test_show_progress_only_on_a_terminal_and_never_with_json(
     assert not show_progress(argparse.Namespace(json=True))
     assert list(counted(range(5), "writing r.csv", every=2)) == [0, 1, 2, 3, 4]
     assert capsys.readouterr().err == "\rwriting r.csv: 2\rwriting r.csv: 4\rwriting r.csv: 5\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["no-such-command"],
+        ["battery", "--serial", "X"],
+        ["chat", "add", "--owner", "o@x.example", "--kind", "irc", "--route", "r"],
+        ["event-log", "--owner", "o@x.example"],
+        ["secret"],
+        ["quote"],
+    ],
+)
+def test_a_usage_error_is_one_line_with_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+    assert exit.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("upslife")

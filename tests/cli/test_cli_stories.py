@@ -27,6 +27,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("UPSLIFE_SECRET", SECRET)
     monkeypatch.setenv("UPSLIFE_MAIL", f"maildir://{tmp_path / 'outbox'}")
     monkeypatch.delenv("UPSLIFE_WEBHOOKS", raising=False)
+    monkeypatch.delenv("UPSLIFE_WEBHOOK_ALLOW_HOSTS", raising=False)
     return str(tmp_path / "cli.db")
 
 
@@ -208,6 +209,7 @@ class TestChat:
         # SPEC N6, E10: a STANDARD device (the trial) notifies the owner's Slack and Teams
         # routes; the webhook URLs come from the configuration, never the database.
         with webhook_server() as (base, received):
+            monkeypatch.setenv("UPSLIFE_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")  # a local relay
             monkeypatch.setenv(
                 "UPSLIFE_WEBHOOKS", f"ops={base}/slack/T0/B0/secret,noc={base}/teams/secret"
             )

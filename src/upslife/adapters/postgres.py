@@ -26,6 +26,7 @@ from typing import Any, Final, final
 import psycopg
 import psycopg.errors
 
+from upslife._validation import hide_passwords
 from upslife.adapters._sql import (
     OUTBOX_COLUMNS,
     Row,
@@ -179,7 +180,8 @@ class PostgresStore(SqlStore):
             else:
                 self._conn = psycopg.connect(target, autocommit=True)
         except psycopg.Error as e:
-            raise StorageError(f"cannot connect to PostgreSQL: {e}") from e
+            # psycopg quotes a malformed DSN whole, password included (issue 13).
+            raise StorageError(f"cannot connect to PostgreSQL: {hide_passwords(str(e))}") from None
         try:
             self._migrate()
         except BaseException:

@@ -157,7 +157,10 @@ class SmtpSender:
         """
         if not isinstance(url, str):
             raise InvalidInput(f"an SMTP URL must be a string, got {type(url).__name__}")
-        parts = urlsplit(url.strip())
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError as e:  # an unclosed IPv6 bracket: smtp://[::1
+            raise InvalidInput(f"malformed SMTP URL: {e}") from None
         scheme = parts.scheme.lower()
         if scheme not in _URL_SCHEMES:
             raise InvalidInput(f"an SMTP URL starts with smtp:// or smtps://, got {scheme!r}")

@@ -20,9 +20,15 @@ refused, reset, timed out, TLS failure, bad answer     no
 A ``Retry-After`` header of a 429 or 503 answer is quoted in the error message ("retry after
 30 s"); :class:`~upslife.errors.DeliveryFailed` has no field for it.
 
-Safety: only ``https://`` URLs are accepted, plus ``http://`` to the loopback host
-(``127.0.0.1``, ``localhost``, ``[::1]``) for tests and local relays; anything else (plain
-``http`` to another host, ``file:``, ``ftp:``) is refused before any connection. Redirects
+Safety: only ``https://`` URLs are accepted, plus ``http://`` to a loopback host
+(``127.0.0.1``, ``localhost``, ``[::1]``) that the operator allow-lists; anything else
+(plain ``http`` to another host, ``file:``, ``ftp:``) is refused before any connection.
+A webhook URL comes from a customer's settings, so it must not reach the operator's own
+network (issue 13): a host that is, or resolves to, a loopback, link-local (the cloud
+metadata service at 169.254.169.254), private, shared, reserved, multicast or unspecified
+address is refused before anything is sent, unless ``allow_hosts`` names it (a host name,
+an address or a network such as ``10.1.0.0/16``). The check resolves the name itself, so a
+public name that points into the private network is refused too. Redirects
 are not followed, so a webhook cannot bounce a message to another scheme or host. A webhook
 URL's path is its secret, so errors and logs name only the scheme and host. Proxies from
 the environment (``HTTPS_PROXY``) are honoured, except for loopback URLs.
@@ -31,11 +37,14 @@ the environment (``HTTPS_PROXY``) are honoured, except for loopback URLs.
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import logging
+import socket
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from http.client import HTTPMessage
 from typing import IO, Final, final
 from urllib.parse import SplitResult, urlsplit
@@ -80,12 +89,21 @@ class WebhookSender:
         user_agent: the ``User-Agent`` header.
         ssl_context: the TLS settings for ``https``; default :func:`ssl.create_default_context`
             (verifies the certificate and the host name). Give one to trust a private CA.
+        allow_hosts: host names, addresses and networks (``"10.1.0.0/16"``) that may be
+            reached although they are loopback, link-local or private; none by default.
 
     Raises:
         InvalidInput: a malformed setting.
     """
 
-    __slots__ = ("_direct", "_proxied", "timeout", "user_agent")
+    __slots__ = (
+        "_allowed_names",
+        "_allowed_networks",
+        "_direct",
+        "_proxied",
+        "timeout",
+        "user_agent",
+    )
 
     def __init__(
         self,
@@ -93,7 +111,9 @@ class WebhookSender:
         *,
         user_agent: str = DEFAULT_USER_AGENT,
         ssl_context: ssl.SSLContext | None = None,
+        allow_hosts: Iterable[str] = (),
     ) -> None:
+        self._allowed_names, self._allowed_networks = _allow_list(allow_hosts)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
             raise InvalidInput(f"webhook timeout must be a positive number, got {timeout!r}")
         if not isinstance(user_agent, str) or not user_agent.strip() or "\n" in user_agent:
@@ -119,13 +139,14 @@ class WebhookSender:
             DeliveryFailed: the webhook refused the message or could not be reached (see the
                 module for which failures are ``permanent``).
         """
-        parts = _check_url(url)
+        parts = _check_url(url, self._allow_listed)
         if not isinstance(payload, dict):
             raise InvalidInput(f"a webhook payload is a dict, got {type(payload).__name__}")
         try:
             body = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
         except (TypeError, ValueError) as e:
             raise InvalidInput(f"the webhook payload is not JSON-serializable: {e}") from e
+        self._check_destination(parts)
         where = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
         request = urllib.request.Request(
             url,
@@ -149,8 +170,90 @@ class WebhookSender:
             raise DeliveryFailed(f"the webhook at {where} failed: {type(e).__name__}: {e}") from e
         _log.debug("the webhook at %s answered %d", where, status)
 
+    def _allow_listed(self, host: str) -> bool:
+        address = _ip(host)
+        return host.lower() in self._allowed_names or (
+            address is not None and self._allowed(address)
+        )
 
-def _check_url(url: object) -> SplitResult:
+    def _allowed(self, address: _Address) -> bool:
+        return any(address in network for network in self._allowed_networks)
+
+    def _check_destination(self, parts: SplitResult) -> None:
+        """Refuse a host that is, or resolves to, an internal address (see the module)."""
+        host = (parts.hostname or "").lower()
+        if host in self._allowed_names:
+            return
+        literal = _ip(host)
+        if literal is not None:
+            if _internal(literal) and not self._allowed(literal):
+                raise InvalidInput(_internal_message(host, literal))
+            return
+        if host == "localhost" or host.endswith(".localhost"):
+            raise InvalidInput(_internal_message(host, None))
+        try:
+            found = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError) as e:
+            raise DeliveryFailed(f"could not resolve the webhook host {host}: {e}") from e
+        for *_, sockaddr in found:
+            address = _ip(str(sockaddr[0]))
+            if address is not None and _internal(address) and not self._allowed(address):
+                raise DeliveryFailed(_internal_message(host, address), permanent=True)
+
+
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _allow_list(entries: Iterable[str]) -> tuple[frozenset[str], tuple[_Network, ...]]:
+    if isinstance(entries, str) or not isinstance(entries, Iterable):
+        raise InvalidInput(f"allow_hosts is a list of hosts or networks, got {entries!r}")
+    names: set[str] = set()
+    networks: list[_Network] = []
+    for entry in entries:
+        if not isinstance(entry, str) or not entry.strip():
+            raise InvalidInput(f"allow_hosts entries are host names or networks, got {entry!r}")
+        text = entry.strip().lower().strip("[]")
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            names.add(text)
+    return frozenset(names), tuple(networks)
+
+
+def _ip(host: str) -> _Address | None:
+    try:
+        address = ipaddress.ip_address(host.strip("[]").partition("%")[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _internal(address: _Address) -> bool:
+    return (
+        address.is_loopback
+        or address.is_link_local
+        or address.is_private
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+        or not address.is_global
+    )
+
+
+def _internal_message(host: str, address: _Address | None) -> str:
+    where = host if address is None or str(address) == host.strip("[]") else f"{host} ({address})"
+    return (
+        f"refusing the webhook host {where}: it is a loopback, link-local or private "
+        "address; an operator may allow it with allow_hosts"
+    )
+
+
+def _check_url(
+    url: object, allow_listed: Callable[[str], bool] = lambda host: False
+) -> SplitResult:
     if not isinstance(url, str):
         raise InvalidInput(f"a webhook URL is a string, got {type(url).__name__}")
     try:
@@ -162,12 +265,12 @@ def _check_url(url: object) -> SplitResult:
     scheme = parts.scheme.lower()
     if not host:
         raise InvalidInput("the webhook URL names no host")
-    if scheme == "https" or (scheme == "http" and host in LOOPBACK_HOSTS):
+    if scheme == "https" or (scheme == "http" and host in LOOPBACK_HOSTS and allow_listed(host)):
         return parts
     if scheme == "http":
         raise InvalidInput(
             f"refusing plain http:// to {host}: webhook URLs must be https:// "
-            "(http:// is allowed to 127.0.0.1 and localhost only)"
+            "(http:// is allowed to an allow-listed 127.0.0.1 or localhost only)"
         )
     raise InvalidInput(f"a webhook URL must be https://, got a {scheme or 'scheme-less'} URL")
 

@@ -22,7 +22,7 @@ from upslife.entitlements import (
     UpgradePolicy,
     register,
 )
-from upslife.errors import UpslifeError
+from upslife.errors import InvalidType, UpslifeError
 from upslife.invitations import should_prompt_reseller
 from upslife.ports import Device, Owner
 from upslife.sharing import Action, LogEntry, add_device
@@ -54,6 +54,8 @@ def add_owner(ctx: Context, owner: Owner) -> Owner:
     The account email is stored in its canonical spelling (:mod:`upslife.app.names`), so
     an owner added twice with different capitals is refused as the same owner.
     """
+    if not isinstance(owner, Owner):
+        raise InvalidType(f"add_owner takes an Owner, got {type(owner).__name__}")
     require_timezone(owner.timezone)
     contact = attrs.evolve(owner.contact, email=canonical_email(owner.contact.email))
     owner = attrs.evolve(owner, id=canonical_email(owner.id), contact=contact)

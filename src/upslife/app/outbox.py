@@ -20,7 +20,7 @@ from datetime import date, datetime
 
 import attrs
 
-from upslife._validation import require_date, require_instant
+from upslife._validation import require_date, require_instant, require_items
 from upslife.app import payloads
 from upslife.app.mails import PlainMail
 from upslife.app.sweep import HELD_FOR_DIGEST
@@ -90,11 +90,9 @@ def _entry(item: OutboxItem) -> OutboxEntry:
 def _states(states: Collection[OutboxState] | None) -> frozenset[OutboxState] | None:
     if states is None:
         return None
-    if isinstance(states, str | OutboxState) or not all(
-        isinstance(s, OutboxState) for s in states
-    ):
+    if isinstance(states, OutboxState):
         raise InvalidInput(f"states must be a collection of OutboxState, got {states!r}")
-    return frozenset(states)
+    return frozenset(require_items(states, OutboxState, "states"))
 
 
 def list_outbox(

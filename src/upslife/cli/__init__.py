@@ -34,6 +34,7 @@ from upslife.cli._common import (
     show_progress,
     write_table,
 )
+from upslife.cli._parser import OneLineParser, one_line
 from upslife.cli.account import add_account_commands
 from upslife.cli.chat import add_chat_commands, chat_sender
 from upslife.cli.completion import add_completion_command
@@ -322,6 +323,7 @@ def cmd_calendar(args: argparse.Namespace, config: Config) -> None:
     from upslife import formats, reports
 
     service = _service(args, config)
+    service.store.get_owner(args.owner)  # an unknown owner is an error, not an empty feed
     entries = [
         entry
         for device in service.report_devices(args.owner, user=args.owner)
@@ -394,9 +396,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> None:
         raise InvalidInput("serve needs the signing secret of the links (secret, UPSLIFE_SECRET)")
     service = _service(args, config)
     try:
-        serve(
-            service, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key
-        )
+        serve(service, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key)
     finally:
         service.store.close()
 
@@ -407,7 +407,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> None:
 def _parser() -> argparse.ArgumentParser:
     # The options are accepted before and after the command; SUPPRESS keeps a command's
     # parser from resetting a value given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument(
         "--config", type=Path, default=argparse.SUPPRESS, help="a TOML file with an [upslife] table"
     )
@@ -427,7 +427,7 @@ def _parser() -> argparse.ArgumentParser:
         help="act as of this date, 12:00 UTC (default: now); for register, the registration day",
     )
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="upslife",
         description="Lifecycle rules for fleets of small UPS units.",
         parents=[common],
@@ -561,7 +561,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
+    return one_line(" ".join(str(error).split()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

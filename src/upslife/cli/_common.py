@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from upslife._files import open_private
+from upslife._validation import EARLIEST_DAY, LATEST_DAY
 from upslife.app import FixedClock, Lifecycle, SystemClock
 from upslife.cli.config import Config
 from upslife.errors import InvalidInput
@@ -58,11 +59,16 @@ class Add(Protocol):
 
 
 def date_arg(text: str) -> date:
-    """An argparse type: a ``YYYY-MM-DD`` date."""
+    """An argparse type: a ``YYYY-MM-DD`` date within the range every date must fall in."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise argparse.ArgumentTypeError(
+            f"{text} is outside {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
+        )
+    return day
 
 
 def out(args: argparse.Namespace, data: object, text: str) -> None:

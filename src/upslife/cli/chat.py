@@ -15,7 +15,7 @@ from upslife.adapters.webhooks import WebhookSender
 from upslife.app.chat import CONFIG_PREFIX
 from upslife.cli._common import Add, out, service
 from upslife.cli.config import Config
-from upslife.errors import DeliveryFailed
+from upslife.errors import DeliveryFailed, InvalidInput
 from upslife.notifications import ChatKind
 
 __all__ = ["ConfiguredWebhooks", "add_chat_commands"]
@@ -52,7 +52,11 @@ class ConfiguredWebhooks:
 
 def chat_sender(config: Config) -> ConfiguredWebhooks:
     """The sweep's chat sender: the configured webhooks (checked before anything is done)."""
-    return ConfiguredWebhooks(config.webhook_urls())
+    try:
+        sender = WebhookSender(allow_hosts=config.webhook_allowed())
+    except InvalidInput as e:
+        raise InvalidInput(f"webhook_allow_hosts (UPSLIFE_WEBHOOK_ALLOW_HOSTS): {e}") from None
+    return ConfiguredWebhooks(config.webhook_urls(), sender)
 
 
 def cmd_chat(args: argparse.Namespace, config: Config) -> None:

@@ -24,8 +24,16 @@ Keys (file section ``[upslife]``, environment variable in brackets):
 - ``webhooks`` (``UPSLIFE_WEBHOOKS``): the incoming-webhook URLs of chat routes, secrets
   (a webhook URL's path is its key): ``NAME=URL`` entries separated by spaces or commas;
   ``upslife chat add`` points an owner's route at one by ``NAME``.
+- ``webhook_allow_hosts`` (``UPSLIFE_WEBHOOK_ALLOW_HOSTS``): hosts or networks on the
+  local network a webhook may reach (a relay on ``127.0.0.1``), separated by spaces or
+  commas; every other private, loopback or link-local address is refused.
 
-Secrets never appear in output or logs.
+Secrets never appear in output or logs: a malformed URL is shown with its password
+replaced by ``***``. Every value is checked when the configuration is loaded, whichever
+command runs, so a mistake is refused with one line before anything is done
+(``docs/validation.md``): an empty ``db``, a ``db`` or ``mail`` that is not a string, a
+``maildir://`` URL without an absolute path (``maildir:///var/mail/upslife``: three
+slashes), an unknown scheme, a malformed PostgreSQL or SMTP URL.
 """
 
 from __future__ import annotations
@@ -35,10 +43,12 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlparse
+from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
+from upslife._validation import hide_passwords, require_email
 from upslife.adapters.maildir import MaildirSender
 from upslife.adapters.smtp import SmtpSender
 from upslife.adapters.sqlite import SqliteStore
@@ -62,10 +72,87 @@ _KEYS = (
     "sign_up_url",
     "catalog",
     "webhooks",
+    "webhook_allow_hosts",
     "min_retry_days",
 )
 SETTING_NAMES = {key: f"UPSLIFE_{key.upper()}" for key in _KEYS}
 """The environment variable of each configuration key."""
+_POSTGRES = ("postgresql://", "postgres://")
+
+
+def masked(url: str) -> str:
+    """``url`` with any password shown as ``***``."""
+    return hide_passwords(url)
+
+
+def _check_db(_instance: Any, _attribute: Any, value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"db must be a SQLite file path or a postgresql:// URL, got {value!r}")
+    if "\x00" in value:
+        raise InvalidInput("db holds a NUL character")
+    if value.startswith(_POSTGRES):
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018  (parsing the port is the check)
+        except ValueError as e:
+            raise InvalidInput(f"db is not a valid PostgreSQL URL ({e}): {masked(value)}") from None
+        return
+    if value.startswith("sqlite://"):
+        if not value.removeprefix("sqlite://"):
+            raise InvalidInput("db sqlite:// needs a path: sqlite:///absolute/path or a file path")
+        return
+    if "://" in value:
+        raise InvalidInput(
+            f"db must be a SQLite file path, sqlite:///path or postgresql://..., "
+            f"got {masked(value)!r}"
+        )
+
+
+def _check_mail(_instance: Any, _attribute: Any, value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"mail must be maildir:///path or smtp(s)://..., got {value!r}")
+    if value.startswith("maildir:"):
+        _maildir_path(value)
+    elif value.startswith(("smtp://", "smtps://")):
+        try:
+            SmtpSender.from_url(value)
+        except InvalidInput as e:
+            raise InvalidInput(f"mail {masked(value)}: {e}") from None
+    else:
+        raise InvalidInput(f"mail must be maildir:///path or smtp(s)://..., got {masked(value)!r}")
+
+
+def _maildir_path(url: str) -> str:
+    """The absolute directory of a ``maildir:///path`` URL (three slashes, RFC 8089 style)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:
+        raise InvalidInput(f"mail {url!r} is not a valid URL ({e})") from None
+    if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+        raise InvalidInput(
+            f"mail {url!r} needs an absolute directory: maildir:///var/mail/upslife "
+            "(three slashes; a relative path or a host is refused)"
+        )
+    if parts.path.strip("/") == "" or "\x00" in parts.path:
+        raise InvalidInput(f"mail {url!r} needs a directory other than /")
+    return parts.path
+
+
+def _check_sender(_instance: Any, _attribute: Any, value: object) -> None:
+    require_email(value, "sender")
+
+
+def _check_text(_instance: Any, attribute: Any, value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        key = "catalog" if attribute.name == "catalog_file" else attribute.name
+        raise InvalidInput(
+            f"{key} ({SETTING_NAMES.get(key, key)}) must be non-empty text, "
+            f"got {type(value).__name__}"
+        )
+
+
 SQLITE_BUSY_TIMEOUT = 60.0
 """Seconds a command waits for another process's SQLite write lock (docs/operations.md)."""
 
@@ -100,21 +187,22 @@ _MAX_CONFIG_BYTES = 1 << 20
 
 @attrs.frozen
 class Config:
-    db: str = "upslife.db"
-    mail: str | None = None
-    sender: str = "notices@upslife.invalid"
-    secret: str | None = attrs.field(default=None, repr=False)
-    secret_id: str = "k1"
-    public_url: str = DEFAULT_PUBLIC_URL
-    sign_up_url: str | None = None
-    previous_secrets: str | None = attrs.field(default=None, repr=False)
-    catalog_file: str | None = None
-    webhooks: str | None = attrs.field(default=None, repr=False)
-    min_retry_days: str | None = None
+    db: str = attrs.field(default="upslife.db", validator=_check_db)
+    mail: str | None = attrs.field(default=None, validator=_check_mail)
+    sender: str = attrs.field(default="notices@upslife.invalid", validator=_check_sender)
+    secret: str | None = attrs.field(default=None, repr=False, validator=_check_text)
+    secret_id: str = attrs.field(default="k1", validator=_check_text)
+    public_url: str = attrs.field(default=DEFAULT_PUBLIC_URL, validator=_check_text)
+    sign_up_url: str | None = attrs.field(default=None, validator=_check_text)
+    previous_secrets: str | None = attrs.field(default=None, repr=False, validator=_check_text)
+    catalog_file: str | None = attrs.field(default=None, validator=_check_text)
+    webhooks: str | None = attrs.field(default=None, repr=False, validator=_check_text)
+    webhook_allow_hosts: str | None = attrs.field(default=None, validator=_check_text)
+    min_retry_days: str | None = attrs.field(default=None, validator=_check_text)
 
     def open_store(self) -> Store:
         """The configured store (SQLite by default, PostgreSQL for a postgresql:// URL)."""
-        if self.db.startswith(("postgresql://", "postgres://")):
+        if self.db.startswith(_POSTGRES):
             from upslife.adapters.postgres import PostgresStore
 
             return PostgresStore(self.db)
@@ -133,7 +221,7 @@ class Config:
             base = Path(self.db).parent if "://" not in self.db else Path.cwd()
             return MaildirSender(base / "outbox")
         if url.startswith("maildir://"):
-            return MaildirSender(urlparse(url).path)
+            return MaildirSender(_maildir_path(url))
         if url.startswith(("smtp://", "smtps://")):
             return SmtpSender.from_url(url)
         raise InvalidInput(f"mail must be maildir:///path or smtp(s)://..., got {url!r}")
@@ -165,6 +253,10 @@ class Config:
             return Catalog.from_file(self.catalog_file)
         except InvalidInput as e:
             raise InvalidInput(f"catalog (UPSLIFE_CATALOG): {e}") from None
+
+    def webhook_allowed(self) -> tuple[str, ...]:
+        """The private hosts webhooks may reach (``webhook_allow_hosts``)."""
+        return tuple(_entries(self.webhook_allow_hosts))
 
     def webhook_urls(self) -> dict[str, str]:
         """The configured webhook URLs by name (``webhooks``, ``UPSLIFE_WEBHOOKS``)."""
@@ -220,7 +312,13 @@ def load_config(
         unknown = set(section) - set(_KEYS)
         if unknown:
             raise InvalidInput(f"configuration file {path}: unknown keys {sorted(unknown)}")
-        values.update({k: str(v) for k, v in section.items()})
+        for key, value in section.items():
+            if not isinstance(value, str):
+                raise InvalidInput(
+                    f"configuration file {path}: {key} must be a string, "
+                    f"got {type(value).__name__} {value!r}"
+                )
+        values.update(section)
     env = os.environ if environ is None else environ
     for key in _KEYS:
         name = f"UPSLIFE_{key.upper()}"

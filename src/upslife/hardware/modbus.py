@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Final, TypeVar, final
 from urllib.parse import urlsplit
 
-from upslife._validation import require_instant
+from upslife._validation import hide_passwords, require_instant
 from upslife.errors import (
     InvalidCommand,
     InvalidInput,
@@ -386,7 +386,12 @@ _NULL_HANDLER = logging.NullHandler()
 
 
 def _parse_url(url: str) -> tuple[str, int, int]:
-    parts = urlsplit(url)
+    if not isinstance(url, str):
+        raise InvalidTransportConfig(f"a Modbus URL must be a string, got {type(url).__name__}")
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # an unclosed IPv6 bracket: modbus://[::1
+        raise InvalidTransportConfig(f"malformed Modbus URL {hide_passwords(url)!r}: {e}") from None
     if parts.scheme != "modbus":
         raise InvalidTransportConfig(f"a Modbus URL starts with modbus://, got {url!r}")
     try:

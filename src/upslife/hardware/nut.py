@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import Self, final
 from urllib.parse import unquote, urlsplit
 
+from upslife._validation import hide_passwords
 from upslife.errors import (
     InvalidCommand,
     InvalidTransportConfig,
@@ -650,7 +651,12 @@ class NutClient:
 
 
 def _parse_url(url: str) -> tuple[str, int, str | None, str | None, str | None, bool]:
-    parts = urlsplit(url)
+    if not isinstance(url, str):
+        raise InvalidTransportConfig(f"a NUT URL must be a string, got {type(url).__name__}")
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # an unclosed IPv6 bracket: modbus://[::1
+        raise InvalidTransportConfig(f"malformed NUT URL {hide_passwords(url)!r}: {e}") from None
     if parts.scheme not in ("nut", "nuts"):
         raise InvalidTransportConfig(f"a NUT URL starts with nut:// or nuts://, got {url!r}")
     try:

@@ -79,6 +79,12 @@ def _addr_spec(address: str, what: str) -> str:
             f"{what} {address!r} cannot go in a mail header: its local part must be "
             "printable ASCII (addresses that need SMTPUTF8 are not supported)"
         )
+    if not domain.isascii():
+        # An internationalised domain goes on the wire in its IDNA (xn--) form (RFC 5890).
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InvalidEmail(f"{what} {address!r} has a domain IDNA cannot encode") from None
     if not _DOMAIN.fullmatch(domain):
         raise InvalidEmail(f"{what} {address!r} has no valid ASCII domain")
     if not _DOT_ATOM.fullmatch(local):
