@@ -91,3 +91,57 @@ def test_send_renewals_to_the_connected_reseller_in_its_chosen_delivery(
         capsys, f"--db {db} reseller-delivery --reseller sales@partner.example --choice default"
     )
     assert forgot["preference"] is None
+
+
+def test_view_share_changes_nothing_then_accept(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    # SPEC S2: a share link shows who shares which UPS; only accepting changes anything.
+    setup_fleet(capsys, db)
+    user = "noc@msp.example"
+    share = js(
+        capsys,
+        f"--db {db} share --serial AS0000000001 --user {user} --by {OWNER} --via link "
+        "--on 2025-11-02",
+    )
+    for _ in range(2):
+        view = js(capsys, f"--db {db} view-share {share['url']} --on 2025-11-02")
+        assert (view["device"], view["company"], view["state"]) == (
+            "AS0000000001",
+            "Acme",
+            "pending",
+        )
+    ok(capsys, f"--db {db} accept-share {share['url']} --on 2025-11-02")
+    assert js(capsys, f"--db {db} view-share {share['url']} --on 2025-11-02")["state"] == "active"
+
+
+def test_a_remote_command_needs_a_reachable_ups(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    # SPEC E10: a self-test on the trial (STANDARD); nothing listens, so the UPS cannot be
+    # reached: the job ran and failed (exit 1), one line.
+    from tests.peers import free_port
+
+    setup_fleet(capsys, db)
+    url = f"nut://127.0.0.1:{free_port()}/ups"
+    code, _, err = run(
+        capsys,
+        f"--db {db} command self-test --serial AS0000000001 --by {OWNER} --url {url} "
+        "--on 2025-11-02",
+    )
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith("upslife: AS0000000001: self-test failed")
+
+
+def test_a_remote_command_the_plan_lacks_is_refused(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    # SPEC E10: after the trial, on BASIC, a self-test is refused before any connection.
+    setup_fleet(capsys, db)
+    code, _, err = run(
+        capsys,
+        f"--db {db} command self-test --serial AS0000000001 --by {OWNER} "
+        "--url nut://127.0.0.1:1/ups --on 2026-06-01",
+    )
+    assert code == 2
+    assert err.count("\n") == 1

@@ -40,6 +40,7 @@ from upslife.cli.chat import add_chat_commands, chat_sender
 from upslife.cli.completion import add_completion_command
 from upslife.cli.config import Config, load_config
 from upslife.cli.devices import add_device_commands
+from upslife.cli.links import add_link_commands
 from upslife.cli.outbox import add_outbox_commands
 from upslife.cli.quotes import add_quote_commands
 from upslife.cli.resellers import add_reseller_commands
@@ -551,6 +552,7 @@ def _parser() -> argparse.ArgumentParser:
     add_chat_commands(add, common)
     add_secret_commands(add, common)
     add_account_commands(add, common)
+    add_link_commands(add)
     add_completion_command(add)
 
     p = add("revoke", cmd_revoke, "revoke a user's share")
