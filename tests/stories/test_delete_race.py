@@ -4,7 +4,6 @@ live, and nothing of it is listed as shared (SPEC S3, S4; compare-and-set)."""
 
 from __future__ import annotations
 
-import multiprocessing
 from datetime import date
 from pathlib import Path
 
@@ -26,40 +25,26 @@ def _race(where: str) -> list[tuple[str, str]]:
     store = race_worker.open_store(where)
     service = Lifecycle(store, clock=FixedClock(race_worker.NOW), keyring=race_worker.KEYRING)
     service.add_owner(Owner(OWNER, Contact("Acme", "Ada", OWNER, "IT", "+33 1")))
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(2)
-    queues = [ctx.Queue(), ctx.Queue()]
-    results = ctx.Queue()
-    workers = [
-        ctx.Process(target=race_worker.run, args=(where, q, results, barrier)) for q in queues
-    ]
-    for w in workers:
-        w.start()
     outcomes = []
     try:
-        for n in range(ROUNDS):
-            serial = f"AS23{n:08d}"
-            service.register_device(OWNER, serial, "SMT1500C", on=date(2025, 6, 1))
-            made = service.share(serial, MSP, by=OWNER, via=ShareVia.LINK)
-            queues[0].put((n, "delete", (serial, OWNER)))
-            queues[1].put((n, "accept-share", made.token))
-            got = dict(results.get(timeout=60)[1:] for _ in range(2))
-            outcomes.append((got["delete"], got["accept-share"]))
-            with pytest.raises(UnknownDevice):
-                store.get_device(serial)
-            live = [
-                s
-                for s in store.get_sharing(OWNER).shares
-                if s.device == serial and s.state in (ShareState.ACTIVE, ShareState.PENDING)
-            ]
-            assert live == [], (n, got)
-            assert serial not in store.get_sharing(OWNER).devices
-            assert service.shared_with_me(MSP) == ()
+        with race_worker.rivals(where) as race:
+            for n in range(ROUNDS):
+                serial = f"AS23{n:08d}"
+                service.register_device(OWNER, serial, "SMT1500C", on=date(2025, 6, 1))
+                made = service.share(serial, MSP, by=OWNER, via=ShareVia.LINK)
+                got = race(n, ("delete", (serial, OWNER)), ("accept-share", made.token))
+                outcomes.append((got["delete"], got["accept-share"]))
+                with pytest.raises(UnknownDevice):
+                    store.get_device(serial)
+                live = [
+                    s
+                    for s in store.get_sharing(OWNER).shares
+                    if s.device == serial and s.state in (ShareState.ACTIVE, ShareState.PENDING)
+                ]
+                assert live == [], (n, got)
+                assert serial not in store.get_sharing(OWNER).devices
+                assert service.shared_with_me(MSP) == ()
     finally:
-        for q in queues:
-            q.put(None)
-        for w in workers:
-            w.join(timeout=30)
         store.close()
     return outcomes
 
@@ -68,14 +53,7 @@ def _race(where: str) -> list[tuple[str, str]]:
 def test_deleting_while_the_share_is_accepted_leaves_no_share_of_a_device_that_is_gone(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    where = (
-        str(tmp_path / "race.db")
-        if backend == "sqlite"
-        else request.getfixturevalue("postgres_dsn")
-    )
-    if backend == "sqlite":
-        race_worker.open_store(where).close()  # migrate once, before the race
-    outcomes = _race(where)
+    outcomes = _race(race_worker.store_for(backend, tmp_path, request))
     for deleted, accepted in outcomes:
         assert deleted == "won"  # the owner's deletion is never refused by an accept
         assert accepted in ("won", "TokenTampered", "ShareNotPending"), accepted

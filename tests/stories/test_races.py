@@ -3,7 +3,6 @@ wins every time, and the owner is told the truth (SPEC I1–I4)."""
 
 from __future__ import annotations
 
-import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -20,39 +19,24 @@ RESELLER = "sales@partner.example"
 
 def _race(where: str, rival: str) -> list[tuple[str, str, InvitationState, bool]]:
     store = race_worker.open_store(where)
-    service = Lifecycle(
-        store, clock=FixedClock(race_worker.NOW), keyring=race_worker.KEYRING
-    )
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(2)
-    queues = [ctx.Queue(), ctx.Queue()]
-    results = ctx.Queue()
-    workers = [
-        ctx.Process(target=race_worker.run, args=(where, q, results, barrier)) for q in queues
-    ]
-    for w in workers:
-        w.start()
+    service = Lifecycle(store, clock=FixedClock(race_worker.NOW), keyring=race_worker.KEYRING)
     outcomes = []
     try:
-        for n in range(ROUNDS):
-            owner = f"ops{n}@customer.example"
-            contact = Contact("Customer", "Ada", owner, "IT", "+33 1")
-            service.add_owner(Owner(owner, contact))
-            links = service.invite_reseller(owner, RESELLER, invitation_id=f"inv-{n}")
-            queues[0].put((n, "accept", links.accept_token))
-            second = links.decline_token if rival == "decline" else owner
-            queues[1].put((n, rival, second))
-            got = dict(results.get(timeout=60)[1:] for _ in range(2))
-            inv = store.get_invitation(f"inv-{n}")
-            told = any(
-                item.key == f"owner-notice:inv-{n}:declined" for item in store.items(owner_id=owner)
-            )
-            outcomes.append((got["accept"], got[rival], inv.state, told))
+        with race_worker.rivals(where) as race:
+            for n in range(ROUNDS):
+                owner = f"ops{n}@customer.example"
+                contact = Contact("Customer", "Ada", owner, "IT", "+33 1")
+                service.add_owner(Owner(owner, contact))
+                links = service.invite_reseller(owner, RESELLER, invitation_id=f"inv-{n}")
+                second = links.decline_token if rival == "decline" else owner
+                got = race(n, ("accept", links.accept_token), (rival, second))
+                inv = store.get_invitation(f"inv-{n}")
+                told = any(
+                    item.key == f"owner-notice:inv-{n}:declined"
+                    for item in store.items(owner_id=owner)
+                )
+                outcomes.append((got["accept"], got[rival], inv.state, told))
     finally:
-        for q in queues:
-            q.put(None)
-        for w in workers:
-            w.join(timeout=30)
         store.close()
     return outcomes
 
@@ -63,14 +47,7 @@ def test_accept_and_a_rival_raced_from_two_processes_never_both_win(
     backend: str, rival: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     # SPEC I1-I4: every transition is a compare-and-set
-    where = (
-        str(tmp_path / "race.db")
-        if backend == "sqlite"
-        else request.getfixturevalue("postgres_dsn")
-    )
-    if backend == "sqlite":
-        race_worker.open_store(where).close()  # migrate once, before the race
-    outcomes = _race(where, rival)
+    outcomes = _race(race_worker.store_for(backend, tmp_path, request), rival)
     for accepted, other, state, told in outcomes:
         assert [accepted, other].count("won") == 1, (accepted, other)
         if accepted == "won":
