@@ -49,6 +49,7 @@ VALID = {
     "report": "report inventory --owner ops@acme.example --out {tmp}/r.csv",
     "respond": "respond --token x --action accept",
     "revoke": "revoke --serial AS0000000001 --user u@acme.example --by ops@acme.example",
+    "serve": "serve --host 127.0.0.1 --port 8000",
     "share": "share --serial AS0000000001 --user u@acme.example --by ops@acme.example",
     "sweep": "sweep",
     # issue 15's commands
@@ -141,6 +142,7 @@ OWN: dict[str, list[list[str]]] = {
     "report": [["--format", "pdf"], ["--out", "/nonexistent/dir/r.csv"], ["--user", "u\n@x.com"]],
     "respond": [["--token", ""], ["--token", "\x00"], ["--action", "maybe"]],
     "revoke": [["--user", "a..b@x.com"]],
+    "serve": [["--port", "99999"], ["--port", "x"], ["--tls-cert", "/nonexistent/cert.pem"]],
     "share": [["--via", "pigeon"], ["--user", ".a@x.com"]],
     "sweep": [["extra-argument"]],
     "accept-share": [["x"], ["https://upslife.invalid/share/forged"], ["\x00"]],
