@@ -70,7 +70,6 @@ VALID = {
     "secret": "secret generate",
     "send-renewals": "send-renewals --owner ops@acme.example --by ops@acme.example "
     "--to p@partner.example",
-    "serve": "serve --port 8000",
     "shared-with-me": "shared-with-me --user u@acme.example",
     "templates": "templates show --owner ops@acme.example",
     "transfer": "transfer --serial AS0000000001 --to ops@acme.example --by ops@acme.example",
@@ -165,7 +164,6 @@ OWN: dict[str, list[list[str]]] = {
     "reseller-delivery": [["--choice", "weekly"], ["--reseller", "a\n@x.com"]],
     "secret": [["rotate"]],
     "send-renewals": [["--format", "pdf"], ["--to", "a..b@x.com"], ["--by", "x"]],
-    "serve": [["--port", "0"], ["--port", "99999"], ["--tls-cert", "/x.pem"]],
     "shared-with-me": [["--user", "a\n@x.com"], ["--user", ""]],
     "templates": [["edit"], ["--owner", "nobody@x.example"]],
     "transfer": [["--to", "nobody@x.example"], ["--serial", "NOPE"]],
