@@ -49,9 +49,34 @@ VALID = {
     "report": "report inventory --owner ops@acme.example --out {tmp}/r.csv",
     "respond": "respond --token x --action accept",
     "revoke": "revoke --serial AS0000000001 --user u@acme.example --by ops@acme.example",
+    "schedule": "schedule rebuild",
     "serve": "serve --host 127.0.0.1 --port 8000",
     "share": "share --serial AS0000000001 --user u@acme.example --by ops@acme.example",
     "sweep": "sweep",
+    # issue 15's commands
+    "accept-share": "accept-share TOKEN",
+    "battery": "battery --serial AS0000000001 --installed-on 2025-11-02 --by ops@acme.example",
+    "cancel": "cancel --owner ops@acme.example",
+    "chat": "chat add --owner ops@acme.example --kind slack --route ops",
+    "command": "command self-test --serial AS0000000001 --by ops@acme.example "
+    "--url nut://127.0.0.1:1/ups",
+    "completion": "completion bash",
+    "delete": "delete --serial AS0000000001 --by ops@acme.example",
+    "event-log": "event-log --owner ops@acme.example --out {tmp}/log.csv",
+    "not-interested": "not-interested --owner ops@acme.example",
+    "remind": "remind --serial AS0000000001 --kind plan-expiry --by ops@acme.example",
+    "remove-customer": "remove-customer --user u@acme.example --owner ops@acme.example",
+    "remove-from-view": "remove-from-view --serial AS0000000001 --user u@acme.example",
+    "reseller-delivery": "reseller-delivery --reseller r@res.example --choice daily-digest",
+    "secret": "secret generate",
+    "send-renewals": "send-renewals --owner ops@acme.example --by ops@acme.example "
+    "--to p@partner.example",
+    "shared-with-me": "shared-with-me --user u@acme.example",
+    "templates": "templates show --owner ops@acme.example",
+    "transfer": "transfer --serial AS0000000001 --to ops@acme.example --by ops@acme.example",
+    "unsubscribe": "unsubscribe TOKEN",
+    "view-share": "view-share TOKEN",
+    "warranty": "warranty --serial AS0000000001 --id W1 --sku WEXTWAR1YR-SP-02 --months 12",
 }
 
 LONG = "A" * 100_000
@@ -117,15 +142,43 @@ OWN: dict[str, list[list[str]]] = {
     "report": [["--format", "pdf"], ["--out", "/nonexistent/dir/r.csv"], ["--user", "u\n@x.com"]],
     "respond": [["--token", ""], ["--token", "\x00"], ["--action", "maybe"]],
     "revoke": [["--user", "a..b@x.com"]],
+    "schedule": [["rebuild-everything"], ["rebuild", "extra"]],
     "serve": [["--port", "99999"], ["--port", "x"], ["--tls-cert", "/nonexistent/cert.pem"]],
     "share": [["--via", "pigeon"], ["--user", ".a@x.com"]],
     "sweep": [["extra-argument"]],
+    "accept-share": [["x"], ["https://upslife.invalid/share/forged"], ["\x00"]],
+    "battery": [["--installed-on", "2025-02-30"], ["--serial", "A\nB"], ["--by", "x"]],
+    "cancel": [["--owner", "a\n@x.com"], ["--owner", "nobody@x.example"]],
+    "chat": [["--kind", "irc"], ["--route", ""], ["--owner", "nobody@x.example"], ["nope"]],
+    "command": [
+        ["reboot-everything"],
+        ["--url", "gopher://x"],
+        ["--sensitivity", "extreme"],
+        ["--serial", LONG],
+    ],
+    "completion": [["zsh"], ["--no-such"]],
+    "delete": [["--serial", "NOPE"], ["--by", "a..b@x.com"]],
+    "event-log": [["--out", "{tmp}/log.pdf"], ["--format", "pdf"], ["--owner", "x@y.example"]],
+    "not-interested": [["--owner", "nobody@x.example"], ["--owner", ""]],
+    "remind": [["--kind", "coffee"], ["--serial", "NOPE"]],
+    "remove-customer": [["--owner", "a\n@x.com"], ["--user", ".a@x.com"]],
+    "remove-from-view": [["--serial", "A\x00"], ["--user", "a..b@x.com"]],
+    "reseller-delivery": [["--choice", "weekly"], ["--reseller", "a\n@x.com"]],
+    "secret": [["rotate"]],
+    "send-renewals": [["--format", "pdf"], ["--to", "a..b@x.com"], ["--by", "x"]],
+    "shared-with-me": [["--user", "a\n@x.com"], ["--user", ""]],
+    "templates": [["edit"], ["--owner", "nobody@x.example"]],
+    "transfer": [["--to", "nobody@x.example"], ["--serial", "NOPE"]],
+    "unsubscribe": [["x"], [""], ["https://upslife.invalid/unsubscribe/forged"]],
+    "view-share": [["x"], [""]],
+    "warranty": [["--months", "0"], ["--months", "-3"], ["--activated-on", "0001-01-01"]],
 }
 
 
 def splice(command: str, garbage: list[str], tmp: Path) -> list[str]:
     """The valid command line of ``command`` with ``garbage`` in place of its own value."""
     valid = shlex.split(VALID[command].format(tmp=tmp))
+    garbage = [g.format(tmp=tmp) if "{tmp}" in g else g for g in garbage]
     if garbage[0] in valid and len(garbage) == 2:  # an option: replace its value
         at = valid.index(garbage[0])
         return valid[:at] + garbage + valid[at + 2 :]

@@ -25,6 +25,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 
 from upslife.app import (
+    chat,
     codes,
     commands,
     deletion,
@@ -71,7 +72,7 @@ from upslife.entitlements import (
 )
 from upslife.hardware.snapshot import DeviceCommand, UpsTransport
 from upslife.invitations import Invitation, Keyring, OwnerNotice, TokenAction
-from upslife.notifications import DeliveryPreference, EventKind, Notice
+from upslife.notifications import ChatKind, DeliveryPreference, EventKind, Notice
 from upslife.ports import ChatSender, Clock, Device, MailSender, Owner, Store
 from upslife.rendering.templates import Templates
 from upslife.reports import ReportDevice
@@ -197,6 +198,14 @@ class Lifecycle:
     def set_battery_install_date(self, serial: str, day: date, *, by: str) -> Device:
         """A new battery: its replace-by date is recomputed (SPEC E9, N3)."""
         return devices.set_battery_install_date(self.ctx, serial, day, by=by)
+
+    def set_chat_route(self, owner_id: str, kind: ChatKind, name: str, webhook: str) -> Owner:
+        """Add or replace one of the owner's Slack/Teams routes (SPEC N6): :mod:`.chat`."""
+        return chat.set_chat_route(self.ctx, owner_id, kind, name, webhook)
+
+    def remove_chat_route(self, owner_id: str, name: str) -> Owner:
+        """Remove one of the owner's chat routes (SPEC N6)."""
+        return chat.remove_chat_route(self.ctx, owner_id, name)
 
     def delete_device(self, serial: str, *, by: str) -> DeviceDeleted:
         """The owner deletes a device: its shares are revoked, its unsent mail suppressed,

@@ -17,6 +17,7 @@ from datetime import date, datetime
 
 import attrs
 
+from upslife._validation import require_email
 from upslife.app.context import Context
 from upslife.app.links import Link
 from upslife.app.mails import queued_share_mail, share_token, share_token_subject
@@ -269,7 +270,8 @@ def remove_device_from_view(ctx: Context, serial: str, user_email: str) -> None:
 def remove_customer_from_view(ctx: Context, user_email: str, owner_id: str) -> tuple[str, ...]:
     """A shared user removes every device of one customer from their view (SPEC S4).
     Returns the serials removed; only the user's own access ends."""
-    user, owner = canonical_email(user_email), canonical_email(owner_id)
+    user = require_email(canonical_email(user_email), "user")
+    owner = require_email(canonical_email(owner_id), "owner")
     serials = tuple(d.serial for d in shared_with_me(ctx, user) if d.owner_id == owner)
     for serial in serials:
         remove_device_from_view(ctx, serial, user)
@@ -321,8 +323,9 @@ def _sharing_step(ctx: Context, device: Device, actor: str, action: Action, step
 
 def shared_with_me(ctx: Context, user_email: str) -> tuple[SharedDevice, ...]:
     """Every device shared with ``user_email`` (ACTIVE shares), across owners, in order of
-    eligibility for renewal: earliest upcoming due date first (SPEC S3, R4)."""
-    user = canonical_email(user_email)
+    eligibility for renewal: earliest upcoming due date first (SPEC S3, R4). A malformed
+    address is refused (``InvalidEmail``), not answered with an empty list (SPEC D5)."""
+    user = require_email(canonical_email(user_email), "user")
     now = ctx.now()
     rows: list[SharedDevice] = []
     for state in ctx.store.sharing_with(user):

@@ -15,87 +15,76 @@ Exit codes (the table per command is in docs/operations.md):
 from __future__ import annotations
 
 import argparse
-import enum
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import attrs
-
+from upslife import __version__
 from upslife._files import open_private
-from upslife._validation import EARLIEST_DAY, LATEST_DAY
-from upslife.app import FixedClock, Lifecycle, SystemClock
+from upslife.cli._common import (
+    Fail,
+    TempFail,
+    counted,
+    date_arg,
+    format_of,
+    out,
+    service,
+    show_progress,
+    write_table,
+)
 from upslife.cli._parser import OneLineParser, one_line
+from upslife.cli.account import add_account_commands
+from upslife.cli.chat import add_chat_commands, chat_sender
+from upslife.cli.completion import add_completion_command
 from upslife.cli.config import Config, load_config
+from upslife.cli.devices import add_device_commands
+from upslife.cli.links import add_link_commands
 from upslife.cli.outbox import add_outbox_commands
+from upslife.cli.quotes import add_quote_commands
+from upslife.cli.resellers import add_reseller_commands
 from upslife.cli.schedule import add_schedule_commands
+from upslife.cli.secret import add_secret_commands
+from upslife.cli.shares import add_share_commands
 from upslife.entitlements import Plan, Term
 from upslife.errors import ExtraNotInstalled, InvalidInput, TemporaryFailure, UpslifeError
 from upslife.hardware.snapshot import UpsTransport
 from upslife.invitations import TokenAction
 from upslife.notifications import Contact
-from upslife.ports import Clock, Owner
+from upslife.ports import Owner
 from upslife.sharing import ShareVia
 
 __all__ = ["main"]
 
 
-class _Fail(Exception):
-    """The job ran and failed: exit 1."""
-
-
-class _TempFail(Exception):
-    """The job could not do its work now; nothing is lost: exit 75."""
-
+_Fail = Fail
+_TempFail = TempFail
+_date = date_arg
+_out = out
+_service = service
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TEMPFAIL = 0, 1, 2, 75
-
-
-def _date(text: str) -> date:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise argparse.ArgumentTypeError(
-            f"{text} is outside {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
-        )
-    return day
-
-
-def _out(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    if args.json:
-        print(json.dumps(data, indent=2, sort_keys=True, default=str))
-    else:
-        print(text)
-
-
-def _service(args: argparse.Namespace, config: Config) -> Lifecycle:
-    clock: Clock = SystemClock()
-    if getattr(args, "on", None) is not None:
-        on: date = args.on
-        clock = FixedClock(datetime(on.year, on.month, on.day, 12, tzinfo=UTC))
-    return Lifecycle(
-        config.open_store(), clock=clock, keyring=config.keyring(), settings=config.delivery()
-    )
 
 
 # ---------------------------------------------------------------------- commands
 
 
 def cmd_demo(args: argparse.Namespace, config: Config) -> None:
-    from upslife.cli.demo import run_demo, text_progress
+    from upslife.cli.demo import MSP_USER, run_demo, text_progress
 
+    progress = text_progress if show_progress(args) else None
+    database = None
+    if args.db is not None:  # --db names the demo's database (a SQLite file)
+        if "://" in args.db:
+            raise InvalidInput(f"demo --db must be a SQLite file path, got {args.db!r}")
+        database = Path(args.db)
     result = run_demo(
         Path(args.dir),
         devices=args.devices,
         days=args.days,
-        progress=text_progress,
+        progress=progress,
+        database=database,
         public_url=config.public_url,
     )
     rows = sorted(result.notices_by_kind.items())
@@ -106,7 +95,11 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> None:
         f"  {'total':<34} {sum(result.notices_by_kind.values()):>5}\n\n"
         f"coverage changes: {result.licenses_assigned} licenses assigned, "
         f"{result.upgrades} upgrades, {result.renewals_in_year} renewals during the year\n"
-        f"messages: {result.messages} mails in the outbox, {result.chat_messages} Slack posts\n\n"
+        f"messages: {result.messages} mails in the outbox ({result.digests} reseller digests), "
+        f"{result.chat_messages} Slack posts to {', '.join(result.chat_routes)}\n"
+        f"shared with {MSP_USER} and accepted: {', '.join(result.shared) or 'none'}\n"
+        f"polled {result.polled} UPS units (simulator): see upslife --db {result.database} "
+        f"report operational --owner {result.owners[0] if result.owners else '-'} --out ops.csv\n\n"
         f"database: {result.database}\noutbox (Maildir): {result.outbox}\n"
         f"chat posts: {result.directory / 'chat'}\n"
         f"try: upslife --db {result.database} explain {result.example_serial}\n"
@@ -122,6 +115,10 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> None:
         "licenses_assigned": result.licenses_assigned,
         "upgrades": result.upgrades,
         "renewals_in_year": result.renewals_in_year,
+        "shared": list(result.shared),
+        "polled": result.polled,
+        "digests": result.digests,
+        "chat_routes": list(result.chat_routes),
         "database": str(result.database),
         "outbox": str(result.outbox),
     }
@@ -129,9 +126,10 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace, config: Config) -> None:
+    chat = chat_sender(config)  # a malformed webhooks setting is refused before anything
     service = _service(args, config)
     try:
-        report = service.sweep(config.mail_sender())
+        report = service.sweep(config.mail_sender(), chat=chat)
     finally:
         service.store.close()
     d = report.delivery
@@ -286,17 +284,22 @@ def cmd_disconnect(args: argparse.Namespace, config: Config) -> None:
 
 def cmd_share(args: argparse.Namespace, config: Config) -> None:
     service = _service(args, config)
-    needs_sign_up = service.share(
+    invitation = service.share(
         args.serial,
         args.user,
         by=args.by,
         via=ShareVia[args.via.upper()],
         user_has_account=not args.no_account,
     )
+    needs_sign_up = invitation.needs_sign_up
     text = f"shared {args.serial} with {args.user}" + (
         " (asked to sign up first)" if needs_sign_up else ""
     )
-    _out(args, {"needs_sign_up": needs_sign_up}, text)
+    data: dict[str, Any] = {"needs_sign_up": needs_sign_up}
+    if args.via == "link":  # the owner hands the link over; by email it is mailed
+        data |= {"url": invitation.url, "token": invitation.token}
+        text += f"\nshare link: {invitation.url}"
+    _out(args, data, text)
 
 
 def cmd_revoke(args: argparse.Namespace, config: Config) -> None:
@@ -304,25 +307,10 @@ def cmd_revoke(args: argparse.Namespace, config: Config) -> None:
     _out(args, {"revoked": args.user}, f"revoked {args.user} from {args.serial}")
 
 
-def _plain(value: object) -> Any:
-    """attrs values, enums, dates and decimals as JSON-friendly data."""
-    if attrs.has(type(value)):
-        fields = attrs.fields(cast("type[attrs.AttrsInstance]", type(value)))
-        return {f.name: _plain(getattr(value, f.name)) for f in fields if f.repr}
-    if isinstance(value, enum.Enum):
-        return value.name
-    if isinstance(value, list | tuple | frozenset | set):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, date | datetime | Decimal):
-        return str(value)
-    return value
-
-
 def cmd_report(args: argparse.Namespace, config: Config) -> None:
     from upslife import formats, reports
 
+    fmt = format_of(Path(args.out), args.format)  # refused before the store is opened
     service = _service(args, config)
     user = args.user or args.owner
     as_of = args.on or service.today_for(args.owner)
@@ -337,49 +325,11 @@ def cmd_report(args: argparse.Namespace, config: Config) -> None:
     else:
         layout = formats.OPERATIONAL
         rows = reports.operational_rows(devices)
-    out = Path(args.out)
-    if args.format == "xlsx":
-        count = formats.write_xlsx(out, layout, rows)
-    else:
-        with open_private(out, "w") as fh:  # customer data: 0600 when created
-            write = formats.write_csv if args.format == "csv" else formats.write_json
-            count = write(fh, layout, rows)
-    _out(args, {"rows": count, "file": str(out)}, f"wrote {count} row(s) to {out}")
-
-
-def cmd_quote(args: argparse.Namespace, config: Config) -> None:
-    from upslife import reports
-
-    service = _service(args, config)
-    device = service.store.get_device(args.serial)
-    user = args.user or device.owner_id
-    quote = reports.quote(
-        service.report_device(args.serial, user=user), args.on or service.today_for(device.owner_id)
-    )
-    lines = [f"quote for {args.serial} on {quote.on}:"] + [
-        f"  {o.plan.title:<8} {o.term.label}: expires {o.expires_on}, paid until {o.paid_until}"
-        for o in quote.options
-    ]
-    _out(args, _plain(quote), "\n".join(lines))
-
-
-def cmd_forecast(args: argparse.Namespace, config: Config) -> None:
-    from upslife import reports
-
-    service = _service(args, config)
-    prices: dict[str, Decimal] | None = None
-    if args.prices:
-        try:
-            raw = json.loads(Path(args.prices).read_text(encoding="utf-8"))
-            prices = {str(k): Decimal(str(v)) for k, v in raw.items()}
-        except (ValueError, ArithmeticError, AttributeError) as e:
-            problem = f"price list {args.prices}: expected {{SKU: price}} JSON ({e})"
-            raise InvalidInput(problem) from e
-    devices = service.report_devices(args.owner, user=args.owner)
-    start = args.on or service.today_for(args.owner)
-    forecast = reports.budget_forecast(devices, start, args.months, prices=prices)
-    lines = [f"{m.month}: {sum(line.count for line in m.lines)} item(s)" for m in forecast.months]
-    _out(args, _plain(forecast), "\n".join(lines))
+    target = Path(args.out)
+    if show_progress(args):
+        rows = counted(rows, f"writing {target}")
+    count = write_table(target, fmt, layout, rows)
+    _out(args, {"rows": count, "file": str(target)}, f"wrote {count} row(s) to {target}")
 
 
 def cmd_calendar(args: argparse.Namespace, config: Config) -> None:
@@ -414,12 +364,18 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> None:
     service = _service(args, config)
     with _transport(args.url) as transport:
         named = getattr(transport, "default_device", None)  # nut://host/UPS reads that UPS only
+        if show_progress(args):
+            from upslife.cli.progress import CountingTransport
+
+            transport = CountingTransport(transport)
         report = service.poll(
             transport,
             devices=None if named is None else [named],
             budget=args.budget,
             workers=args.workers,
         )
+        if hasattr(transport, "finish"):
+            transport.finish()
     data = {
         "read": report.read,
         "updated": list(report.updated),
@@ -453,9 +409,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> None:
         raise InvalidInput("serve needs the signing secret of the links (secret, UPSLIFE_SECRET)")
     service = _service(args, config)
     try:
-        serve(
-            service, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key
-        )
+        serve(service, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key)
     finally:
         service.store.close()
 
@@ -491,6 +445,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Lifecycle rules for fleets of small UPS units.",
         parents=[common],
     )
+    parser.add_argument(
+        "--version", action="version", version=f"upslife {__version__}", help="print the version"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(
@@ -504,8 +461,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dir", default="upslife-demo", help="where the demo writes (default upslife-demo)"
     )
-    p.add_argument("--devices", type=int, default=48)
-    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--devices", type=int, default=48, help="devices in the fleet (default 48)")
+    p.add_argument("--days", type=int, default=365, help="daily sweeps to run (default 365)")
 
     p = add("sweep", cmd_sweep, "the daily job: plan, digest and deliver the notices due")
 
@@ -516,71 +473,82 @@ def _parser() -> argparse.ArgumentParser:
     add_schedule_commands(p)
 
     p = add("owner-add", cmd_owner_add, "add a customer account")
-    p.add_argument("--email", required=True)
-    p.add_argument("--company", required=True)
-    p.add_argument("--name", required=True)
-    p.add_argument("--role")
-    p.add_argument("--phone")
-    p.add_argument("--timezone", default="UTC")
+    p.add_argument("--email", required=True, help="the account email: the owner's id")
+    p.add_argument("--company", required=True, help="the customer's company name")
+    p.add_argument("--name", required=True, help="the contact person's name")
+    p.add_argument("--role", help="the contact's role, e.g. IT manager")
+    p.add_argument("--phone", help="the contact's phone number")
+    p.add_argument(
+        "--timezone", default="UTC", help="IANA time zone of the owner's dates (default UTC)"
+    )
 
     p = add("register", cmd_register, "register a device (starts its trial)")
-    p.add_argument("--owner", required=True)
-    p.add_argument("--serial", required=True)
-    p.add_argument("--model", required=True)
+    p.add_argument("--owner", required=True, help="the owner's account email")
+    p.add_argument("--serial", required=True, help="the UPS's serial number")
+    p.add_argument("--model", required=True, help="the APC model code, e.g. SMT1500C")
 
     p = add("code", cmd_code, "record an activation code")
-    p.add_argument("code")
-    p.add_argument("--plan", required=True, choices=[p.name for p in Plan if p.is_paid])
-    p.add_argument("--term", required=True, choices=[t.label for t in Term])
-    p.add_argument("--quantity", type=int, required=True)
+    p.add_argument("code", help="the activation code of the order")
+    p.add_argument(
+        "--plan", required=True, choices=[p.name for p in Plan if p.is_paid], help="the plan"
+    )
+    p.add_argument("--term", required=True, choices=[t.label for t in Term], help="the term")
+    p.add_argument("--quantity", type=int, required=True, help="licenses in the code")
     p.add_argument("--installer", required=True, help="the order's installer email")
 
     p = add("assign", cmd_assign, "assign licenses of a code to a device")
-    p.add_argument("--code", required=True)
-    p.add_argument("--serial", required=True)
+    p.add_argument("--code", required=True, help="the activation code")
+    p.add_argument("--serial", required=True, help="the UPS's serial number")
     p.add_argument("--by", required=True, help="the owner or a shared user")
-    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--count", type=int, default=1, help="licenses to assign (default 1)")
 
     p = add("explain", cmd_explain, "a device's coverage, segment by segment, with reasons")
-    p.add_argument("serial")
+    p.add_argument("serial", help="the UPS's serial number")
 
     p = add("invite", cmd_invite, "invite the owner's reseller")
-    p.add_argument("--owner", required=True)
-    p.add_argument("--reseller", required=True)
+    p.add_argument("--owner", required=True, help="the owner's account email")
+    p.add_argument("--reseller", required=True, help="the reseller's email")
 
     p = add("respond", cmd_respond, "a reseller follows a link")
-    p.add_argument("--token", required=True)
-    p.add_argument("--action", required=True, choices=["accept", "decline", "unsubscribe"])
+    p.add_argument("--token", required=True, help="the token of the mailed link")
+    p.add_argument(
+        "--action",
+        required=True,
+        choices=["accept", "decline", "unsubscribe"],
+        help="what the link does",
+    )
 
     p = add("disconnect", cmd_disconnect, "the owner disconnects the reseller")
-    p.add_argument("--owner", required=True)
+    p.add_argument("--owner", required=True, help="the owner's account email")
 
     p = add("share", cmd_share, "share a device with a managed-service user")
-    p.add_argument("--serial", required=True)
-    p.add_argument("--user", required=True)
-    p.add_argument("--by", required=True)
-    p.add_argument("--via", default="email", choices=["email", "link"])
+    p.add_argument("--serial", required=True, help="the UPS's serial number")
+    p.add_argument("--user", required=True, help="the managed-service user's email")
+    p.add_argument("--by", required=True, help="who shares: the owner or a shared user")
+    p.add_argument(
+        "--via",
+        default="email",
+        choices=["email", "link"],
+        help="mail the link (default), or print it to hand over",
+    )
     p.add_argument("--no-account", action="store_true", help="the user must sign up first")
 
     p = add("report", cmd_report, "MyInventory, MyRenewals or Operational report of a fleet")
-    p.add_argument("kind", choices=["inventory", "renewals", "operational"])
-    p.add_argument("--owner", required=True)
+    p.add_argument("kind", choices=["inventory", "renewals", "operational"], help="which report")
+    p.add_argument("--owner", required=True, help="the owner's account email")
     p.add_argument("--user", help="who asks (default: the owner); sees only shared devices")
-    p.add_argument("--format", default="csv", choices=["csv", "xlsx", "json"])
-    p.add_argument("--out", required=True, help="the file to write")
+    p.add_argument(
+        "--format", choices=["csv", "xlsx", "json"], help="the format (default: from --out)"
+    )
+    p.add_argument(
+        "--out", required=True, help="the file to write; .csv, .json or .xlsx sets the format"
+    )
 
-    p = add("quote", cmd_quote, "1Y/3Y/5Y x STANDARD/ADVANCED options for a device")
-    p.add_argument("serial")
-    p.add_argument("--user")
-
-    p = add("forecast", cmd_forecast, "a month-by-month budget forecast of a fleet")
-    p.add_argument("--owner", required=True)
-    p.add_argument("--months", type=int, default=12)
-    p.add_argument("--prices", help="a JSON file {SKU: price}")
+    add_quote_commands(add)
 
     p = add("calendar", cmd_calendar, "an iCalendar feed of a fleet's lifecycle due dates")
-    p.add_argument("--owner", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--owner", required=True, help="the owner's account email")
+    p.add_argument("--out", required=True, help="the .ics file to write")
 
     p = add("poll", cmd_poll, "read real UPS units into storage (battery dates, failures)")
     p.add_argument("url", help="nut://[user:pass@]HOST[:PORT][/UPS] or modbus://HOST[:PORT][/UNIT]")
@@ -593,10 +561,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-cert", type=Path, help="PEM certificate: serve https itself")
     p.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
 
+    add_device_commands(add)
+    add_reseller_commands(add)
+    add_share_commands(add)
+    add_chat_commands(add, common)
+    add_secret_commands(add, common)
+    add_account_commands(add, common)
+    add_link_commands(add)
+    add_completion_command(add)
+
     p = add("revoke", cmd_revoke, "revoke a user's share")
-    p.add_argument("--serial", required=True)
-    p.add_argument("--user", required=True)
-    p.add_argument("--by", required=True)
+    p.add_argument("--serial", required=True, help="the UPS's serial number")
+    p.add_argument("--user", required=True, help="the user whose share ends")
+    p.add_argument("--by", required=True, help="who revokes: the owner")
     return parser
 
 

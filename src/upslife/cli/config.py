@@ -7,13 +7,26 @@ Keys (file section ``[upslife]``, environment variable in brackets):
 - ``mail`` (``UPSLIFE_MAIL``): ``maildir:///path`` (the embedded default, ``outbox/``
   beside the database) or ``smtp://user:pass@host:587`` / ``smtps://...``.
 - ``sender`` (``UPSLIFE_SENDER``): the From address of notices.
-- ``secret`` (``UPSLIFE_SECRET``): base64 text of at least 32 bytes, signing reseller links;
-  ``secret_id`` (``UPSLIFE_SECRET_ID``) names the key (default ``k1``).
+- ``secret`` (``UPSLIFE_SECRET``): the key signing reseller and share links, at least 32
+  bytes: plain text, or base64 text (``upslife secret generate`` prints one); see
+  :func:`parse_secret`. ``secret_id`` (``UPSLIFE_SECRET_ID``) names the key (default ``k1``).
+- ``previous_secrets`` (``UPSLIFE_PREVIOUS_SECRETS``): keys that no longer sign but still
+  verify the links already mailed (rotation, SPEC I5): ``ID:SECRET`` entries separated by
+  commas or spaces.
 - ``public_url`` (``UPSLIFE_PUBLIC_URL``): the https base URL at which ``upslife serve``
   (or the ``upslife.web`` app mounted by a service) is reached; every mailed link and the
   ``Message-ID`` domain come from it (docs/web.md).
 - ``sign_up_url`` (``UPSLIFE_SIGN_UP_URL``): where the share page sends a user who has no
   account yet (SPEC S2).
+- ``catalog`` (``UPSLIFE_CATALOG``): a JSON catalog file replacing the shipped one (SPEC C1).
+- ``min_retry_days`` (``UPSLIFE_MIN_RETRY_DAYS``): the fewest days a transient delivery
+  failure is retried after the day a message was planned for (default 3; docs/operations.md).
+- ``webhooks`` (``UPSLIFE_WEBHOOKS``): the incoming-webhook URLs of chat routes, secrets
+  (a webhook URL's path is its key): ``NAME=URL`` entries separated by spaces or commas;
+  ``upslife chat add`` points an owner's route at one by ``NAME``.
+- ``webhook_allow_hosts`` (``UPSLIFE_WEBHOOK_ALLOW_HOSTS``): hosts or networks on the
+  local network a webhook may reach (a relay on ``127.0.0.1``), separated by spaces or
+  commas; every other private, loopback or link-local address is refused.
 
 Secrets never appear in output or logs: a malformed URL is shown with its password
 replaced by ``***``. Every value is checked when the configuration is loaded, whichever
@@ -41,13 +54,29 @@ from upslife.adapters.smtp import SmtpSender
 from upslife.adapters.sqlite import SqliteStore
 from upslife.app import DeliverySettings
 from upslife.app.links import DEFAULT_PUBLIC_URL
+from upslife.catalog import Catalog
 from upslife.errors import InvalidInput
 from upslife.invitations import Keyring, SigningKey
 from upslife.ports import MailSender, Store
 
 __all__ = ["Config", "load_config"]
 
-_KEYS = ("db", "mail", "sender", "secret", "secret_id", "public_url", "sign_up_url")
+_KEYS = (
+    "db",
+    "mail",
+    "sender",
+    "secret",
+    "secret_id",
+    "previous_secrets",
+    "public_url",
+    "sign_up_url",
+    "catalog",
+    "webhooks",
+    "webhook_allow_hosts",
+    "min_retry_days",
+)
+SETTING_NAMES = {key: f"UPSLIFE_{key.upper()}" for key in _KEYS}
+"""The environment variable of each configuration key."""
 _POSTGRES = ("postgresql://", "postgres://")
 
 
@@ -117,7 +146,11 @@ def _check_sender(_instance: Any, _attribute: Any, value: object) -> None:
 
 def _check_text(_instance: Any, attribute: Any, value: object) -> None:
     if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise InvalidInput(f"{attribute.name} must be non-empty text, got {type(value).__name__}")
+        key = "catalog" if attribute.name == "catalog_file" else attribute.name
+        raise InvalidInput(
+            f"{key} ({SETTING_NAMES.get(key, key)}) must be non-empty text, "
+            f"got {type(value).__name__}"
+        )
 
 
 SQLITE_BUSY_TIMEOUT = 60.0
@@ -161,6 +194,11 @@ class Config:
     secret_id: str = attrs.field(default="k1", validator=_check_text)
     public_url: str = attrs.field(default=DEFAULT_PUBLIC_URL, validator=_check_text)
     sign_up_url: str | None = attrs.field(default=None, validator=_check_text)
+    previous_secrets: str | None = attrs.field(default=None, repr=False, validator=_check_text)
+    catalog_file: str | None = attrs.field(default=None, validator=_check_text)
+    webhooks: str | None = attrs.field(default=None, repr=False, validator=_check_text)
+    webhook_allow_hosts: str | None = attrs.field(default=None, validator=_check_text)
+    min_retry_days: str | None = attrs.field(default=None, validator=_check_text)
 
     def open_store(self) -> Store:
         """The configured store (SQLite by default, PostgreSQL for a postgresql:// URL)."""
@@ -189,17 +227,69 @@ class Config:
         raise InvalidInput(f"mail must be maildir:///path or smtp(s)://..., got {url!r}")
 
     def keyring(self) -> Keyring | None:
+        """The signing key and the previous keys that still verify (SPEC I5)."""
         if self.secret is None:
             return None
-        return Keyring(SigningKey.from_base64(self.secret_id, self.secret))
+        current = parse_secret(self.secret_id, self.secret, "secret")
+        previous = []
+        for entry in _entries(self.previous_secrets):
+            key_id, sep, text = entry.partition(":")
+            if not sep or not key_id or not text:
+                raise InvalidInput(
+                    "previous_secrets (UPSLIFE_PREVIOUS_SECRETS): each entry is ID:SECRET, "
+                    f"got an entry without ':' ({len(entry)} characters)"
+                )
+            previous.append(parse_secret(key_id, text, "previous_secrets"))
+        try:
+            return Keyring(current, tuple(previous))
+        except InvalidInput as e:
+            raise InvalidInput(f"secret_id / previous_secrets: {e}") from None
+
+    def catalog(self) -> Catalog | None:
+        """The replacement catalog (SPEC C1), or ``None`` for the shipped one."""
+        if self.catalog_file is None:
+            return None
+        try:
+            return Catalog.from_file(self.catalog_file)
+        except InvalidInput as e:
+            raise InvalidInput(f"catalog (UPSLIFE_CATALOG): {e}") from None
+
+    def webhook_allowed(self) -> tuple[str, ...]:
+        """The private hosts webhooks may reach (``webhook_allow_hosts``)."""
+        return tuple(_entries(self.webhook_allow_hosts))
+
+    def webhook_urls(self) -> dict[str, str]:
+        """The configured webhook URLs by name (``webhooks``, ``UPSLIFE_WEBHOOKS``)."""
+        urls: dict[str, str] = {}
+        for entry in _entries(self.webhooks):
+            name, sep, url = entry.partition("=")
+            if not sep or not name or not url:
+                raise InvalidInput(
+                    "webhooks (UPSLIFE_WEBHOOKS): each entry is NAME=URL, "
+                    f"got {name or entry[:20]!r} without a URL"
+                )
+            urls[name] = url
+        return urls
 
     def delivery(self) -> DeliverySettings:
-        return DeliverySettings(
+        settings = DeliverySettings(
             sender=self.sender,
             public_url=self.public_url,
             sign_up_url=self.sign_up_url,
             keyring=self.keyring(),
         )
+        if self.min_retry_days is not None:
+            settings = attrs.evolve(settings, min_retry_days=self._retry_days())
+        return settings
+
+    def _retry_days(self) -> int:
+        text = self.min_retry_days or ""
+        if not text.strip().isdigit() or not 0 < int(text) <= 365:
+            raise InvalidInput(
+                "min_retry_days (UPSLIFE_MIN_RETRY_DAYS): a whole number of days from 1 to "
+                f"365, got {text!r}"
+            )
+        return int(text)
 
 
 def load_config(
@@ -237,4 +327,34 @@ def load_config(
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
+    if "catalog" in values:
+        values["catalog_file"] = values.pop("catalog")
     return Config(**values)
+
+
+def _entries(text: str | None) -> list[str]:
+    return [] if text is None else text.replace(",", " ").split()
+
+
+def parse_secret(key_id: str, text: str, setting: str) -> SigningKey:
+    """A signing key from its configured text (SPEC I5).
+
+    ``base64:TEXT`` is base64 (or base64url) and ``text:TEXT`` plain text, explicitly.
+    Without a prefix, text that is valid base64 of at least 32 bytes is taken as base64
+    (what ``upslife secret generate`` prints); anything else is plain text, its UTF-8
+    bytes, which must be at least 32. An error names the setting, never the secret.
+    """
+    env = SETTING_NAMES.get(setting, setting)
+    where = f"{setting} ({env})"
+    value = text.strip()
+    try:
+        if value.startswith("base64:"):
+            return SigningKey.from_base64(key_id, value.removeprefix("base64:"))
+        if value.startswith("text:"):
+            return SigningKey(key_id, value.removeprefix("text:").encode("utf-8"))
+        try:
+            return SigningKey.from_base64(key_id, value)
+        except InvalidInput:
+            return SigningKey(key_id, value.encode("utf-8"))
+    except InvalidInput as e:
+        raise InvalidInput(f"{where}: {e}") from None

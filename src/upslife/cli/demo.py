@@ -25,9 +25,11 @@ from upslife.app.links import DEFAULT_PUBLIC_URL
 from upslife.catalog import Catalog
 from upslife.entitlements import Plan
 from upslife.errors import InvalidInput
+from upslife.hardware.simulator import SimulatedTransport, SimulatedUps
 from upslife.invitations import Keyring, SigningKey, TokenAction
 from upslife.notifications import ChatKind, ChatRoute, Contact, DeliveryPreference
 from upslife.ports import Owner
+from upslife.sharing import ShareVia
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -58,6 +60,11 @@ class DemoResult:
     renewals_in_year: int
     chat_messages: int
     example_serial: str
+    shared: tuple[str, ...] = ()
+    polled: int = 0
+    digests: int = 0
+    chat_routes: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
 
     @property
     def last_day(self) -> date:
@@ -69,8 +76,8 @@ def _at(day: date, hour: int = 9) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
-MAX_DEMO_DEVICES = 10_000
-MAX_DEMO_DAYS = 3_660
+MAX_DEVICES = 10_000
+MAX_DAYS = 3_660
 
 
 def run_demo(
@@ -80,27 +87,34 @@ def run_demo(
     days: int = 365,
     seed: int = 2026,
     progress: Callable[[int, int], None] | None = None,
+    database: Path | None = None,
     public_url: str = DEFAULT_PUBLIC_URL,
 ) -> DemoResult:
     """Build the sample fleet in ``directory`` and sweep ``days`` days from 2025-01-01.
 
-    ``devices`` is 1 to 10,000 and ``days`` 1 to 3,660 (ten years): a demo, not a load test.
+    ``devices`` is 1 to 10,000 and ``days`` 1 to 3,660; anything else is refused
+    (``InvalidInput``) before anything is written. ``database`` is the SQLite file to
+    build (default ``directory/upslife.db``); it is started afresh.
+
+    Every feature shows: owners on three continents, trials, renewals, upgrades, a
+    connected reseller (one with a daily digest), an accepted share with a
+    managed-service user, a Slack route, and the UPS units' vitals polled through the
+    simulator (so the Operational report has readings).
+
     Every mailed link points at ``public_url``; ``upslife.toml`` in ``directory`` holds the
     demo's database, Maildir, signing key and ``public_url``, so ``upslife --config
     DIR/upslife.toml --on LAST-DAY serve`` serves those links (docs/web.md).
     """
-    for name, value, most in (
-        ("devices", devices, MAX_DEMO_DEVICES),
-        ("days", days, MAX_DEMO_DAYS),
-    ):
+    for name, value, most in (("devices", devices, MAX_DEVICES), ("days", days, MAX_DAYS)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
             raise InvalidInput(
                 f"demo --{name} must be a whole number from 1 to {most}, got {value!r}"
             )
     settings = DeliverySettings(keyring=DEMO_KEY, public_url=public_url)
     directory.mkdir(parents=True, exist_ok=True)
-    database, outbox = directory / "upslife.db", directory / "outbox"
-    for stale in directory.glob("upslife.db*"):
+    database = database if database is not None else directory / "upslife.db"
+    outbox = directory / "outbox"
+    for stale in database.parent.glob(database.name + "*"):
         stale.unlink()
     rng = random.Random(seed)
     store = SqliteStore(database)
@@ -141,9 +155,12 @@ def run_demo(
     registered.sort(key=lambda r: r[2])
 
     assigned = upgrades = 0
-    service.issue_code("PARTNER-STD-1Y", Plan.STANDARD, "1Y", 200, "installer@powerpartner.example")
-    service.issue_code("PARTNER-STD-3Y", Plan.STANDARD, "3Y", 50, "installer@powerpartner.example")
-    service.issue_code("ONLINE-ADV-1Y", Plan.ADVANCED, "1Y", 40, "installer@powerpartner.example")
+    # Enough licenses for any fleet size: each device renews at most a few times a year.
+    stock = 4 * devices + 10
+    installer = "installer@powerpartner.example"
+    service.issue_code("PARTNER-STD-1Y", Plan.STANDARD, "1Y", stock, installer)
+    service.issue_code("PARTNER-STD-3Y", Plan.STANDARD, "3Y", stock, installer)
+    service.issue_code("ONLINE-ADV-1Y", Plan.ADVANCED, "1Y", stock, installer)
     for owner, serial, day in registered:
         roll = rng.random()
         if roll < 0.45:  # renewed during the trial: appended (SPEC E4a)
@@ -160,20 +177,44 @@ def run_demo(
     for owner in owners[:2]:
         links = service.invite_reseller(owner, RESELLER)
         service.respond(links.accept_token, TokenAction.ACCEPT)
+    # The first customer shares up to 3 devices; sharing needs a paid plan (SPEC E10), so
+    # a device on BASIC gets a 1-year license first. The user accepts through the link.
     first = owners[0]
+    shared: list[str] = []
     for _, serial, _ in [r for r in registered if r[0] == first][:3]:
-        if service.coverage(serial).plan_on(date(2024, 12, 1)) is not Plan.BASIC:
-            service.share(serial, MSP_USER, by=first)
-            service.accept_share(serial, MSP_USER)
+        if service.coverage(serial).plan_on(date(2024, 12, 1)) is Plan.BASIC:
+            assigned += len(service.assign_code("PARTNER-STD-1Y", serial, by=first))
+        invitation = service.share(serial, MSP_USER, by=first, via=ShareVia.LINK)
+        service.accept_share_link(invitation.token)
+        shared.append(serial)
+
+    # The UPS units report their vitals (the simulator stands in for NUT or Modbus);
+    # one of them reports a failed battery.
+    simulated = SimulatedTransport()
+    for n, (_, serial, _) in enumerate(registered):
+        ups = SimulatedUps.smart_ups_1500(
+            serial=serial,
+            load_percent=float(rng.randrange(5, 80)),
+            battery_installed_on=None,
+            battery_replace_by=None,
+            manufactured_on=None,
+            battery_manufactured_on=None,
+        )
+        if n == len(registered) // 2:
+            ups.fail_battery()
+        simulated.add(f"ups{n}", ups)
+    clock.set(_at(START - timedelta(days=1)))
+    polled = service.poll(simulated, workers=4).read
 
     # A year of daily sweeps; half the customers renew some days after their 30-day notice.
     kinds: Counter[str] = Counter()
-    renewals = 0
+    renewals = digests = 0
     for offset in range(days):
         day = START + timedelta(days=offset)
         clock.set(_at(day, 12))
         report = service.sweep(mail, chat=chat)
         kinds.update(report.plan.by_kind)
+        digests += report.digests
         for owner, serial, _ in registered:
             cov = service.coverage(serial)
             expires = cov.expires_on(day)
@@ -198,6 +239,11 @@ def run_demo(
         renewals,
         chat_messages,
         registered[0][1],
+        tuple(shared),
+        polled,
+        digests,
+        ("slack:ops-alerts",),
+        tuple(owners),
     )
 
 
@@ -216,12 +262,10 @@ def _write_config(path: Path, database: Path, outbox: Path, public_url: str) -> 
 
 
 def text_progress(done: int, total: int) -> None:
-    """A progress bar on standard error: in place on a terminal, a line per 10% otherwise."""
+    """A progress bar on standard error, redrawn in place (the caller shows it on a
+    terminal only: :func:`upslife.cli._common.show_progress`)."""
     width = 30
     filled = width * done // total
     bar = f"sweeping [{'#' * filled}{'.' * (width - filled)}] {done}/{total} days"
-    if sys.stderr.isatty():
-        sys.stderr.write("\r" + bar + ("\n" if done == total else ""))
-        sys.stderr.flush()
-    elif done == total or done % max(1, total // 10) == 0:
-        sys.stderr.write(bar + "\n")
+    sys.stderr.write("\r" + bar + ("\n" if done == total else ""))
+    sys.stderr.flush()

@@ -102,11 +102,9 @@ def add_outbox_commands(
     p.add_argument("--day", type=day_type, help="only the items of this owner-local day")
     p.add_argument("--owner", help="only this owner's items")
     p = actions.add_parser("show", parents=[common], help="one item, and why it failed")
-    p.add_argument("key")
+    p.add_argument("key", help="the item's key (from outbox list)")
     p = actions.add_parser("retry", parents=[common], help="try a failed item again")
-    p.add_argument("key")
-    p = actions.add_parser(
-        "requeue", parents=[common], help="try every failed item of a day again"
-    )
-    p.add_argument("--day", type=day_type, required=True)
+    p.add_argument("key", help="the item's key (from outbox list)")
+    p = actions.add_parser("requeue", parents=[common], help="try every failed item of a day again")
+    p.add_argument("--day", type=day_type, required=True, help="the owner-local day (YYYY-MM-DD)")
     p.add_argument("--owner", help="only this owner's items")
