@@ -587,7 +587,8 @@ def stage_due(
         raise InvalidInput(f"expected a LifecycleEvent, got {type(event).__name__}")
     if last_sent_on is not None and require_date(last_sent_on, "last_sent_on") >= today:
         return None
-    return _stage_on(event, today, sent, grace)
+    stages = frozenset(require_items(sent, Stage, "sent"))
+    return _stage_on(event, today, stages, grace)
 
 
 def _first_day(
