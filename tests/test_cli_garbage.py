@@ -42,6 +42,7 @@ VALID = {
     "forecast": "forecast --owner ops@acme.example",
     "invite": "invite --owner ops@acme.example --reseller r@res.example",
     "outbox": "outbox list",
+    "schedule": "schedule rebuild",
     "owner-add": "owner-add --email new@acme.example --company Acme --name Ada",
     "poll": "poll nut://127.0.0.1:1/ups",
     "quote": "quote AS0000000001",
@@ -119,6 +120,7 @@ OWN: dict[str, list[list[str]]] = {
         ["--reseller", "a@x\n.com"],
     ],
     "outbox": [["nope"], ["--state", "lost"], ["--day", "0001-01-01"], ["--day", "2025-02-30"]],
+    "schedule": [["tidy"], ["rebuild", "--db", "postgresql://\x00"]],
     "owner-add": [
         ["--timezone", "/etc/passwd"],
         ["--timezone", "XYZ3"],
