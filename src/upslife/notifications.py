@@ -867,7 +867,7 @@ def recipients_for(
     if not isinstance(event, LifecycleEvent):
         raise InvalidInput(f"expected a LifecycleEvent, got {type(event).__name__}")
     plan_in_force = Plan.parse(plan_in_force)
-    routes = tuple(chat_routes)
+    routes = require_items(chat_routes, ChatRoute, "chat_routes")
     _check_audience(owner, reseller_email, reseller_state, routes)
     return _audience(owner, reseller_email, reseller_state, routes, plan_in_force).for_kind(
         event.kind
