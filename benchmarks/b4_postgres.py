@@ -1,4 +1,4 @@
-"""B4: the sweep on PostgreSQL with one and two workers over one fleet.
+"""B4: the sweep on PostgreSQL with one, two and four workers over one fleet.
 
 The fleet is written once into a schema of its own through ``PostgresStore`` (the store's
 API, batched transactions), then copied table by table into a second schema, so both runs
@@ -39,6 +39,8 @@ _TABLES = (
     "event_log",
     "sent_stages",
     "outbox",
+    "schedule",
+    "settings",
 )
 _IDENTITY = ("licenses", "warranties", "event_log", "sent_stages")
 
@@ -158,7 +160,7 @@ def run(
     from upslife.adapters.postgres import PostgresStore
 
     spec = FleetSpec(devices)
-    schemas = {1: "upslife_bench_one", 2: "upslife_bench_two"}
+    schemas = {1: "upslife_bench_one", 2: "upslife_bench_two", 4: "upslife_bench_four"}
     for schema in schemas.values():
         _reset_schema(dsn, schema)
     progress(f"B4 PostgreSQL: writing {devices:,} devices through PostgresStore")
@@ -168,8 +170,9 @@ def run(
         build = write_fleet(store, spec, workers=build_workers)
     finally:
         store.close()
-    PostgresStore(with_schema(dsn, schemas[2])).close()  # migrates the copy's schema
-    _copy_schema(dsn, schemas[1], schemas[2])
+    for copy in (schemas[2], schemas[4]):
+        PostgresStore(with_schema(dsn, copy)).close()  # migrates the copy's schema
+        _copy_schema(dsn, schemas[1], copy)
     build = attrs.evolve(build, seconds=time.perf_counter() - started)
     runs: dict[int, list[dict[str, Any]]] = {}
     walls: dict[int, float] = {}
@@ -186,22 +189,26 @@ def run(
 
 
 def figures(result: B4Result) -> list[Figure]:
-    speedup = result.walls[1] / result.walls[2]
     due = sum(w["plan"]["devices_due"] for day in result.runs[1] for w in day["workers"])
-    same = result.messages[1] == result.messages[2]
-    clean = result.duplicates[1] == 0 and result.duplicates[2] == 0 and same
-    return [
-        Figure(
-            "B4",
-            f"sweep on PostgreSQL, 2 workers vs 1, {result.devices:,} devices, "
-            f"{result.days} day(s)",
-            speedup,
-            "× speed-up",
-            "0 duplicates",
-            clean,
-            f"2 workers {result.walls[2]:.2f} s: {result.messages[2]:,} messages, "
-            f"{result.duplicates[2]} duplicate Message-IDs",
-            f"1 worker {result.walls[1]:.2f} s: {result.messages[1]:,} messages "
-            f"({due:,} due devices)",
+    figs: list[Figure] = []
+    for workers in sorted(w for w in result.walls if w > 1):
+        speedup = result.walls[1] / result.walls[workers]
+        same = result.messages[1] == result.messages[workers]
+        clean = result.duplicates[1] == 0 and result.duplicates[workers] == 0 and same
+        figs.append(
+            Figure(
+                "B4",
+                f"sweep on PostgreSQL, {workers} workers vs 1, {result.devices:,} devices, "
+                f"{result.days} day(s)",
+                speedup,
+                "× speed-up",
+                "0 duplicates",
+                clean,
+                f"{workers} workers {result.walls[workers]:.2f} s: "
+                f"{result.messages[workers]:,} messages, "
+                f"{result.duplicates[workers]} duplicate Message-IDs",
+                f"1 worker {result.walls[1]:.2f} s: {result.messages[1]:,} messages "
+                f"({due:,} due devices)",
+            )
         )
-    ]
+    return figs

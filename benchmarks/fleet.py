@@ -53,6 +53,7 @@ import attrs
 from upslife.adapters.sqlite import MIGRATIONS, SqliteStore
 from upslife.app.clock import local_date
 from upslife.app.facts import build_facts, refresh_next_notice
+from upslife.app.schedule import schedule_entry, schedule_stamp
 from upslife.catalog import Catalog
 from upslife.entitlements import (
     ExtendedWarranty,
@@ -73,7 +74,7 @@ from upslife.notifications import (
     lifecycle_events,
     stage_due,
 )
-from upslife.ports import Device, Owner, Store
+from upslife.ports import Device, Owner, ScheduleEntry, Store
 from upslife.sharing import SharingState
 
 __all__ = [
@@ -92,7 +93,7 @@ __all__ = [
     "write_fleet",
 ]
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2  # 2: the stored schedule (migration 4)
 """Bump when the generator changes, so cached fleet files are rebuilt."""
 
 SWEEP_AT: Final = datetime(2026, 3, 16, 6, 0, tzinfo=UTC)
@@ -280,6 +281,7 @@ class DeviceRecord:
     warranties: tuple[ExtendedWarranty, ...]
     sent: tuple[SentStage, ...]
     events: tuple[tuple[int, int], ...]
+    schedule: ScheduleEntry
 
 
 def _between(rng: random.Random, start: date, end: date) -> date:
@@ -401,7 +403,10 @@ def device_records(spec: FleetSpec, chunk: int) -> list[DeviceRecord]:
                 sent.append(SentStage(event.id, stage, yesterday))
         stored = refresh_next_notice(device, facts, tuple(sent), after=yesterday)
         dated = tuple((kinds[e.kind], e.due.toordinal()) for e in events if e.due is not None)
-        made.append(DeviceRecord(stored, raw.licenses, raw.warranties, tuple(sent), dated))
+        entry = schedule_entry(stored, facts, sent, stored.next_notice_on, events=events)
+        made.append(
+            DeviceRecord(stored, raw.licenses, raw.warranties, tuple(sent), dated, entry)
+        )
     return made
 
 
@@ -435,6 +440,7 @@ def write_records(store: Store, records: Sequence[DeviceRecord]) -> None:
                 store.add_warranty(serial, warranty)
             if rec.sent:
                 store.enqueue((), rec.sent)
+            store.save_schedule(rec.schedule)
 
 
 def write_sharing(store: Store, serials: dict[str, list[str]], *, batch: int = 10_000) -> None:
@@ -502,6 +508,7 @@ def write_fleet(
         if progress is not None and (n + 1) % 10 == 0:
             progress(f"  {(n + 1) * spec.chunk:,} devices written")
     write_sharing(store, serials)
+    store.set_schedule_stamp(schedule_stamp(_catalog()))
     return BuildInfo(
         spec.devices, owner_count, licenses, sent, events, due, time.perf_counter() - started
     )

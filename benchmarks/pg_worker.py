@@ -20,7 +20,8 @@ import attrs
 from benchmarks._measure import NullChat, NullMail, settings
 from benchmarks.fleet import SWEEP_AT
 from upslife.adapters.postgres import PostgresStore
-from upslife.app.sweep import deliver, earliest_local_date, fold_digests, plan_notices
+from upslife.app.schedule import plan_scheduled
+from upslife.app.sweep import deliver, earliest_local_date, fold_digests
 from upslife.catalog import Catalog
 
 __all__ = ["main"]
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
             break
         now = SWEEP_AT + timedelta(days=int(words[1]))
         start, cpu = time.time(), time.process_time()
-        plan = plan_notices(store, catalog, now, shard=shard)
+        plan = plan_scheduled(store, catalog, now, shard=shard)
         planned = time.time()
         # parallel workers fold only the days over everywhere, as sweep(shard=...) does
         digests = fold_digests(store, now, before=earliest_local_date(now) if shard else None)

@@ -23,6 +23,7 @@ import attrs
 from benchmarks._measure import NullChat, NullMail, hwm_mb, profiled, rss_mb, settings, timed
 from benchmarks.fleet import SWEEP_AT
 from upslife.adapters.sqlite import SqliteStore
+from upslife.app.schedule import plan_scheduled
 from upslife.app.sweep import deliver, fold_digests, plan_notices
 from upslife.catalog import Catalog
 
@@ -55,7 +56,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("db", type=Path)
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument(
+        "--planner", choices=("scheduled", "reference"), default="scheduled",
+        help="the stored schedule (the sweep's) or the recompute-everything reference",
+    )
     args = parser.parse_args(argv)
+    planner = plan_scheduled if args.planner == "scheduled" else plan_notices
     store = SqliteStore(args.db)
     catalog = Catalog.default()
     mail, chat, config = NullMail(), NullChat(), settings()
@@ -64,8 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     for k in range(args.days):
         now = SWEEP_AT + timedelta(days=k)
         profile = args.profile if k == 0 else None
-        with profiled(profile, f"sweep-plan-{args.db.stem}"):
-            plan, t_plan = timed(lambda: plan_notices(store, catalog, now))  # noqa: B023
+        with profiled(profile, f"sweep-plan-{args.planner}-{args.db.stem}"):
+            plan, t_plan = timed(lambda: planner(store, catalog, now))  # noqa: B023
         digests, t_fold = timed(lambda: fold_digests(store, now))  # noqa: B023
         with profiled(profile, f"sweep-deliver-{args.db.stem}"):
             delivery, t_deliver = timed(

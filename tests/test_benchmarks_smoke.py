@@ -84,6 +84,14 @@ class TestRun:
         assert {"B1", "B2a", "B2b", "B2c", "B2d", "B2e", "B3", "B3m"} <= ids
         assert all(f["ratio"] is None or f["ratio"] > 0 for f in results["figures"])
 
+    def test_the_stored_schedule_sends_what_the_reference_planner_sends(
+        self, results: dict[str, Any]
+    ) -> None:
+        # docs/performance.md, B2a-ref: both planners on copies of one fleet, same days.
+        refs = [f for f in results["figures"] if f["id"] == "B2a-ref"]
+        assert len(refs) == 2
+        assert all(f["met"] for f in refs)
+
     def test_the_rules_schedule_every_device(self, results: dict[str, Any]) -> None:
         b1 = results["raw"]["b1"]
         assert b1["with_next_date"] == b1["devices"]
@@ -129,11 +137,13 @@ class TestRun:
         for owner, size in (("0", spec.msp_large), ("1", spec.msp_small)):
             assert runs[f"ours/{owner}"]["rows"] == runs[f"bare/{owner}"]["rows"] == size
 
-    def test_two_postgres_workers_send_what_one_does(self, results: dict[str, Any]) -> None:
+    def test_two_and_four_postgres_workers_send_what_one_does(
+        self, results: dict[str, Any]
+    ) -> None:
         if "b4" not in results["raw"]:
             if os.environ.get("CI") == "true":
                 pytest.fail(f"B4 needs PostgreSQL in CI: {POSTGRES_ENV} is not set")
             pytest.skip(f"B4 needs PostgreSQL: set {POSTGRES_ENV} (see .ci/services.sh)")
         b4 = results["raw"]["b4"]
-        assert b4["duplicates"] == {"1": 0, "2": 0}
-        assert b4["messages"]["1"] == b4["messages"]["2"] > 0
+        assert b4["duplicates"] == {"1": 0, "2": 0, "4": 0}
+        assert b4["messages"]["1"] == b4["messages"]["2"] == b4["messages"]["4"] > 0

@@ -275,3 +275,22 @@ class TestBadInput:
         )
         assert result.returncode == 2
         assert result.stderr == "upslife: error: no device with serial NOPE\n"
+
+
+def test_schedule_rebuild_recomputes_every_device(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    # docs/performance.md: after a rules or catalog change, one documented command.
+    setup_fleet(capsys, db)
+    code, out, err = run(capsys, f"--db {db} schedule rebuild --json")
+    assert (code, err) == (0, "")
+    data = json.loads(out)
+    assert data["devices"] == 1
+    assert data["damaged"] == []
+    assert data["stamp"].startswith("upslife.schedule.v1:")
+    code, out, _ = run(capsys, f"--db {db} schedule rebuild")
+    assert (code, out) == (0, "schedule rebuilt for 1 device(s)\n")
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, f"--db {db} schedule tidy")
+    assert exited.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

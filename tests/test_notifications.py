@@ -22,6 +22,7 @@ from tests.strategies_notifications import (
     DATED_KINDS,
     STATES,
     contacts,
+    events,
     notice_parts,
     stage_for,
     sweep_days,
@@ -1139,3 +1140,20 @@ class TestBadInput:
         for attempt in attempts:
             with contextlib.suppress(UpslifeError):
                 attempt()
+
+
+@given(event=events())
+def test_a_trusted_event_is_the_event_the_public_constructor_builds(
+    event: LifecycleEvent,
+) -> None:
+    # B1 (docs/performance.md): events built from validated values skip the validators,
+    # and are equal, field by field and by identity, to the checked ones.
+    from upslife.notifications import trusted_event
+
+    fast = trusted_event(
+        event.serial, event.kind, event.due, event.plan, event.sku, event.model,
+        event.reported_on,
+    )
+    assert fast == event
+    assert fast.id == event.id
+    assert hash(fast) == hash(event)

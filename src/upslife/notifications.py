@@ -88,10 +88,12 @@ __all__ = [
     "recipients_for",
     "reminder",
     "resolve",
+    "scheduled_notices",
     "sent_stages",
     "service_life_ends_on",
     "stage_due",
     "title_for",
+    "trusted_event",
 ]
 
 DEFAULT_DUE_GRACE_DAYS: Final = 7
@@ -306,6 +308,36 @@ class LifecycleEvent:
         object.__setattr__(self, "id", EventId(self.serial, self.kind, on))
 
 
+_set = object.__setattr__
+
+
+def trusted_event(
+    serial: str,
+    kind: EventKind,
+    due: date | None,
+    plan: Plan | None,
+    sku: str | None,
+    model: str,
+    reported_on: date | None = None,
+) -> LifecycleEvent:
+    """A :class:`LifecycleEvent` of values the library built and checked itself (validated
+    facts, or its own stored schedule), without running the validators again: the
+    sweep's and the rules' hot path (docs/performance.md, B1). Never for caller input: the
+    public constructor is the one that checks."""
+    event = object.__new__(LifecycleEvent)
+    _set(event, "serial", serial)
+    _set(event, "kind", kind)
+    _set(event, "due", due)
+    _set(event, "plan", plan)
+    _set(event, "sku", sku)
+    _set(event, "model", model)
+    _set(event, "reported_on", reported_on)
+    on = reported_on if due is None else due
+    assert on is not None  # a failure has its reported day, other kinds a due date
+    _set(event, "id", EventId(serial, kind, on))
+    return event
+
+
 def default_plan_license_sku(plan: Plan) -> str:
     """What a plan-expiry notice names as the SKU needed: ``"Standard plan license 1Y/3Y/5Y"``.
 
@@ -401,57 +433,48 @@ def lifecycle_events(
         raise InvalidType(f"plan_license_sku must be callable, got {type(sku_of).__name__}")
     serial, model = device.serial, device.model
     events: list[LifecycleEvent] = []
+    # The facts are validated: their events are built without validating again (B1).
     if device.battery_failure_reported_on is not None:
         events.append(
-            LifecycleEvent(
+            trusted_event(
                 serial,
                 EventKind.BATTERY_FAILURE,
                 None,
-                sku=device.battery_sku,
-                model=model,
-                reported_on=device.battery_failure_reported_on,
+                None,
+                device.battery_sku,
+                model,
+                device.battery_failure_reported_on,
             )
         )
     if device.battery_replace_by is not None:
         events.append(
-            LifecycleEvent(
-                serial,
-                EventKind.BATTERY_REPLACEMENT,
-                device.battery_replace_by,
-                sku=device.battery_sku,
-                model=model,
+            trusted_event(
+                serial, EventKind.BATTERY_REPLACEMENT, device.battery_replace_by, None,
+                device.battery_sku, model,
             )
         )
     if device.warranty_expires_on is not None:
         events.append(
-            LifecycleEvent(
-                serial,
-                EventKind.WARRANTY_EXPIRY,
-                device.warranty_expires_on,
-                sku=device.warranty_extension_sku,
-                model=model,
+            trusted_event(
+                serial, EventKind.WARRANTY_EXPIRY, device.warranty_expires_on, None,
+                device.warranty_extension_sku, model,
             )
         )
-    events.extend(
-        LifecycleEvent(
-            serial,
-            EventKind.PLAN_EXPIRY,
-            drop.on,
-            drop.from_plan,
-            plan_license_sku(drop.from_plan),
-            model=model,
+    default_sku = plan_license_sku is default_plan_license_sku
+    for drop in device.coverage.drops:
+        if not drop.from_plan.is_paid:
+            continue
+        sku = plan_license_sku(drop.from_plan)
+        if not default_sku:
+            sku = require_text(sku, "sku")  # a caller's function: its answer is checked
+        events.append(
+            trusted_event(serial, EventKind.PLAN_EXPIRY, drop.on, drop.from_plan, sku, model)
         )
-        for drop in device.coverage.drops
-        if drop.from_plan.is_paid
-    )
     if device.service_life_ends_on is not None:
         events.append(
-            LifecycleEvent(
-                serial,
-                EventKind.UPS_UPGRADE,
-                device.service_life_ends_on,
-                sku=device.upgrade_sku,
-                model=model,
+            trusted_event(
+                serial, EventKind.UPS_UPGRADE, device.service_life_ends_on, None,
+                device.upgrade_sku, model,
             )
         )
     return tuple(events)
@@ -564,7 +587,8 @@ def stage_due(
         raise InvalidInput(f"expected a LifecycleEvent, got {type(event).__name__}")
     if last_sent_on is not None and require_date(last_sent_on, "last_sent_on") >= today:
         return None
-    return _stage_on(event, today, sent, grace)
+    stages = frozenset(require_items(sent, Stage, "sent"))
+    return _stage_on(event, today, stages, grace)
 
 
 def _first_day(
@@ -992,11 +1016,55 @@ def due_notices(
     grace = _require_grace(due_grace_days)
     routes = tuple(chat_routes)
     _check_audience(owner, reseller_email, reseller_state, routes)
-    progress = _progress(sent)
-    audience: _Audience | None = None  # built on the first due stage: most days have none
-    notices: list[Notice] = []
     if events is None:
         events = lifecycle_events(device, plan_license_sku=plan_license_sku)
+    return _notices_of(
+        events, today, _progress(sent), grace, device.coverage.plan_on,
+        (owner, reseller_email, reseller_state, routes), sent_keys,
+    )
+
+
+def scheduled_notices(
+    events: Sequence[LifecycleEvent],
+    today: date,
+    *,
+    registered_on: date,
+    plan_on: Callable[[date], Plan],
+    owner: Contact,
+    reseller_email: str | None = None,
+    reseller_state: InvitationState | None = None,
+    chat_routes: Iterable[ChatRoute] = (),
+    sent: Iterable[SentStage] = (),
+    due_grace_days: int = DEFAULT_DUE_GRACE_DAYS,
+) -> tuple[Notice, ...]:
+    """:func:`due_notices` from a device's stored events and plan timeline (``plan_on``,
+    the plan in force on a day) instead of its facts: the same rules (SPEC N1–N9), the
+    same code, without recomputing coverage. The stored schedule's read path."""
+    require_date(today, "today")
+    if today < registered_on:
+        raise DateBeforeRegistration("the sweep day", today, registered_on)
+    grace = _require_grace(due_grace_days)
+    routes = tuple(chat_routes)
+    _check_audience(owner, reseller_email, reseller_state, routes)
+    return _notices_of(
+        events, today, _progress(sent), grace, plan_on,
+        (owner, reseller_email, reseller_state, routes), frozenset(),
+    )
+
+
+def _notices_of(
+    events: Iterable[LifecycleEvent],
+    today: date,
+    progress: Mapping[EventId, tuple[set[Stage], date]],
+    grace: int,
+    plan_on: Callable[[date], Plan],
+    audience_of: tuple[Contact, str | None, InvitationState | None, tuple[ChatRoute, ...]],
+    sent_keys: Collection[str],
+) -> tuple[Notice, ...]:
+    """The core of :func:`due_notices` and :func:`scheduled_notices`, arguments checked."""
+    owner, reseller_email, reseller_state, routes = audience_of
+    audience: _Audience | None = None  # built on the first due stage: most days have none
+    notices: list[Notice] = []
     for event in events:
         stages, last = progress.get(event.id, _NOTHING_SENT)
         if last is not None and last >= today:
@@ -1005,7 +1073,7 @@ def due_notices(
         if stage is None:
             continue
         if audience is None:
-            plan = device.coverage.plan_on(today)
+            plan = plan_on(today)
             audience = _audience(owner, reseller_email, reseller_state, routes, plan)
         for recipient in audience.for_kind(event.kind):
             notice = Notice(event, stage, recipient, owner, today)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from email.message import Message
-from typing import Protocol, final, runtime_checkable
+from typing import Final, Protocol, final, runtime_checkable
 
 import attrs
 
@@ -37,6 +37,7 @@ from upslife.reports import Vitals
 from upslife.sharing import LogEntry, SharingState
 
 __all__ = [
+    "STALE",
     "ChatSender",
     "Clock",
     "CodeStore",
@@ -52,6 +53,8 @@ __all__ = [
     "Owner",
     "OwnerStore",
     "RecipientStore",
+    "ScheduleEntry",
+    "ScheduleStore",
     "SelfChecking",
     "SharingStore",
     "Store",
@@ -158,6 +161,31 @@ class OutboxItem:
 
 
 # --------------------------------------------------------------------------- clock, secrets
+
+
+STALE: Final = ""
+"""The ``doc`` of a schedule entry a store has invalidated: every write of a device, its
+licenses or its warranties marks the device's entry stale (mirroring the device's owner and
+``next_notice_on``) until the application stores a fresh one; the plan recomputes a stale
+entry from the stored facts. So no write path can leave the schedule disagreeing."""
+
+
+@final
+@attrs.frozen
+class ScheduleEntry:
+    """One device's stored lifecycle schedule (SPEC N1, N2, N4): the application computes it
+    when the device changes and the daily plan reads it instead of recomputing coverage.
+
+    ``next_on`` is the owner-local day the device next has a stage to send (``None``:
+    nothing scheduled), the column a store indexes. ``doc`` is the application's encoding
+    of the events, the stages each has sent and the plan timeline
+    (:mod:`upslife.app.schedule`); a store keeps it as it is, like an outbox payload.
+    """
+
+    serial: str
+    owner_id: str
+    next_on: date | None
+    doc: str
 
 
 class Clock(Protocol):
@@ -276,6 +304,15 @@ class DeviceStore(Protocol):
 
     def warranties_of(self, serial: str) -> tuple[ExtendedWarranty, ...]: ...
 
+    def entitlements_of(
+        self, serials: Sequence[str]
+    ) -> dict[str, tuple[tuple[License, ...], tuple[ExtendedWarranty, ...]]]:
+        """The licenses and warranties of each of ``serials`` (in the order added), read
+        in one query, not two per device: a report reads a page of devices at a time
+        (SPEC R1–R5). Every serial asked for is a key; one with none (or unknown) maps to
+        two empty tuples."""
+        ...
+
 
 class CodeStore(Protocol):
     def add_code(self, code: ActivationCode) -> None:
@@ -380,9 +417,11 @@ class Outbox(Protocol):
         sent: Sequence[SentStage],
         *,
         device: Device | None = None,
+        schedule: ScheduleEntry | None = None,
     ) -> int:
         """In one transaction: add the items whose key is new, record the stages, and
-        save ``device`` (its new ``next_notice_on``). Returns the number of items added.
+        save ``device`` (its new ``next_notice_on``) and ``schedule`` (the device's updated
+        schedule entry). Returns the number of items added.
         Idempotent: a re-run with the same keys adds nothing (SPEC N9)."""
         ...
 
@@ -426,6 +465,35 @@ class Outbox(Protocol):
         ...
 
 
+class ScheduleStore(Protocol):
+    def save_schedule(self, entry: ScheduleEntry) -> None:
+        """Insert or replace the device's schedule entry; unknown device ``UnknownDevice``."""
+        ...
+
+    def get_schedule(self, serial: str) -> ScheduleEntry | None:
+        """The device's schedule entry, ``None`` if none was stored."""
+        ...
+
+    def schedule_due(
+        self, on_or_before: date, *, after: str | None = None, limit: int = 500
+    ) -> tuple[ScheduleEntry, ...]:
+        """Entries whose ``next_on`` is on or before the day, by serial, after ``after``,
+        read through an index on ``next_on``: the daily plan's input."""
+        ...
+
+    def all_devices(
+        self, *, after: str | None = None, limit: int = 500
+    ) -> tuple[Device, ...]:
+        """Every device, by serial, after ``after``, at most ``limit``: a rebuild's input."""
+        ...
+
+    def schedule_stamp(self) -> str | None:
+        """What the stored schedule was built with (rules version and catalog), or None."""
+        ...
+
+    def set_schedule_stamp(self, stamp: str) -> None: ...
+
+
 class Store(
     OwnerStore,
     DeviceStore,
@@ -435,6 +503,7 @@ class Store(
     RecipientStore,
     EventLogStore,
     Outbox,
+    ScheduleStore,
     Protocol,
 ):
     """Everything the application stores. ``transaction()`` groups calls: inside it they

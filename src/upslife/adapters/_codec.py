@@ -56,7 +56,7 @@ from upslife.notifications import (
     Severity,
     Stage,
 )
-from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner
+from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner, ScheduleEntry
 from upslife.rendering.templates import templates_from_doc, templates_to_doc
 from upslife.reports import Vitals
 from upslife.sharing import (
@@ -78,6 +78,7 @@ __all__ = [
     "check_item",
     "check_keys",
     "check_limit",
+    "check_schedule",
     "day_from_text",
     "day_to_text",
     "decode",
@@ -760,6 +761,18 @@ def check_item(item: OutboxItem) -> OutboxItem:
         check_instant(item.delivered_at, f"delivered_at of outbox item {item.key}")
     check_limit(item.attempts, f"attempts of outbox item {item.key}")
     return item
+
+
+def check_schedule(entry: ScheduleEntry) -> ScheduleEntry:
+    """A schedule entry a store can keep: a ScheduleEntry of text keys, a date or None."""
+    if not isinstance(entry, ScheduleEntry):
+        raise InvalidInput(f"expected a ScheduleEntry, got {type(entry).__name__}")
+    for name in ("serial", "owner_id", "doc"):
+        if not isinstance(getattr(entry, name), str):
+            raise InvalidInput(f"the {name} of a schedule entry must be text")
+    if entry.next_on is not None:
+        check_day(entry.next_on, f"next_on of the schedule of {entry.serial}")
+    return entry
 
 
 def check_keys(keys: Sequence[str], name: str) -> tuple[str, ...]:

@@ -32,6 +32,7 @@ from upslife.adapters._codec import (
     check_item,
     check_keys,
     check_limit,
+    check_schedule,
     decode,
     encode,
     enum_from_name,
@@ -63,7 +64,7 @@ from upslife.notifications import (
     SentStage,
 )
 from upslife.notifications import Stage as NoticeStage
-from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner
+from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner, ScheduleEntry
 from upslife.sharing import LogEntry, SharingState
 
 __all__ = [
@@ -140,6 +141,15 @@ class SqlStore(abc.ABC):
     _DEVICES_DUE_AFTER: ClassVar[str] = (
         "SELECT serial, doc FROM devices WHERE next_notice_on <= ? AND serial > ? "
         "ORDER BY serial LIMIT ?"
+    )
+
+    _SCHEDULE_DUE: ClassVar[str] = (
+        "SELECT serial, owner_id, next_on, doc FROM schedule WHERE next_on <= ?"
+        " ORDER BY serial LIMIT ?"
+    )
+    _SCHEDULE_DUE_AFTER: ClassVar[str] = (
+        "SELECT serial, owner_id, next_on, doc FROM schedule WHERE next_on <= ? AND serial > ?"
+        " ORDER BY serial LIMIT ?"
     )
 
     def __init__(self) -> None:
@@ -360,6 +370,7 @@ class SqlStore(abc.ABC):
                 raise AlreadyRegistered(
                     f"device {device.serial} is registered already"
                 ) from e.__cause__
+            self._mark_stale(device)
 
     def get_device(self, serial: str) -> Device:
         """The device; an unknown serial raises ``UnknownDevice``."""
@@ -379,6 +390,18 @@ class SqlStore(abc.ABC):
             )
             if not changed:
                 raise UnknownDevice(f"no device with serial {device.serial}")
+            self._mark_stale(device)
+
+    def _mark_stale(self, device: Device) -> None:
+        """A written device's schedule entry is out of date until the application stores a
+        new one (:data:`~upslife.ports.STALE`): it mirrors the device's owner and next
+        notice date, so the plan reads it exactly when it would read the device."""
+        self._execute(
+            "INSERT INTO schedule (serial, owner_id, next_on, doc) VALUES (?, ?, ?, '') "
+            "ON CONFLICT (serial) DO UPDATE SET owner_id = excluded.owner_id, "
+            "next_on = excluded.next_on, doc = ''",
+            (device.serial, device.owner_id, self._opt_day(device.next_notice_on)),
+        )
 
     def devices_of(
         self, owner_id: str, *, after: str | None = None, limit: int | None = None
@@ -433,7 +456,7 @@ class SqlStore(abc.ABC):
         when = self._instant(check_instant(at, "at"))
         with self._atomic():
             self._require_device(serial)
-            for table in ("licenses", "warranties", "sent_stages"):
+            for table in ("licenses", "warranties", "sent_stages", "schedule"):
                 self._execute(f"DELETE FROM {table} WHERE serial = ?", (serial,))
             suppressed = self._count(
                 "UPDATE outbox SET status = 'SUPPRESSED', last_error = ?, updated_at = ?, "
@@ -450,6 +473,7 @@ class SqlStore(abc.ABC):
         docs = [(lic.id, encode(lic)) for lic in licenses]
         with self._atomic():
             self._require_device(serial)
+            self._execute("UPDATE schedule SET doc = '' WHERE serial = ?", (serial,))
             for license_id, doc in docs:
                 try:
                     self._execute(
@@ -475,6 +499,7 @@ class SqlStore(abc.ABC):
         doc = encode(warranty)
         with self._atomic():
             self._require_device(serial)
+            self._execute("UPDATE schedule SET doc = '' WHERE serial = ?", (serial,))
             try:
                 self._execute(
                     "INSERT INTO warranties (id, serial, doc) VALUES (?, ?, ?)",
@@ -494,6 +519,33 @@ class SqlStore(abc.ABC):
             if not rows:
                 self._require_device(serial)
         return tuple(decode(ExtendedWarranty, r[0]) for r in rows)
+
+    def entitlements_of(
+        self, serials: Sequence[str]
+    ) -> dict[str, tuple[tuple[License, ...], tuple[ExtendedWarranty, ...]]]:
+        """Licenses and warranties of a page of devices in one statement (``UNION ALL``
+        over both tables, by device and order added)."""
+        wanted = check_keys(serials, "serials")
+        found: dict[str, tuple[list[License], list[ExtendedWarranty]]] = {
+            s: ([], []) for s in wanted
+        }
+        if not wanted:
+            return {}
+        marks = ", ".join("?" * len(wanted))
+        sql = (
+            f"SELECT 0, serial, seq, doc FROM licenses WHERE serial IN ({marks}) "
+            f"UNION ALL SELECT 1, serial, seq, doc FROM warranties WHERE serial IN ({marks}) "
+            "ORDER BY 1, 2, 3"
+        )
+        with self._atomic(write=False):
+            rows = self._rows(sql, [*wanted, *wanted])
+        for table, serial, _seq, doc in rows:
+            lists = found[str(serial)]
+            if table == 0:
+                lists[0].append(decode(License, doc))
+            else:
+                lists[1].append(decode(ExtendedWarranty, doc))
+        return {s: (tuple(lic), tuple(war)) for s, (lic, war) in found.items()}
 
     # ------------------------------------------------------------------ codes
 
@@ -786,9 +838,11 @@ class SqlStore(abc.ABC):
         sent: Sequence[SentStage],
         *,
         device: Device | None = None,
+        schedule: ScheduleEntry | None = None,
     ) -> int:
         """In one transaction: add the items whose key is new (``ON CONFLICT DO NOTHING``),
-        record the stages (a known stage keeps its first record) and save ``device``.
+        record the stages (a known stage keeps its first record), save ``device`` and
+        ``schedule``.
         Returns how many items were added (SPEC N9)."""
         new_items = [check_item(i) for i in items]
         for item in new_items:
@@ -813,6 +867,10 @@ class SqlStore(abc.ABC):
                 )
             if device is not None:
                 self.save_device(device)
+            if schedule is not None:
+                check_schedule(schedule)
+                self._require_device(schedule.serial)
+                self._upsert_schedule(schedule)  # inside this call's savepoint already
         _log.debug("enqueued %d of %d outbox items", added, len(new_items))
         return added
 
@@ -971,3 +1029,81 @@ class SqlStore(abc.ABC):
                     (when, when, when, key),
                 )
         return changed
+
+    # ------------------------------------------------------------------ schedule
+
+    def save_schedule(self, entry: ScheduleEntry) -> None:
+        """Insert or replace the device's schedule entry; unknown device ``UnknownDevice``."""
+        check_schedule(entry)
+        with self._atomic():
+            self._require_device(entry.serial)
+            self._upsert_schedule(entry)
+
+    def _upsert_schedule(self, entry: ScheduleEntry) -> None:
+        self._execute(
+            "INSERT INTO schedule (serial, owner_id, next_on, doc) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (serial) DO UPDATE SET owner_id = excluded.owner_id, "
+            "next_on = excluded.next_on, doc = excluded.doc",
+            (entry.serial, entry.owner_id, self._opt_day(entry.next_on), entry.doc),
+        )
+
+    def _entry(self, row: Row) -> ScheduleEntry:
+        serial, owner_id, next_on, doc = row
+        day = None if next_on is None else self._read_day(next_on)
+        return ScheduleEntry(str(serial), str(owner_id), day, str(doc))
+
+    def get_schedule(self, serial: str) -> ScheduleEntry | None:
+        """The device's schedule entry, ``None`` if none is stored."""
+        with self._atomic(write=False):
+            rows = self._rows(
+                "SELECT serial, owner_id, next_on, doc FROM schedule WHERE serial = ?", (serial,)
+            )
+        return self._entry(rows[0]) if rows else None
+
+    def schedule_due(
+        self, on_or_before: date, *, after: str | None = None, limit: int = 500
+    ) -> tuple[ScheduleEntry, ...]:
+        """Entries whose ``next_on`` is on or before the day, by serial, after ``after``,
+        through the ``schedule_due`` index: the cost follows the entries due."""
+        day = self._day(check_day(on_or_before, "on_or_before"))
+        check_limit(limit)
+        with self._atomic(write=False):
+            if after is None:
+                rows = self._rows(self._SCHEDULE_DUE, (day, limit))
+            else:
+                rows = self._rows(self._SCHEDULE_DUE_AFTER, (day, after, limit))
+        return tuple(self._entry(r) for r in rows)
+
+    def all_devices(
+        self, *, after: str | None = None, limit: int = 500
+    ) -> tuple[Device, ...]:
+        """Every device, by serial, a page at a time (rebuilding the schedule)."""
+        check_limit(limit)
+        with self._atomic(write=False):
+            if after is None:
+                rows = self._rows(
+                    "SELECT serial, doc FROM devices ORDER BY serial LIMIT ?", (limit,)
+                )
+            else:
+                rows = self._rows(
+                    "SELECT serial, doc FROM devices WHERE serial > ? ORDER BY serial LIMIT ?",
+                    (after, limit),
+                )
+        return tuple(self._device_of(str(serial), doc) for serial, doc in rows)
+
+    def schedule_stamp(self) -> str | None:
+        """The stamp :meth:`set_schedule_stamp` stored, or ``None``."""
+        with self._atomic(write=False):
+            rows = self._rows("SELECT value FROM settings WHERE name = 'schedule'")
+        return str(rows[0][0]) if rows else None
+
+    def set_schedule_stamp(self, stamp: str) -> None:
+        """Record what the stored schedule was built with."""
+        if not isinstance(stamp, str) or not stamp:
+            raise InvalidInput(f"a schedule stamp is a non-empty string, got {stamp!r}")
+        with self._atomic():
+            self._execute(
+                "INSERT INTO settings (name, value) VALUES ('schedule', ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (stamp,),
+            )

@@ -134,6 +134,16 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         " preference text NOT NULL,"
         " PRIMARY KEY (kind, address))",
     ),
+    # 5: the stored lifecycle schedule (see the SQLite store's migration 5)
+    (
+        "CREATE TABLE schedule ("
+        f" serial {_KEY} NOT NULL PRIMARY KEY REFERENCES devices (serial) ON DELETE CASCADE,"
+        f" owner_id {_KEY} NOT NULL,"
+        " next_on date,"
+        " doc text NOT NULL)",
+        "CREATE INDEX schedule_due ON schedule (next_on, serial) WHERE next_on IS NOT NULL",
+        f"CREATE TABLE settings (name {_KEY} NOT NULL PRIMARY KEY, value text NOT NULL)",
+    ),
 )
 """The schema's history; see :attr:`upslife.adapters._sql.SqlStore.MIGRATIONS`."""
 

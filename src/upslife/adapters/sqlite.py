@@ -130,6 +130,19 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         " preference TEXT NOT NULL,"
         " PRIMARY KEY (kind, address))",
     ),
+    # 5: the stored lifecycle schedule the daily plan reads (one entry per device, indexed
+    # on its next stage date), and the stamp of the rules and catalog it was built with.
+    # Existing devices get their entries from the first sweep or `upslife schedule rebuild`
+    # (the stamp is unset): the rules live in Python, not in SQL.
+    (
+        "CREATE TABLE schedule ("
+        " serial TEXT NOT NULL PRIMARY KEY REFERENCES devices (serial) ON DELETE CASCADE,"
+        " owner_id TEXT NOT NULL,"
+        " next_on TEXT,"
+        " doc TEXT NOT NULL)",
+        "CREATE INDEX schedule_due ON schedule (next_on, serial) WHERE next_on IS NOT NULL",
+        "CREATE TABLE settings (name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)",
+    ),
 )
 """The schema's history; see :attr:`upslife.adapters._sql.SqlStore.MIGRATIONS`."""
 
@@ -192,6 +205,15 @@ class SqliteStore(SqlStore):
     _DEVICES_DUE_AFTER = (
         "SELECT serial, doc FROM devices INDEXED BY devices_due"
         " WHERE next_notice_on <= ? AND serial > ? ORDER BY serial LIMIT ?"
+    )
+
+    _SCHEDULE_DUE = (
+        "SELECT serial, owner_id, next_on, doc FROM schedule INDEXED BY schedule_due"
+        " WHERE next_on <= ? ORDER BY serial LIMIT ?"
+    )
+    _SCHEDULE_DUE_AFTER = (
+        "SELECT serial, owner_id, next_on, doc FROM schedule INDEXED BY schedule_due"
+        " WHERE next_on <= ? AND serial > ? ORDER BY serial LIMIT ?"
     )
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:

@@ -77,6 +77,6 @@ def run_command(
         )
         updated = ctx.refresh(updated, today)
     with ctx.store.transaction():
-        ctx.store.save_device(updated)
+        ctx.save_device(updated)
         ctx.log(device, [entry], today)
     return updated

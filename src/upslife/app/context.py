@@ -18,6 +18,7 @@ import attrs
 
 from upslife.app.clock import local_date
 from upslife.app.facts import device_view, refresh_next_notice
+from upslife.app.schedule import reschedule
 from upslife.app.sweep import DeliverySettings
 from upslife.catalog import Catalog
 from upslife.entitlements import Plan, Promotion
@@ -126,6 +127,12 @@ class Context:
         )
         sent = self.store.sent_stages(device.serial)
         return refresh_next_notice(device, view.facts(), sent, after=today - timedelta(days=1))
+
+    def save_device(self, device: Device) -> None:
+        """Save a changed device and store its lifecycle schedule (the write path of
+        :mod:`upslife.app.schedule`): the daily plan then reads its events, not its facts."""
+        self.store.save_device(device)
+        reschedule(self.store, self.catalog, device)
 
     def require_keyring(self) -> Keyring:
         if self.keyring is None:

@@ -16,6 +16,7 @@ from upslife.app.clock import require_timezone
 from upslife.app.context import Context
 from upslife.app.facts import build_facts, refresh_next_notice
 from upslife.app.names import canonical_email, canonical_serial
+from upslife.app.schedule import reschedule
 from upslife.entitlements import (
     Coverage,
     ExtendedWarranty,
@@ -107,6 +108,7 @@ def register_device(
     device = refresh_next_notice(device, facts, (), after=day - timedelta(days=1))
     with ctx.store.transaction():
         ctx.store.add_device(device)
+        reschedule(ctx.store, ctx.catalog, device)
         ctx.store.save_sharing(add_device(ctx.store.get_sharing(owner.id), reg.serial))
     prompt = should_prompt_reseller(
         owner.reseller_prompt, ctx.store.current_invitation(owner.id), now
@@ -143,7 +145,7 @@ def set_battery_install_date(ctx: Context, serial: str, day: date, *, by: str) -
         f"battery install date set to {day.isoformat()}",
     )
     with ctx.store.transaction():
-        ctx.store.save_device(updated)
+        ctx.save_device(updated)
         ctx.log(updated, [entry], today)
     return updated
 
@@ -178,7 +180,7 @@ def assign_code(
         with ctx.store.transaction():
             ctx.store.save_code(updated, expected_assigned=stored.assigned)
             ctx.store.add_licenses(device.serial, licenses)
-            ctx.store.save_device(ctx.refresh(device, today))
+            ctx.save_device(ctx.refresh(device, today))
             ctx.log(device, [entry], today)
     except UpslifeError as e:
         ctx.log_refusal(device, by, role, Action.APPLY_LICENSE, e, today)
@@ -193,5 +195,5 @@ def add_extended_warranty(ctx: Context, serial: str, warranty: ExtendedWarranty)
     with ctx.store.transaction():
         ctx.store.add_warranty(device.serial, warranty)
         updated = ctx.refresh(device, today)  # validates the timeline (E8)
-        ctx.store.save_device(updated)
+        ctx.save_device(updated)
     return updated

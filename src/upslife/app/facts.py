@@ -97,9 +97,10 @@ def report_devices_of(
     after: str | None = None
     while True:
         devices = store.devices_of(owner_id, after=after, limit=page)
+        # one read for the page's licenses and warranties, not two per device
+        held = store.entitlements_of([d.serial for d in devices])
         for device in devices:
-            serial = device.serial
-            licenses, warranties = store.licenses_of(serial), store.warranties_of(serial)
+            licenses, warranties = held.get(device.serial, ((), ()))
             yield device_view(device, licenses, warranties, catalog)
         if len(devices) < page:
             return

@@ -102,7 +102,10 @@ def view_invitation(ctx: Context, token: str, action: TokenAction) -> Invitation
     ``InvitationCancelled``, ``InvitationExpired``, ``InvitationDisconnected``, ...).
     Unsubscribe links have :func:`view_unsubscribe`.
     """
-    if action is not TokenAction.ACCEPT and action is not TokenAction.DECLINE:  # any value
+    if not isinstance(action, TokenAction) or action not in {
+        TokenAction.ACCEPT,
+        TokenAction.DECLINE,
+    }:
         raise InvalidInput(f"an invitation link accepts or declines, not {action!r}")
     now = ctx.now()
     keyring = ctx.require_keyring()

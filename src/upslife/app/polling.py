@@ -17,6 +17,7 @@ import attrs
 from upslife.app.clock import local_date
 from upslife.app.facts import facts_of, refresh_next_notice
 from upslife.app.names import canonical_serial
+from upslife.app.schedule import schedule_entry
 from upslife.catalog import Catalog
 from upslife.errors import InvalidInput, UnknownDevice, UpslifeError
 from upslife.hardware.snapshot import DeviceSnapshot, UpsTransport
@@ -172,7 +173,10 @@ def _fold(
     changed = apply_snapshot(device, snapshot, today)
     facts = facts_of(store, catalog, changed)
     sent = store.sent_stages(changed.serial)
-    store.save_device(refresh_next_notice(changed, facts, sent, after=today - timedelta(days=1)))
+    saved = refresh_next_notice(changed, facts, sent, after=today - timedelta(days=1))
+    store.save_device(saved)
+    # the write path of the stored schedule (app/schedule.py): the plan reads these events
+    store.save_schedule(schedule_entry(saved, facts, sent, saved.next_notice_on))
 
 
 def poll(

@@ -297,7 +297,7 @@ def transfer(ctx: Context, serial: str, new_owner_id: str, *, by: str) -> Device
         ctx.store.save_sharing(decision.state, expected=state)
         ctx.store.save_sharing(add_device(target, device.serial), expected=target)
         ctx.log(device, decision.entries, today)
-        ctx.store.save_device(moved)
+        ctx.save_device(moved)
     return moved
 
 

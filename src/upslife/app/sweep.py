@@ -2,7 +2,9 @@
 
 Three steps, each safe to interrupt at any point and to run again:
 
-1. **plan** (:func:`plan_notices`) reads only the devices whose indexed ``next_notice_on``
+1. **plan** (:func:`~upslife.app.schedule.plan_scheduled`, which reads the stored
+   schedule; :func:`plan_notices`, which recomputes every due device, is its reference and
+   gives the same notices) reads only the devices whose indexed ``next_notice_on``
    is on or before the latest local date on Earth, computes each one's notices for its
    owner's local "today" (SPEC D1, N1–N7), and writes them to the outbox keyed by their
    idempotency key (N9) together with the stages sent and the device's next notice date.
@@ -25,7 +27,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Final, Literal
 
@@ -101,6 +103,7 @@ __all__ = [
     "enqueue_mail",
     "expire_invitations",
     "fold_digests",
+    "outbox_items",
     "plan_notices",
     "sweep",
     "tell_owner",
@@ -254,10 +257,25 @@ def _plan_device(
         due_grace_days=due_grace_days,
         events=events,
     )
-    items = [
+    items = outbox_items(store, owner, device.serial, notices, (today, now), choices)
+    return store.enqueue(items, new_sent, device=updated), notices
+
+
+def outbox_items(
+    store: Store,
+    owner: Owner,
+    serial: str,
+    notices: Sequence[Notice],
+    when: tuple[date, datetime],
+    choices: _Choices,
+) -> list[OutboxItem]:
+    """The outbox items of one device's notices of ``today``: held for a daily digest
+    (SPEC N10) or ready ``now``; both planners write exactly these."""
+    today, now = when
+    return [
         OutboxItem(
             key=n.key,
-            serial=device.serial,
+            serial=serial,
             owner_id=owner.id,
             recipient=n.recipient,
             day=today,
@@ -266,7 +284,6 @@ def _plan_device(
         )
         for n in notices
     ]
-    return store.enqueue(items, new_sent, device=updated), notices
 
 
 def plan_notices(
@@ -828,7 +845,9 @@ def sweep(
     # Before anything changes: a missing setting refuses the sweep (ConfigurationError).
     deferred = preflight(store, mail, settings.keyring)
     expire_invitations(store, now)
-    planned = plan_notices(store, catalog, now, due_grace_days=due_grace_days, shard=shard)
+    from upslife.app.schedule import plan_scheduled  # it builds on this module's steps
+
+    planned = plan_scheduled(store, catalog, now, due_grace_days=due_grace_days, shard=shard)
     parallel = shard is not None and shard[1] > 1
     # With parallel workers, another may still be planning today: fold only the days that
     # are over everywhere.

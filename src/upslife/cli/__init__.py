@@ -44,6 +44,7 @@ from upslife.cli.links import add_link_commands
 from upslife.cli.outbox import add_outbox_commands
 from upslife.cli.quotes import add_quote_commands
 from upslife.cli.resellers import add_reseller_commands
+from upslife.cli.schedule import add_schedule_commands
 from upslife.cli.secret import add_secret_commands
 from upslife.cli.shares import add_share_commands
 from upslife.entitlements import Plan, Term
@@ -169,6 +170,17 @@ def cmd_outbox(args: argparse.Namespace, config: Config) -> None:
     service = _service(args, config)
     try:
         run(args, service)
+    finally:
+        service.store.close()
+
+
+def cmd_schedule(args: argparse.Namespace, config: Config) -> None:
+    from upslife.cli.schedule import cmd_schedule as run
+
+    service = _service(args, config)
+    try:
+        if not run(args, service):
+            raise _Fail("some devices could not be scheduled (see above)")
     finally:
         service.store.close()
 
@@ -456,6 +468,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("outbox", cmd_outbox, "see and repair the outbox: list, show, retry, requeue")
     add_outbox_commands(p, common, _date)
+
+    p = add("schedule", cmd_schedule, "rebuild the stored lifecycle schedule (rules changed)")
+    add_schedule_commands(p)
 
     p = add("owner-add", cmd_owner_add, "add a customer account")
     p.add_argument("--email", required=True, help="the account email: the owner's id")

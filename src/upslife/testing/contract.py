@@ -64,7 +64,15 @@ from upslife.notifications import (
     SentStage,
     Stage,
 )
-from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner, Store
+from upslife.ports import (
+    STALE,
+    DeliveryStatus,
+    Device,
+    OutboxItem,
+    Owner,
+    ScheduleEntry,
+    Store,
+)
 from upslife.rendering.templates import MessageTemplate, Templates
 from upslife.reports import Vitals
 from upslife.sharing import Action, LogEntry, Role, Share, ShareState, ShareVia, SharingState
@@ -77,6 +85,7 @@ __all__ = [
     "OutboxContract",
     "OwnerStoreContract",
     "RecipientStoreContract",
+    "ScheduleStoreContract",
     "SharingStoreContract",
     "StoreContract",
     "TransactionContract",
@@ -403,6 +412,25 @@ class DeviceStoreContract(_StoreFixture):
         assert store.devices_due(date.max) == ()
         store.save_device(device("AS1", next_notice_on=day - timedelta(days=1)))
         assert [d.serial for d in store.devices_due(day)] == ["AS1"]
+
+    def test_entitlements_of_reads_a_page_of_devices_licenses_and_warranties(
+        self, store: Store
+    ) -> None:
+        # SPEC R1–R5: an export reads each page's entitlements at once, in the order added.
+        for serial in ("AS1", "AS2", "AS3"):
+            store.add_device(device(serial))
+        store.add_licenses("AS1", [license("L2"), license("L1", Plan.ADVANCED)])
+        warranty = ExtendedWarranty("W1", "WEXTWAR1YR-SP-01", 12, DAY)
+        store.add_warranty("AS2", warranty)
+        store.add_licenses("AS3", [license("L3")])
+        held = store.entitlements_of(["AS1", "AS2", "NOPE"])
+        assert held == {
+            "AS1": (store.licenses_of("AS1"), ()),
+            "AS2": ((), (warranty,)),
+            "NOPE": ((), ()),
+        }
+        assert [lic.id for lic in held["AS1"][0]] == ["L2", "L1"]
+        assert store.entitlements_of([]) == {}
 
     def test_devices_due_with_limit_zero_returns_nothing(self, store: Store) -> None:
         store.add_device(device(next_notice_on=DAY))
@@ -1282,6 +1310,106 @@ class TransactionContract(_StoreFixture):
         store.close()  # closing twice is harmless
 
 
+# --------------------------------------------------------------------------- schedule
+
+
+def entry(
+    serial: str = "AS1", *, owner_id: str = ANN, next_on: date | None = DAY, doc: str = "{}"
+) -> ScheduleEntry:
+    return ScheduleEntry(serial, owner_id, next_on, doc)
+
+
+class ScheduleStoreContract(_StoreFixture):
+    """The stored lifecycle schedule (docs/performance.md): entries indexed by next stage
+    date, marked stale by every write of a device's facts (SPEC N1–N4)."""
+
+    def test_a_saved_entry_is_read_back_and_replaced(self, store: Store) -> None:
+        store.add_device(device())
+        store.save_schedule(entry(doc='{"e":1}'))
+        assert store.get_schedule("AS1") == entry(doc='{"e":1}')
+        store.save_schedule(entry(next_on=None, doc='{"e":2}'))
+        assert store.get_schedule("AS1") == entry(next_on=None, doc='{"e":2}')
+
+    def test_an_entry_of_an_unknown_device_is_refused(self, store: Store) -> None:
+        with pytest.raises(UnknownDevice):
+            store.save_schedule(entry("NOPE"))
+        assert store.get_schedule("NOPE") is None
+
+    def test_schedule_due_returns_entries_due_on_or_before_the_day_by_serial_in_pages(
+        self, store: Store
+    ) -> None:
+        day = date(2025, 3, 1)
+        dates: dict[str, date | None] = {
+            f"AS{n:03}": day - timedelta(days=n % 3) for n in range(12)
+        }
+        dates.update({"AS900": day + timedelta(days=1), "AS901": None})
+        for serial, on in dates.items():
+            store.add_device(device(serial))
+            store.save_schedule(entry(serial, next_on=on))
+        read: list[str] = []
+        after: str | None = None
+        while page := store.schedule_due(day, after=after, limit=5):
+            read += [e.serial for e in page]
+            after = page[-1].serial
+        assert read == sorted(s for s, on in dates.items() if on is not None and on <= day)
+
+    def test_writing_a_device_marks_its_entry_stale_mirroring_its_owner_and_date(
+        self, store: Store
+    ) -> None:
+        # A write path that forgets to reschedule cannot leave the schedule disagreeing.
+        store.add_owner(owner(BOB))
+        store.add_device(device(next_notice_on=DAY))
+        assert store.get_schedule("AS1") == entry(next_on=DAY, doc=STALE)
+        store.save_schedule(entry(doc="{}"))
+        later = DAY + timedelta(days=9)
+        store.save_device(device(owner_id=BOB, next_notice_on=later))
+        assert store.get_schedule("AS1") == entry(owner_id=BOB, next_on=later, doc=STALE)
+
+    def test_adding_licenses_or_a_warranty_marks_the_entry_stale(self, store: Store) -> None:
+        store.add_device(device())
+        store.save_schedule(entry(doc="{}"))
+        store.add_licenses("AS1", [license("L1")])
+        assert store.get_schedule("AS1") == entry(doc=STALE)
+        store.save_schedule(entry(doc="{}"))
+        store.add_warranty("AS1", ExtendedWarranty("W1", "WEXTWAR1YR-SP-01", 12, DAY))
+        assert store.get_schedule("AS1") == entry(doc=STALE)
+
+    def test_enqueue_saves_the_entry_with_the_items_or_nothing(self, store: Store) -> None:
+        store.add_device(device())
+        store.enqueue([item("k1")], [], schedule=entry(next_on=None, doc="{}"))
+        assert store.get_schedule("AS1") == entry(next_on=None, doc="{}")
+        with pytest.raises(UnknownDevice):
+            store.enqueue([item("k2")], [], schedule=entry("NOPE"))
+        assert _keys(store.items()) == ["k1"]
+
+    def test_all_devices_pages_through_every_device_by_serial(self, store: Store) -> None:
+        serials = [f"AS{n:03}" for n in range(7)]
+        for serial in reversed(serials):
+            store.add_device(device(serial))
+        read: list[str] = []
+        after: str | None = None
+        while page := store.all_devices(after=after, limit=3):
+            read += [d.serial for d in page]
+            after = page[-1].serial
+        assert read == serials
+
+    def test_deleting_a_device_deletes_its_entry(self, store: Store) -> None:
+        # SPEC S3: a deleted device sends nothing more.
+        store.add_device(device(next_notice_on=DAY))
+        store.save_schedule(entry(doc="{}"))
+        store.delete_device("AS1", reason="deleted", at=datetime(2025, 3, 1, tzinfo=UTC))
+        assert store.get_schedule("AS1") is None
+        assert store.schedule_due(date.max) == ()
+
+    def test_the_stamp_is_unset_then_kept(self, store: Store) -> None:
+        assert store.schedule_stamp() is None
+        store.set_schedule_stamp("v1:abc")
+        store.set_schedule_stamp("v1:def")
+        assert store.schedule_stamp() == "v1:def"
+        with pytest.raises(InvalidInput):
+            store.set_schedule_stamp("")
+
+
 class StoreContract(
     OwnerStoreContract,
     DeviceStoreContract,
@@ -1291,6 +1419,7 @@ class StoreContract(
     RecipientStoreContract,
     EventLogStoreContract,
     OutboxContract,
+    ScheduleStoreContract,
     TransactionContract,
 ):
     """The whole :class:`~upslife.ports.Store` contract: subclass it with ``make_store``."""

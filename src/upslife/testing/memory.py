@@ -27,6 +27,7 @@ from upslife.adapters._codec import (
     check_item,
     check_keys,
     check_limit,
+    check_schedule,
     lease_end,
     ready_at,
     to_doc,
@@ -53,7 +54,7 @@ from upslife.notifications import (
     SentStage,
     Stage,
 )
-from upslife.ports import DeliveryStatus, Device, OutboxItem, Owner
+from upslife.ports import STALE, DeliveryStatus, Device, OutboxItem, Owner, ScheduleEntry
 from upslife.sharing import LogEntry, SharingState
 
 __all__ = ["MemoryStore"]
@@ -92,6 +93,8 @@ class _State:
     log: tuple[tuple[str, LogEntry], ...] = ()
     stages: dict[_StageKey, SentStage] = attrs.Factory(dict)  # in the order recorded
     outbox: dict[str, _Row] = attrs.Factory(dict)
+    schedule: dict[str, ScheduleEntry] = attrs.Factory(dict)
+    stamp: str | None = None
 
     def copy(self) -> _State:
         return _State(
@@ -109,6 +112,8 @@ class _State:
             self.log,
             dict(self.stages),
             dict(self.outbox),
+            dict(self.schedule),
+            self.stamp,
         )
 
 
@@ -211,6 +216,7 @@ class MemoryStore:
             if device.serial in self._state.devices:
                 raise AlreadyRegistered(f"device {device.serial} is registered already")
             self._state.devices[device.serial] = device
+            self._mark_stale(device)
 
     def get_device(self, serial: str) -> Device:
         """The device; an unknown serial raises ``UnknownDevice``."""
@@ -229,6 +235,18 @@ class MemoryStore:
             to_doc(device)
             self._device(device.serial)
             self._state.devices[device.serial] = device
+            self._mark_stale(device)
+
+    def _mark_stale(self, device: Device) -> None:
+        """The written device's schedule entry is out of date (``STALE``) and mirrors the
+        device's owner and next notice date until the application stores a new one."""
+        entry = ScheduleEntry(device.serial, device.owner_id, device.next_notice_on, STALE)
+        self._state.schedule[device.serial] = entry
+
+    def _stale_facts(self, serial: str) -> None:
+        entry = self._state.schedule.get(serial)
+        if entry is not None:
+            self._state.schedule[serial] = attrs.evolve(entry, doc=STALE)
 
     def devices_of(
         self, owner_id: str, *, after: str | None = None, limit: int | None = None
@@ -283,6 +301,7 @@ class MemoryStore:
             state.license_ids -= {lic.id for lic in state.licenses.pop(serial, ())}
             state.warranty_ids -= {w.id for w in state.warranties.pop(serial, ())}
             state.stages = {k: s for k, s in state.stages.items() if k[0] != serial}
+            state.schedule.pop(serial, None)
             suppressed = 0
             for key, row in list(state.outbox.items()):
                 if row.item.serial == serial and row.item.status is DeliveryStatus.PENDING:
@@ -305,6 +324,7 @@ class MemoryStore:
                     raise AlreadyExists(f"license {lic.id} is stored already")
                 self._state.license_ids.add(lic.id)
             self._state.licenses[serial] = self._state.licenses.get(serial, ()) + added
+            self._stale_facts(serial)
 
     def licenses_of(self, serial: str) -> tuple[License, ...]:
         """The device's licenses in the order added; unknown raises ``UnknownDevice``."""
@@ -322,12 +342,22 @@ class MemoryStore:
                 raise AlreadyExists(f"extended warranty {warranty.id} is stored already")
             self._state.warranty_ids.add(warranty.id)
             self._state.warranties[serial] = (*self._state.warranties.get(serial, ()), warranty)
+            self._stale_facts(serial)
 
     def warranties_of(self, serial: str) -> tuple[ExtendedWarranty, ...]:
         """The device's extended warranties in the order added."""
         with self._reading():
             self._device(serial)
             return self._state.warranties.get(serial, ())
+
+    def entitlements_of(
+        self, serials: Sequence[str]
+    ) -> dict[str, tuple[tuple[License, ...], tuple[ExtendedWarranty, ...]]]:
+        """The licenses and warranties of each of ``serials`` (none for an unknown one)."""
+        wanted = check_keys(serials, "serials")
+        with self._reading():
+            state = self._state
+            return {s: (state.licenses.get(s, ()), state.warranties.get(s, ())) for s in wanted}
 
     # ------------------------------------------------------------------ codes
 
@@ -513,10 +543,11 @@ class MemoryStore:
         sent: Sequence[SentStage],
         *,
         device: Device | None = None,
+        schedule: ScheduleEntry | None = None,
     ) -> int:
         """Add the items whose key is new, record the stages (a known stage keeps its first
-        record) and save ``device``, all or nothing; returns how many items were added
-        (SPEC N9)."""
+        record) and save ``device`` and ``schedule``, all or nothing; returns how many items
+        were added (SPEC N9)."""
         new_items = tuple(check_item(i) for i in items)
         records = tuple(sent)
         for item in new_items:
@@ -535,6 +566,8 @@ class MemoryStore:
                 self._state.stages.setdefault(key, record)
             if device is not None:
                 self.save_device(device)
+            if schedule is not None:
+                self.save_schedule(schedule)
             _log.debug("enqueued %d of %d outbox items", added, len(new_items))
             return added
 
@@ -659,3 +692,59 @@ class MemoryStore:
                     )
                     changed += 1
             return changed
+
+    # ------------------------------------------------------------------ schedule
+
+    def save_schedule(self, entry: ScheduleEntry) -> None:
+        """Insert or replace the device's schedule entry; unknown device ``UnknownDevice``."""
+        check_schedule(entry)
+        with self._atomic():
+            self._device(entry.serial)
+            self._state.schedule[entry.serial] = entry
+
+    def get_schedule(self, serial: str) -> ScheduleEntry | None:
+        """The device's schedule entry, ``None`` if none is stored."""
+        with self._reading():
+            return self._state.schedule.get(serial) if serial in self._state.devices else None
+
+    def schedule_due(
+        self, on_or_before: date, *, after: str | None = None, limit: int = 500
+    ) -> tuple[ScheduleEntry, ...]:
+        """Entries whose ``next_on`` is on or before the day, by serial, after ``after``."""
+        check_day(on_or_before, "on_or_before")
+        check_limit(limit)
+        with self._reading():
+            devices = self._state.devices
+            found = sorted(
+                (
+                    e
+                    for e in self._state.schedule.values()
+                    if e.next_on is not None
+                    and e.next_on <= on_or_before
+                    and (after is None or e.serial > after)
+                    and e.serial in devices  # a deleted device's entry goes with it
+                ),
+                key=lambda e: e.serial,
+            )
+            return tuple(found[:limit])
+
+    def all_devices(
+        self, *, after: str | None = None, limit: int = 500
+    ) -> tuple[Device, ...]:
+        """Every device, by serial, a page at a time (rebuilding the schedule)."""
+        check_limit(limit)
+        with self._reading():
+            found = sorted(s for s in self._state.devices if after is None or s > after)
+            return tuple(self._state.devices[s] for s in found[:limit])
+
+    def schedule_stamp(self) -> str | None:
+        """The stamp :meth:`set_schedule_stamp` stored, or ``None``."""
+        with self._reading():
+            return self._state.stamp
+
+    def set_schedule_stamp(self, stamp: str) -> None:
+        """Record what the stored schedule was built with."""
+        if not isinstance(stamp, str) or not stamp:
+            raise InvalidInput(f"a schedule stamp is a non-empty string, got {stamp!r}")
+        with self._atomic():
+            self._state.stamp = stamp
