@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import attrs
 
+from upslife._validation import require_date
 from upslife.app.clock import require_timezone
 from upslife.app.context import Context
 from upslife.app.facts import build_facts, refresh_next_notice
@@ -123,6 +124,7 @@ def coverage(ctx: Context, serial: str) -> Coverage:
 def set_battery_install_date(ctx: Context, serial: str, day: date, *, by: str) -> Device:
     """A new battery: its replace-by date is recomputed from the install date (SPEC E9),
     so the battery notices of the old one stop (N3)."""
+    day = require_date(day, "battery install date")
     device = ctx.store.get_device(canonical_serial(serial))
     by = canonical_email(by)
     today = ctx.today_of(device)

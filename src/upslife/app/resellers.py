@@ -270,6 +270,8 @@ def send_reminder(ctx: Context, serial: str, kind: EventKind, *, by: str) -> Not
     license that ends soon): the reminder is for the one whose window holds today, the
     latest such; if none does, the refusal is the one of the latest event.
     """
+    if not isinstance(kind, EventKind):
+        raise InvalidInput(f"a reminder is for an EventKind, got {kind!r}")
     device = ctx.store.get_device(canonical_serial(serial))
     by = canonical_email(by)
     owner = ctx.store.get_owner(device.owner_id)
