@@ -167,3 +167,28 @@ def test_a_usage_error_is_one_line_with_exit_2(
     assert captured.out == ""
     assert captured.err.count("\n") == 1
     assert captured.err.startswith("upslife")
+
+
+def test_a_sweep_counts_the_devices_it_plans_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # issue 15: long work shows progress on a terminal, and says nothing on a pipe
+    from upslife.cli import main
+
+    def on(day: str, *command: str) -> int:
+        db, mail = str(tmp_path / "fleet.db"), f"maildir://{tmp_path}/outbox"
+        return main(["--db", db, "--mail", mail, "--on", day, *command])
+
+    owner = "o@acme.example"
+    assert on("2025-01-01", "owner-add", "--email", owner, "--company", "A", "--name", "B") == 0
+    for n in range(3):
+        serial = f"AS{n:010d}"
+        assert on("2025-01-01", "register", "--owner", owner, "--serial", serial,
+                  "--model", "SMT1500C") == 0  # fmt: skip
+    capsys.readouterr()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert on("2025-06-01", "sweep") == 0  # the trials' 30-day stage is due
+    assert "planned 3 device(s)" in capsys.readouterr().err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert on("2025-06-24", "sweep") == 0  # the 7-day stage, on a pipe
+    assert "planned" not in capsys.readouterr().err

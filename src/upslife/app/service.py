@@ -21,7 +21,7 @@ serial number and email address it is given is taken in its canonical spelling
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 
 from upslife.app import (
@@ -393,8 +393,15 @@ class Lifecycle:
         """The owner's local date now (SPEC D1)."""
         return self.ctx.today(self.store.get_owner(canonical_email(owner_id)))
 
-    def sweep(self, mail: MailSender, *, chat: ChatSender | None = None) -> SweepReport:
-        """The daily job at the clock's "now": plan, digests, deliver (SPEC N1–N10)."""
+    def sweep(
+        self,
+        mail: MailSender,
+        *,
+        chat: ChatSender | None = None,
+        on_device: Callable[[str], None] | None = None,
+    ) -> SweepReport:
+        """The daily job at the clock's "now": plan, digests, deliver (SPEC N1–N10);
+        ``on_device`` hears of each due device once planned (a progress display)."""
         return sweep(
             self.store,
             self.catalog,
@@ -403,6 +410,7 @@ class Lifecycle:
             chat=chat,
             settings=self.settings,
             log_retention=self.ctx.log_retention,
+            on_device=on_device,
         )
 
     # Outbox inspection and repair: thin delegations to upslife.app.outbox.

@@ -832,9 +832,11 @@ def sweep(
     due_grace_days: int = DEFAULT_DUE_GRACE_DAYS,
     log_retention: timedelta = DEFAULT_RETENTION,
     shard: tuple[int, int] | None = None,
+    on_device: Callable[[str], None] | None = None,
 ) -> SweepReport:
     """The daily job: plan, fold digests, deliver, and drop event-log entries past their
     retention (SPEC S5, 30 days by default). Idempotent; run it as often as you like.
+    ``on_device`` is called with each due device's serial once it is planned (progress).
 
     It starts with :func:`~upslife.app.preflight.preflight`: a missing signing secret or
     mail settings the server refuses raise :class:`ConfigurationError` before anything
@@ -847,7 +849,9 @@ def sweep(
     expire_invitations(store, now)
     from upslife.app.schedule import plan_scheduled  # it builds on this module's steps
 
-    planned = plan_scheduled(store, catalog, now, due_grace_days=due_grace_days, shard=shard)
+    planned = plan_scheduled(
+        store, catalog, now, due_grace_days=due_grace_days, shard=shard, on_device=on_device
+    )
     parallel = shard is not None and shard[1] > 1
     # With parallel workers, another may still be planning today: fold only the days that
     # are over everywhere.

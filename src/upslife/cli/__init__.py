@@ -25,6 +25,7 @@ from upslife import __version__
 from upslife._files import open_private
 from upslife.cli._common import (
     Fail,
+    PlanProgress,
     TempFail,
     counted,
     date_arg,
@@ -128,10 +129,13 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> None:
 def cmd_sweep(args: argparse.Namespace, config: Config) -> None:
     chat = chat_sender(config)  # a malformed webhooks setting is refused before anything
     service = _service(args, config)
+    progress = PlanProgress() if show_progress(args) else None
     try:
-        report = service.sweep(config.mail_sender(), chat=chat)
+        report = service.sweep(config.mail_sender(), chat=chat, on_device=progress)
     finally:
         service.store.close()
+        if progress is not None:
+            progress.finish()
     d = report.delivery
     data: dict[str, Any] = {
         "devices_read": report.plan.devices_read,

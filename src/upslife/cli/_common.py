@@ -146,3 +146,23 @@ def counted(rows: Iterable[R], label: str, every: int = 1000) -> Iterator[R]:
     if n >= every:
         sys.stderr.write(f"\r{label}: {n}\n")
         sys.stderr.flush()
+
+
+class PlanProgress:
+    """A sweep's progress on a terminal: ``planned N device(s)`` rewritten in place every
+    ``every`` devices, and once more when the sweep ends."""
+
+    def __init__(self, every: int = 100) -> None:
+        self.every = every
+        self.count = 0
+
+    def __call__(self, serial: str) -> None:
+        self.count += 1
+        if self.count % self.every == 0:
+            sys.stderr.write(f"\rplanned {self.count} device(s)")
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.count:
+            sys.stderr.write(f"\rplanned {self.count} device(s)\n")
+            sys.stderr.flush()
