@@ -9,18 +9,20 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import ssl
 import threading
 import time
 import urllib.error
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, NoReturn
 
 import attrs
 import pytest
 
-from tests.peers import silent_server
+from tests.peers import make_certificate, silent_server
 from upslife.adapters.webhooks import WebhookSender
 from upslife.errors import DeliveryFailed, InvalidInput
 
@@ -60,8 +62,8 @@ class Hook:
 
 
 @contextmanager
-def webhook(answer: Answer | None = None) -> Iterator[Hook]:
-    """A ThreadingHTTPServer on 127.0.0.1 answering every POST with ``answer``."""
+def webhook(answer: Answer | None = None, *, tls: ssl.SSLContext | None = None) -> Iterator[Hook]:
+    """A server on 127.0.0.1 answering each POST with ``answer``; HTTPS with ``tls``."""
     received: list[Received] = []
     script = answer or Answer()
 
@@ -82,11 +84,14 @@ def webhook(answer: Answer | None = None) -> Iterator[Hook]:
             pass  # keep the test output quiet
 
     server = ThreadingHTTPServer((HOST, 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
-        yield Hook(f"http://{HOST}:{port}{SECRET_PATH}", port, script, received)
+        scheme = "http" if tls is None else "https"
+        yield Hook(f"{scheme}://{HOST}:{port}{SECRET_PATH}", port, script, received)
     finally:
         server.shutdown()
         thread.join()
@@ -318,3 +323,90 @@ class TestInternalHostsAreRefused:
     def test_a_malformed_allow_list_is_invalid_input(self) -> None:
         with pytest.raises(InvalidInput):
             WebhookSender(allow_hosts="127.0.0.1")
+
+
+REBINDING = "hooks.rebinding.test"
+
+
+def rebinding_resolver(first: str, then: str | None) -> tuple[Callable[..., Any], list[str]]:
+    """A resolver whose first answer for :data:`REBINDING` is ``first``, every later one ``then``.
+
+    ``then=None`` makes later lookups fail. Other names resolve as usual. Returns the resolver
+    and the list of lookups of :data:`REBINDING` it answered.
+    """
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def resolve(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != REBINDING:
+            return real(host, port, *args, **kwargs)
+        lookups.append(host)
+        answer = first if len(lookups) == 1 else then
+        if answer is None:
+            raise socket.gaierror(socket.EAI_NONAME, "no such name (test)")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, port or 443))]
+
+    return resolve, lookups
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("no_proxy")
+class TestDnsRebinding:
+    """The message goes to the addresses that were checked, not to a second DNS answer."""
+
+    def test_a_second_answer_pointing_inside_is_never_connected_to(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # A public first answer passes the check; a rebinding resolver then points inside.
+        resolve, lookups = rebinding_resolver("93.184.216.34", "127.0.0.1")
+        connected: list[object] = []
+
+        def connect(address: object, *args: object, **kwargs: object) -> NoReturn:
+            connected.append(address)
+            raise ConnectionRefusedError("the test has no network")
+
+        monkeypatch.setattr(socket, "getaddrinfo", resolve)
+        monkeypatch.setattr(socket, "create_connection", connect)
+        with pytest.raises(DeliveryFailed) as failure:
+            WebhookSender().post(f"https://{REBINDING}/T000/B000/XXXX", PAYLOAD)
+        assert connected == [("93.184.216.34", 443)]
+        assert lookups == [REBINDING]
+        assert not failure.value.permanent
+
+    def test_a_pinned_connection_reaches_the_server_and_verifies_its_name(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        cert, key = make_certificate(tmp_path, (REBINDING,))
+        server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server.load_cert_chain(cert, key)
+        resolve, lookups = rebinding_resolver("127.0.0.1", None)
+        monkeypatch.setattr(socket, "getaddrinfo", resolve)
+        sender = WebhookSender(
+            ssl_context=ssl.create_default_context(cafile=str(cert)), allow_hosts=["127.0.0.0/8"]
+        )
+        with webhook(tls=server) as hook:
+            sender.post(f"https://{REBINDING}:{hook.port}{SECRET_PATH}", PAYLOAD)
+        [request] = hook.received
+        assert request.headers["Host"] == f"{REBINDING}:{hook.port}"
+        assert json.loads(request.body) == PAYLOAD
+        assert lookups == [REBINDING]
+
+    def test_a_pinned_connection_refuses_a_certificate_for_another_name(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        cert, key = make_certificate(tmp_path, ("someone-else.test",))
+        server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server.load_cert_chain(cert, key)
+        resolve, _ = rebinding_resolver("127.0.0.1", None)
+        monkeypatch.setattr(socket, "getaddrinfo", resolve)
+        sender = WebhookSender(
+            ssl_context=ssl.create_default_context(cafile=str(cert)), allow_hosts=["127.0.0.0/8"]
+        )
+        with webhook(tls=server) as hook, pytest.raises(DeliveryFailed, match="certificate"):
+            sender.post(f"https://{REBINDING}:{hook.port}{SECRET_PATH}", PAYLOAD)
+        assert hook.received == []

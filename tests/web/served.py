@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.peers import free_port
+from tests.peers import free_port, make_certificate
 from upslife.adapters.maildir import MaildirSender
 from upslife.adapters.sqlite import SqliteStore
 from upslife.app import DeliverySettings, FixedClock, Lifecycle
@@ -43,22 +43,6 @@ def need(tool: str) -> str:
             pytest.fail(f"{tool} is needed here: .ci/browser.sh installs it")
         pytest.skip(f"{tool} is not installed (apt-get install chromium chromium-driver)")
     return found
-
-
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key, made by the openssl CLI."""
-    openssl = need("openssl")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 class Served:

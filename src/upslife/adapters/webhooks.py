@@ -28,7 +28,11 @@ network (issue 13): a host that is, or resolves to, a loopback, link-local (the 
 metadata service at 169.254.169.254), private, shared, reserved, multicast or unspecified
 address is refused before anything is sent, unless ``allow_hosts`` names it (a host name,
 an address or a network such as ``10.1.0.0/16``). The check resolves the name itself, so a
-public name that points into the private network is refused too. Redirects
+public name that points into the private network is refused too, and the connection then goes
+to the addresses that were checked, not to a second answer of the resolver: a name whose
+answer changes between the check and the connection (DNS rebinding) cannot steer a message
+inside. TLS still verifies the certificate against the URL's host name. Behind a proxy from the
+environment the proxy resolves the name, so the pinning is the proxy's business there. Redirects
 are not followed, so a webhook cannot bounce a message to another scheme or host. A webhook
 URL's path is its secret, so errors and logs name only the scheme and host. Proxies from
 the environment (``HTTPS_PROXY``) are honoured, except for loopback URLs.
@@ -36,6 +40,7 @@ the environment (``HTTPS_PROXY``) are honoured, except for loopback URLs.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import ipaddress
 import json
@@ -46,7 +51,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from http.client import HTTPMessage
-from typing import IO, Final, final
+from typing import IO, Any, Final, final
 from urllib.parse import SplitResult, urlsplit
 
 from upslife.errors import DeliveryFailed, InvalidInput
@@ -99,6 +104,7 @@ class WebhookSender:
     __slots__ = (
         "_allowed_names",
         "_allowed_networks",
+        "_context",
         "_direct",
         "_proxied",
         "timeout",
@@ -121,6 +127,7 @@ class WebhookSender:
         self.timeout: Final = float(timeout)
         self.user_agent: Final = user_agent.strip()
         context = ssl_context if ssl_context is not None else ssl.create_default_context()
+        self._context: Final = context
         https = urllib.request.HTTPSHandler(context=context)
         self._proxied: Final = urllib.request.build_opener(_NoRedirects(), https)
         self._direct: Final = urllib.request.build_opener(
@@ -146,7 +153,7 @@ class WebhookSender:
             body = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
         except (TypeError, ValueError) as e:
             raise InvalidInput(f"the webhook payload is not JSON-serializable: {e}") from e
-        self._check_destination(parts)
+        vetted = self._check_destination(parts)
         where = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
         request = urllib.request.Request(
             url,
@@ -154,7 +161,7 @@ class WebhookSender:
             method="POST",
             headers={"Content-Type": "application/json", "User-Agent": self.user_agent},
         )
-        opener = self._direct if parts.hostname in LOOPBACK_HOSTS else self._proxied
+        opener = self._opener(parts, vetted)
         _log.debug("posting %d bytes to the webhook at %s", len(body), where)
         try:
             with opener.open(request, timeout=self.timeout) as response:
@@ -179,26 +186,91 @@ class WebhookSender:
     def _allowed(self, address: _Address) -> bool:
         return any(address in network for network in self._allowed_networks)
 
-    def _check_destination(self, parts: SplitResult) -> None:
-        """Refuse a host that is, or resolves to, an internal address (see the module)."""
+    def _check_destination(self, parts: SplitResult) -> tuple[str, ...]:
+        """Refuse a host that is, or resolves to, an internal address (see the module).
+
+        Returns the addresses a host name resolved to, all checked, in the resolver's order;
+        none for an address literal or an allow-listed name, which were not resolved.
+        """
         host = (parts.hostname or "").lower()
         if host in self._allowed_names:
-            return
+            return ()
         literal = _ip(host)
         if literal is not None:
             if _internal(literal) and not self._allowed(literal):
                 raise InvalidInput(_internal_message(host, literal))
-            return
+            return ()
         if host == "localhost" or host.endswith(".localhost"):
             raise InvalidInput(_internal_message(host, None))
         try:
             found = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
         except (OSError, UnicodeError) as e:
             raise DeliveryFailed(f"could not resolve the webhook host {host}: {e}") from e
+        vetted: list[str] = []
         for *_, sockaddr in found:
             address = _ip(str(sockaddr[0]))
             if address is not None and _internal(address) and not self._allowed(address):
                 raise DeliveryFailed(_internal_message(host, address), permanent=True)
+            if str(sockaddr[0]) not in vetted:
+                vetted.append(str(sockaddr[0]))
+        return tuple(vetted)
+
+    def _opener(self, parts: SplitResult, vetted: tuple[str, ...]) -> urllib.request.OpenerDirector:
+        """The opener for one post: pinned to ``vetted`` unless a proxy will resolve the host."""
+        host = parts.hostname or ""
+        if host in LOOPBACK_HOSTS:
+            return self._direct
+        if not vetted or (urllib.request.getproxies().get("https") and not _bypassed(host)):
+            return self._proxied
+        return urllib.request.build_opener(
+            _NoRedirects(),
+            _PinnedHTTPSHandler(self._context, vetted),
+            urllib.request.ProxyHandler({}),
+        )
+
+
+def _bypassed(host: str) -> bool:
+    """Whether ``NO_PROXY`` exempts ``host`` from the environment's proxy."""
+    return bool(urllib.request.proxy_bypass(host))
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """An HTTPS connection to addresses resolved and checked before it was made.
+
+    Only the address is fixed: the TLS handshake still names, and verifies, the URL's host.
+    """
+
+    def __init__(self, host: str, *, addresses: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(host, **kwargs)
+        self._addresses = addresses
+        self._create_connection = self._connect_pinned
+
+    def _connect_pinned(
+        self,
+        address: tuple[str, int],
+        timeout: float | None = None,
+        source_address: tuple[str, int] | None = None,
+    ) -> socket.socket:
+        port = address[1]
+        last: OSError | None = None
+        for ip in self._addresses:
+            try:
+                return socket.create_connection((ip, port), timeout, source_address)
+            except OSError as e:
+                last = e
+        assert last is not None  # a pinned connection has at least one address
+        raise last
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context: ssl.SSLContext, addresses: tuple[str, ...]) -> None:
+        super().__init__(context=context)
+        self._pinned_context = context
+        self._addresses = addresses
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connection = functools.partial(_PinnedHTTPSConnection, addresses=self._addresses)
+        return self.do_open(connection, req, context=self._pinned_context)
 
 
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
