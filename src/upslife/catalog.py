@@ -274,8 +274,9 @@ def _part_text(instance: PlanLicensePart, attribute: attrs.Attribute[str], value
         require_text(value, f"the source of plan_licenses.{key}", max_length=MAX_MESSAGE)
 
 
-def _stripped(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
+def _stripped(value: str) -> str:
+    candidate: object = value  # typed callers aside, the validator names what arrived
+    return candidate.strip() if isinstance(candidate, str) else value
 
 
 @final
