@@ -143,6 +143,19 @@ class TestAnOperatorsPartNumbers:
         assert (expiry.due, expiry.sku) == (date(2025, 2, 28), name)
 
 
+def test_the_schedule_stamp_changes_with_the_part_numbers_only() -> None:
+    # SPEC C1, N1: a stored schedule holds the names of its events, so part numbers are
+    # part of what it was built with; a catalog without them keeps its stamp.
+    from upslife.app.schedule import schedule_stamp
+
+    plain = Catalog(SHIPPED.entries)
+    with_one = SHIPPED.merged(
+        Catalog([], plan_licenses=[PlanLicensePart("STANDARD", "1Y", "PN-1", "test")])
+    )
+    assert schedule_stamp(plain) == schedule_stamp(SHIPPED)
+    assert schedule_stamp(with_one) != schedule_stamp(SHIPPED)
+
+
 class TestGarbageIsRefusedWithTypedErrors:
     @pytest.mark.parametrize(
         "licenses", [None, 3, "STANDARD", [(Plan.STANDARD,)], [("STANDARD", "1Y")], [1]]

@@ -151,6 +151,22 @@ class TestWithAnOperatorsPartNumbers:
         assert RENEWAL in text_of(mail)
 
 
+def test_part_numbers_added_later_reach_the_stored_schedule(
+    capsys: pytest.CaptureFixture[str],
+    db: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # SPEC N1, C1: a fleet scheduled with the shipped catalog, then the operator supplies
+    # part numbers: the schedule was built with other names, so the sweep rebuilds it and
+    # the notice names the part numbers.
+    register(capsys, db)
+    monkeypatch.setenv("UPSLIFE_CATALOG", str(operator_catalog(tmp_path)))
+    ok(capsys, f"--db {db} sweep --on 2025-08-02")
+    (mail,) = messages(tmp_path / "outbox")
+    assert RENEWAL in text_of(mail)
+
+
 class TestWithTheShippedCatalog:
     def test_the_quote_names_every_plan_license_by_description_and_lists_its_key(
         self, capsys: pytest.CaptureFixture[str], db: str  # noqa: F811
