@@ -17,7 +17,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from upslife.catalog import ASSUMPTION_PREFIX, MODEL_FIELDS, Catalog, Chemistry, ModelInfo
+from upslife.catalog import (
+    ASSUMPTION_PREFIX,
+    MODEL_FIELDS,
+    Catalog,
+    Chemistry,
+    ModelInfo,
+    PlanLicensePart,
+    plan_license_key,
+)
 from upslife.errors import (
     InvalidInput,
     InvalidQuantity,
@@ -592,3 +600,190 @@ class TestFuzzingTheLoaderYieldsOnlyDocumentedErrors:
         del entry[field]
         with pytest.raises(InvalidInput, match=field):
             Catalog.from_json(document(entry))
+
+
+# --------------------------------------------------------------------------- plan licenses
+
+PLAN_NAMES = ("STANDARD", "ADVANCED")
+TERM_LABELS = ("1Y", "3Y", "5Y")
+part_numbers = st.text(
+    alphabet=string.ascii_uppercase + string.digits + "-", min_size=1, max_size=20
+)
+
+
+@st.composite
+def plan_license_tables(draw: st.DrawFn) -> dict[str, dict[str, dict[str, str]]]:
+    """Any valid ``plan_licenses`` table: some plans and terms, distinct part numbers."""
+    keys = draw(
+        st.lists(
+            st.tuples(st.sampled_from(PLAN_NAMES), st.sampled_from(TERM_LABELS)), unique=True
+        )
+    )
+    numbers = draw(
+        st.lists(part_numbers, min_size=len(keys), max_size=len(keys), unique_by=str.upper)
+    )
+    table: dict[str, dict[str, dict[str, str]]] = {}
+    for (plan, term), number in zip(keys, numbers, strict=True):
+        table.setdefault(plan, {})[term] = {"part_number": number, "source": draw(clean_texts)}
+    return table
+
+
+def with_parts(table: object) -> dict[str, Any]:
+    return document(shipped_entry()) | {"plan_licenses": table}
+
+
+def part(number: object = "PN-1", source: object = "a price list") -> dict[str, object]:
+    return {"part_number": number, "source": source}
+
+
+BAD_PARTS: list[tuple[str, object, tuple[str, ...]]] = [
+    # (case, plan_licenses table, fragments the message must hold besides the path)
+    ("a table that is not an object", [part()], ("plan_licenses",)),
+    ("an unknown plan", {"BASIC": {"1Y": part()}}, ("plan_licenses", "BASIC")),
+    ("a lower-case plan", {"standard": {"1Y": part()}}, ("plan_licenses", "standard")),
+    ("terms not an object", {"STANDARD": ["1Y"]}, ("plan_licenses.STANDARD",)),
+    ("an unknown term", {"STANDARD": {"2Y": part()}}, ("plan_licenses.STANDARD", "2Y")),
+    ("an entry that is bare text", {"STANDARD": {"1Y": "PN-1"}}, ("plan_licenses.STANDARD.1Y",)),
+    (
+        "no source",
+        {"ADVANCED": {"5Y": {"part_number": "PN-5"}}},
+        ("plan_licenses.ADVANCED.5Y", "source"),
+    ),
+    (
+        "no part number",
+        {"ADVANCED": {"3Y": {"source": "a price list"}}},
+        ("plan_licenses.ADVANCED.3Y", "part_number"),
+    ),
+    ("a blank part number", {"STANDARD": {"3Y": part("  ")}}, ("plan_licenses.STANDARD.3Y",)),
+    ("a numeric part number", {"STANDARD": {"3Y": part(123)}}, ("plan_licenses.STANDARD.3Y",)),
+    ("a blank source", {"STANDARD": {"1Y": part(source="")}}, ("plan_licenses.STANDARD.1Y",)),
+    (
+        "a control character",
+        {"STANDARD": {"1Y": part("PN\n1")}},
+        ("plan_licenses.STANDARD.1Y", "part_number"),
+    ),
+    ("an overlong part number", {"STANDARD": {"1Y": part("P" * 65)}}, ("STANDARD.1Y",)),
+    (
+        "a misspelt field",
+        {"STANDARD": {"1Y": part() | {"part_nummer": "x"}}},
+        ("plan_licenses.STANDARD.1Y", "part_nummer"),
+    ),
+    (
+        "one part number for two terms",
+        {"STANDARD": {"1Y": part("PN-1"), "3Y": part("pn-1")}},
+        ("plan_licenses.STANDARD.1Y", "plan_licenses.STANDARD.3Y"),
+    ),
+]
+
+
+class TestPlanLicensePartNumbersAreTheOperatorsData:
+    def test_the_shipped_catalog_has_none_and_says_why(self) -> None:
+        # SPEC C1: no public source publishes SmartConnect plan license part numbers, so the
+        # shipped table is empty rather than made up, and the file says so.
+        shipped = Catalog.default()
+        assert shipped.plan_licenses == ()
+        assert all(
+            shipped.plan_license(plan, term) is None
+            for plan in PLAN_NAMES
+            for term in TERM_LABELS
+        )
+        raw = json.loads(
+            (resources.files("upslife") / "data" / "catalog.json").read_text(encoding="utf-8")
+        )
+        assert set(raw["plan_licenses"]) == {"_about"}
+        assert "no public source" in raw["plan_licenses"]["_about"]
+
+    def test_an_operators_file_names_part_numbers_with_their_sources(self) -> None:
+        # SPEC C1
+        table = {
+            "STANDARD": {"1Y": part(" PN-S1 ", " our distributor's list ")},
+            "ADVANCED": {"_note": "3Y and 5Y not sold here", "1Y": part("PN-A1")},
+        }
+        catalog = Catalog.from_json(with_parts(table))
+        found = catalog.plan_license("standard", "1y")
+        assert found == PlanLicensePart("STANDARD", "1Y", "PN-S1", "our distributor's list")
+        assert found is not None
+        assert found.key == "plan_licenses.STANDARD.1Y"
+        assert catalog.plan_license("ADVANCED", "3Y") is None
+        assert [p.key for p in catalog.plan_licenses] == [
+            "plan_licenses.STANDARD.1Y",
+            "plan_licenses.ADVANCED.1Y",
+        ]
+
+    def test_the_catalog_key_of_a_plan_license(self) -> None:
+        # SPEC C1: what a quote tells the operator to fill.
+        assert plan_license_key(" advanced ", "5y") == "plan_licenses.ADVANCED.5Y"
+        for plan, term in (("BASIC", "1Y"), ("STANDARD", "2Y"), (1, "1Y")):
+            with pytest.raises(InvalidInput):
+                plan_license_key(plan, term)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        ("table", "fragments"),
+        [pytest.param(table, part, id=case) for case, table, part in BAD_PARTS],
+    )
+    def test_a_malformed_entry_is_refused_naming_its_key(
+        self, tmp_path: Path, table: object, fragments: tuple[str, ...]
+    ) -> None:
+        # SPEC C1, SPEC D5
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps(with_parts(table)), encoding="utf-8")
+        with pytest.raises(InvalidInput) as caught:
+            Catalog.from_file(path)
+        assert isinstance(caught.value, UpslifeError)
+        for fragment in (str(path), *fragments):
+            assert fragment in str(caught.value)
+
+    def test_a_part_number_built_by_hand_is_checked_too(self) -> None:
+        # SPEC C1, SPEC D5
+        for args in (
+            ("GOLD", "1Y", "PN", "src"),
+            ("STANDARD", "10Y", "PN", "src"),
+            ("STANDARD", "1Y", "", "src"),
+            ("STANDARD", "1Y", "PN", None),
+        ):
+            with pytest.raises(InvalidInput):
+                PlanLicensePart(*args)
+        one = PlanLicensePart("STANDARD", "1Y", "PN", "src")
+        with pytest.raises(InvalidInput, match="twice"):
+            Catalog([], plan_licenses=[one, one])
+        with pytest.raises(InvalidInput):
+            Catalog([], plan_licenses="PN")  # type: ignore[arg-type]
+
+    @given(plan_license_tables())
+    def test_a_table_survives_a_round_trip_through_the_json(
+        self, table: dict[str, dict[str, dict[str, str]]]
+    ) -> None:
+        # SPEC C1
+        catalog = Catalog.from_json(with_parts(table))
+        assert Catalog.from_json(catalog.to_json()) == catalog
+        for plan, terms in table.items():
+            for term, entry in terms.items():
+                found = catalog.plan_license(plan, term)
+                assert found is not None
+                assert found.part_number == entry["part_number"]
+
+    @given(plan_license_tables(), plan_license_tables())
+    def test_merging_overrides_part_numbers_key_by_key(
+        self,
+        first: dict[str, dict[str, dict[str, str]]],
+        second: dict[str, dict[str, dict[str, str]]],
+    ) -> None:
+        # SPEC C1: the operator's file wins on each plan and term it names.
+        a, b = Catalog.from_json(with_parts(first)), Catalog.from_json(with_parts(second))
+        kept = {(p.plan, p.term): p.part_number.upper() for p in a.plan_licenses}
+        kept.update({(p.plan, p.term): p.part_number.upper() for p in b.plan_licenses})
+        if len(set(kept.values())) < len(kept):  # one part number for two plans or terms
+            with pytest.raises(InvalidInput, match="same part number"):
+                a.merged(b)
+            return
+        merged = a.merged(b)
+        for plan in PLAN_NAMES:
+            for term in TERM_LABELS:
+                expected = b.plan_license(plan, term) or a.plan_license(plan, term)
+                assert merged.plan_license(plan, term) == expected
+
+    @given(json_values)
+    def test_any_table_loads_or_raises_an_upslife_error(self, table: object) -> None:
+        # SPEC C1, SPEC D5
+        with contextlib.suppress(UpslifeError):
+            Catalog.from_json(with_parts(table))

@@ -11,6 +11,14 @@ over the shipped one. Every value in the shipped file names its public source, o
 >>> catalog.get("SMTL750RMI2UC").chemistry is Chemistry.LITHIUM_ION
 True
 
+The catalog may also hold the orderable part numbers of plan licenses, per plan and term
+(``plan_licenses``). The shipped table is empty: no public source publishes them, and a
+made-up part number would be worse than none. An operator who has them writes them in a
+catalog file of their own (docs/operations.md).
+
+>>> catalog.plan_license("STANDARD", "1Y") is None
+True
+
 The module reads no file but the shipped data file and the file a caller names; it holds
 no state but an immutable cache of the shipped catalog.
 """
@@ -30,15 +38,19 @@ from typing import Any, Final, final
 
 import attrs
 
-from upslife._validation import MAX_SERIAL, require_positive_int, require_text
+from upslife._validation import MAX_MESSAGE, MAX_SERIAL, require_positive_int, require_text
 from upslife.errors import InvalidInput, InvalidQuantity, UnknownModel
 
 __all__ = [
     "ASSUMPTION_PREFIX",
+    "LICENSED_PLANS",
+    "LICENSE_TERMS",
     "MODEL_FIELDS",
     "Catalog",
     "Chemistry",
     "ModelInfo",
+    "PlanLicensePart",
+    "plan_license_key",
 ]
 
 
@@ -75,6 +87,15 @@ _TEXT_FIELDS: Final = frozenset(
 _COUNT_FIELDS: Final = frozenset(
     {"va", "battery_life_months", "base_warranty_months", "service_life_months"}
 )
+LICENSED_PLANS: Final = ("STANDARD", "ADVANCED")
+"""The plans sold as licenses, as named in ``plan_licenses`` (``Plan.name``, SPEC E1)."""
+
+LICENSE_TERMS: Final = ("1Y", "3Y", "5Y")
+"""The license terms, as named in ``plan_licenses`` (``Term.label``, SPEC E3)."""
+
+PLAN_LICENSE_FIELDS: Final = ("part_number", "source")
+"""The fields of one ``plan_licenses`` entry; both are required."""
+
 _SCHEMA_HINT: Final = (
     "see docs/catalog.md for the schema, or the shipped upslife/data/catalog.json for an example"
 )
@@ -219,6 +240,101 @@ class ModelInfo:
         return data
 
 
+def plan_license_key(plan: str, term: str) -> str:
+    """Where a plan license's part number goes in a catalog file (SPEC C1).
+
+    >>> plan_license_key("standard", "3y")
+    'plan_licenses.STANDARD.3Y'
+    """
+    return f"plan_licenses.{_licensed_plan(plan)}.{_license_term(term)}"
+
+
+def _licensed_plan(value: object) -> str:
+    if isinstance(value, str) and value.strip().upper() in LICENSED_PLANS:
+        return value.strip().upper()
+    raise InvalidInput(
+        f"a plan license is for plan {' or '.join(LICENSED_PLANS)}, "
+        f"got {_json_type(value)}"
+    )
+
+
+def _license_term(value: object) -> str:
+    if isinstance(value, str) and value.strip().upper() in LICENSE_TERMS:
+        return value.strip().upper()
+    raise InvalidInput(
+        f"a plan license term is {', '.join(LICENSE_TERMS)}, got {_json_type(value)}"
+    )
+
+
+def _part_text(instance: PlanLicensePart, attribute: attrs.Attribute[str], value: object) -> None:
+    key = f"{instance.plan}.{instance.term}"
+    if attribute.name == "part_number":
+        require_text(value, f"the part_number of plan_licenses.{key}", max_length=MAX_SERIAL)
+    else:
+        require_text(value, f"the source of plan_licenses.{key}", max_length=MAX_MESSAGE)
+
+
+def _stripped(value: str) -> str:
+    candidate: object = value  # typed callers aside, the validator names what arrived
+    return candidate.strip() if isinstance(candidate, str) else value
+
+
+@final
+@attrs.frozen
+class PlanLicensePart:
+    """The orderable part number of one plan license (plan and term), and its source (C1).
+
+    ``plan`` is ``"STANDARD"`` or ``"ADVANCED"`` and ``term`` ``"1Y"``, ``"3Y"`` or ``"5Y"``
+    (case ignored); ``part_number`` is what a buyer orders and ``source`` says where it
+    comes from (a price list, a distributor's catalog, or ``"assumption: ..."``). A bad
+    value raises :class:`~upslife.errors.InvalidInput` naming its catalog key.
+
+    >>> PlanLicensePart("standard", "1y", " PN-1 ", "our distributor's price list").key
+    'plan_licenses.STANDARD.1Y'
+    """
+
+    plan: str = attrs.field(converter=_licensed_plan)
+    term: str = attrs.field(converter=_license_term)
+    part_number: str = attrs.field(converter=_stripped, validator=_part_text)
+    source: str = attrs.field(converter=_stripped, validator=_part_text)
+
+    @property
+    def key(self) -> str:
+        """Its catalog key, ``plan_licenses.STANDARD.1Y``."""
+        return f"plan_licenses.{self.plan}.{self.term}"
+
+
+def _unique_parts(value: Iterable[PlanLicensePart]) -> tuple[PlanLicensePart, ...]:
+    """The parts in plan, then term order; a plan and term listed twice is refused."""
+    candidate: object = value
+    if isinstance(candidate, (str, bytes, Mapping)) or not isinstance(candidate, Iterable):
+        raise InvalidInput(
+            f"plan_licenses is built from PlanLicensePart values, got {type(candidate).__name__}"
+        )
+    parts: dict[tuple[str, str], PlanLicensePart] = {}
+    for part in candidate:
+        if not isinstance(part, PlanLicensePart):
+            raise InvalidInput(
+                f"plan_licenses holds PlanLicensePart values, got {type(part).__name__}"
+            )
+        if (part.plan, part.term) in parts:
+            raise InvalidInput(f"{part.key} is listed twice; keep one part number")
+        for other in parts.values():
+            if other.part_number.upper() == part.part_number.upper():
+                raise InvalidInput(
+                    f"{other.key} and {part.key} have the same part number "
+                    f"{_shortened(repr(part.part_number))}: each plan and term is ordered "
+                    "by its own"
+                )
+        parts[(part.plan, part.term)] = part
+    return tuple(
+        sorted(
+            parts.values(),
+            key=lambda p: (LICENSED_PLANS.index(p.plan), LICENSE_TERMS.index(p.term)),
+        )
+    )
+
+
 def _build_index(catalog: Catalog) -> Mapping[str, ModelInfo]:
     return MappingProxyType({info.model: info for info in catalog.entries})
 
@@ -254,13 +370,17 @@ class Catalog:
 
     Lookups ignore case and surrounding blanks. An unknown model raises
     :class:`~upslife.errors.UnknownModel` (a ``LookupError``), whose message says how to
-    supply a catalog of one's own.
+    supply a catalog of one's own. ``plan_licenses`` are the orderable part numbers of plan
+    licenses the operator knows (:meth:`plan_license`); the shipped catalog has none.
 
     >>> Catalog.default().merged(Catalog([])).get("smc1500ic").family
     'Smart-UPS C SMC'
     """
 
     entries: tuple[ModelInfo, ...] = attrs.field(converter=_unique_entries)
+    plan_licenses: tuple[PlanLicensePart, ...] = attrs.field(
+        default=(), kw_only=True, converter=_unique_parts
+    )
     _index: Mapping[str, ModelInfo] = attrs.field(
         init=False,
         eq=False,
@@ -322,7 +442,8 @@ class Catalog:
                 raise InvalidInput(f"{origin} is nested too deeply to be a catalog") from e
         else:
             data = source
-        return cls(_parse_document(data, origin))
+        entries, parts = _parse_document(data, origin)
+        return cls(entries, plan_licenses=parts)
 
     # ------------------------------------------------------------------ lookup
 
@@ -338,6 +459,20 @@ class Catalog:
             return self._index[key]
         except KeyError:
             raise UnknownModel(self._unknown_message(key)) from None
+
+    def plan_license(self, plan: str, term: str) -> PlanLicensePart | None:
+        """The part number of the ``plan`` license for ``term`` (``"STANDARD"``, ``"1Y"``;
+        case ignored), or ``None`` when the catalog has none: then a quote names the
+        license by its description and says it needs a part number.
+
+        Raises:
+            InvalidInput: ``plan`` is not a licensed plan or ``term`` not a license term.
+        """
+        wanted = (_licensed_plan(plan), _license_term(term))
+        for part in self.plan_licenses:
+            if (part.plan, part.term) == wanted:
+                return part
+        return None
 
     def __contains__(self, model: object) -> bool:
         if not isinstance(model, str) or not model.strip():
@@ -359,7 +494,8 @@ class Catalog:
     # ------------------------------------------------------------------ combining
 
     def merged(self, other: Catalog) -> Catalog:
-        """This catalog with ``other``'s entries added; on a shared model ``other`` wins.
+        """This catalog with ``other``'s entries added; on a shared model ``other`` wins,
+        and so on a plan license part number of the same plan and term.
 
         >>> shipped = Catalog.default()
         >>> mine = Catalog([attrs.evolve(shipped.get("SMT1500C"), battery_life_months=36)])
@@ -370,14 +506,24 @@ class Catalog:
             raise InvalidInput(f"can only merge another Catalog, got {type(other).__name__}")
         combined = dict(self._index)
         combined.update(other._index)
-        return Catalog(combined.values())
+        parts = {(p.plan, p.term): p for p in self.plan_licenses}
+        parts.update({(p.plan, p.term): p for p in other.plan_licenses})
+        return Catalog(combined.values(), plan_licenses=parts.values())
 
     def to_json(self) -> str:
         """The catalog as JSON in the file schema, so ``from_json(c.to_json()) == c``."""
-        document = {
+        document: dict[str, Any] = {
             "_about": "upslife model catalog (SPEC C1); schema in docs/catalog.md",
             "models": [entry.to_json_data() for entry in self.entries],
         }
+        if self.plan_licenses:
+            table: dict[str, dict[str, dict[str, str]]] = {}
+            for part in self.plan_licenses:
+                table.setdefault(part.plan, {})[part.term] = {
+                    "part_number": part.part_number,
+                    "source": part.source,
+                }
+            document["plan_licenses"] = table
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
     def _unknown_message(self, key: str) -> str:
@@ -402,7 +548,9 @@ def _shipped_catalog() -> Catalog:
 # --------------------------------------------------------------------------- parsing
 
 
-def _parse_document(data: object, origin: str) -> list[ModelInfo]:
+def _parse_document(
+    data: object, origin: str
+) -> tuple[list[ModelInfo], list[PlanLicensePart]]:
     if not isinstance(data, Mapping):
         raise InvalidInput(
             f"{origin} must be a JSON object with a 'models' list, got "
@@ -410,12 +558,13 @@ def _parse_document(data: object, origin: str) -> list[ModelInfo]:
         )
     unknown = sorted(
         _shortened(repr(key)) for key in data if not (isinstance(key, str) and key.startswith("_"))
-        and key != "models"
+        and key not in ("models", "plan_licenses")
     )
     if unknown:
         raise InvalidInput(
             f"{origin} has unknown top-level key(s) {', '.join(unknown)}; expected 'models' "
-            f"(keys starting with '_' are comments); {_SCHEMA_HINT}"
+            f"and optionally 'plan_licenses' (keys starting with '_' are comments); "
+            f"{_SCHEMA_HINT}"
         )
     if "models" not in data:
         raise InvalidInput(f"{origin} has no 'models' list; {_SCHEMA_HINT}")
@@ -432,7 +581,82 @@ def _parse_document(data: object, origin: str) -> list[ModelInfo]:
                 f"and {position}); keep one"
             )
         seen[entry.model] = position
-    return entries
+    return entries, _parse_plan_licenses(data.get("plan_licenses", {}), origin)
+
+
+def _comment(key: object) -> bool:
+    return isinstance(key, str) and key.startswith("_")
+
+
+def _parse_plan_licenses(table: object, origin: str) -> list[PlanLicensePart]:
+    """``{"STANDARD": {"1Y": {"part_number": ..., "source": ...}, ...}, ...}``; any part
+    may be left out, and every error names the key it is about."""
+    where = f"{origin}: plan_licenses"
+    if not isinstance(table, Mapping):
+        raise InvalidInput(
+            f"{where} must be an object of plan -> term -> "
+            f"{{part_number, source}}, got {_json_type(table)}"
+        )
+    parts: list[PlanLicensePart] = []
+    for plan, terms in table.items():
+        if _comment(plan):
+            continue
+        if plan not in LICENSED_PLANS:
+            raise InvalidInput(
+                f"{where}: unknown plan {_shortened(repr(plan))}; "
+                f"plans: {', '.join(LICENSED_PLANS)}"
+            )
+        if not isinstance(terms, Mapping):
+            raise InvalidInput(
+                f"{where}.{plan} must be an object of term -> {{part_number, source}}, "
+                f"got {_json_type(terms)}"
+            )
+        for term, entry in terms.items():
+            if _comment(term):
+                continue
+            if term not in LICENSE_TERMS:
+                raise InvalidInput(
+                    f"{where}.{plan}: unknown term {_shortened(repr(term))}; "
+                    f"terms: {', '.join(LICENSE_TERMS)}"
+                )
+            parts.append(_parse_part(entry, plan, term, origin))
+    try:
+        _unique_parts(parts)  # the same part number twice is refused with the file named
+    except InvalidInput as e:
+        raise InvalidInput(f"{origin}: {e}") from e
+    return parts
+
+
+def _parse_part(entry: object, plan: str, term: str, origin: str) -> PlanLicensePart:
+    where = f"{origin}: {plan_license_key(plan, term)}"
+    if not isinstance(entry, Mapping):
+        raise InvalidInput(
+            f"{where} must be an object with part_number and source, got {_json_type(entry)}"
+        )
+    unknown = sorted(
+        _shortened(repr(key)) for key in entry
+        if key not in PLAN_LICENSE_FIELDS and not _comment(key)
+    )
+    if unknown:
+        raise InvalidInput(
+            f"{where}: unknown field(s) {', '.join(unknown)}; "
+            f"known fields: {', '.join(PLAN_LICENSE_FIELDS)}"
+        )
+    missing = [name for name in PLAN_LICENSE_FIELDS if name not in entry]
+    if missing:
+        raise InvalidInput(
+            f"{where}: missing field(s) {', '.join(missing)} (every part number names "
+            "its source, SPEC C1)"
+        )
+    for name in PLAN_LICENSE_FIELDS:
+        if not isinstance(entry[name], str):
+            raise InvalidInput(
+                f"{where}: field {name} must be a string, got {_json_type(entry[name])}"
+            )
+    try:
+        return PlanLicensePart(plan, term, entry["part_number"], entry["source"])
+    except InvalidInput as e:
+        raise InvalidInput(f"{origin}: {e}") from e
 
 
 def _parse_entry(raw: object, where: str) -> ModelInfo:

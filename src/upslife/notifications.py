@@ -341,8 +341,8 @@ def trusted_event(
 def default_plan_license_sku(plan: Plan) -> str:
     """What a plan-expiry notice names as the SKU needed: ``"Standard plan license 1Y/3Y/5Y"``.
 
-    Plan licenses are not model data, so the catalog has no SKU for them; a caller with real
-    part numbers passes its own function as ``plan_license_sku``.
+    The shipped catalog has no plan license part numbers; with an operator's catalog that
+    has some, callers pass ``reports.plan_license_sku_of(catalog)`` as ``plan_license_sku``.
     """
     return f"{require_instance(plan, Plan, 'plan').title} plan license 1Y/3Y/5Y"
 

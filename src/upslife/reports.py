@@ -133,8 +133,13 @@ __all__ = [
     "in_renewal_order",
     "inventory_row",
     "inventory_rows",
+    "missing_part_numbers",
     "operational_row",
     "operational_rows",
+    "plan_license_description",
+    "plan_license_prices",
+    "plan_license_sku_of",
+    "plan_option_sku",
     "quote",
     "renewal_due_on",
     "renewal_key",
@@ -905,6 +910,110 @@ def reportable(
     for device in iter_items(devices, ReportDevice, "devices"):
         if access(state, device.serial, user) is not None:
             yield device
+
+
+# ------------------------------------------------------------------ plan license part numbers (R6)
+
+
+def plan_license_description(plan: Plan, term: Term) -> str:
+    """A plan license in words, the name used where no part number is known (SPEC R6):
+    ``"Standard plan license 3Y"``; also the price-list key that always works."""
+    plan = require_instance(plan, Plan, "plan")
+    return f"{plan.title} plan license {require_instance(term, Term, 'term').label}"
+
+
+def plan_option_sku(catalog: Catalog, plan: Plan, term: Term) -> str:
+    """What to order for a ``plan`` license of ``term`` (SPEC R6, C1): the catalog's part
+    number when it has one, else :func:`plan_license_description`.
+
+    >>> plan_option_sku(Catalog.default(), Plan.STANDARD, Term.Y3)
+    'Standard plan license 3Y'
+    """
+    require_instance(catalog, Catalog, "catalog")
+    part = catalog.plan_license(require_instance(plan, Plan, "plan").name, term.label)
+    return plan_license_description(plan, term) if part is None else part.part_number
+
+
+def _renewal_sku(catalog: Catalog, plan: Plan) -> str:
+    parts = [(term, catalog.plan_license(plan.name, term.label)) for term in Term]
+    if all(part is None for _, part in parts):
+        return default_plan_license_sku(plan)
+    return " / ".join(
+        plan_license_description(plan, term) if part is None
+        else f"{part.part_number} ({term.label})"
+        for term, part in parts
+    )
+
+
+def plan_license_sku_of(catalog: Catalog) -> Callable[[Plan], str]:
+    """The ``plan_license_sku`` function of ``catalog``: what a plan expiry names as the
+    SKU needed in notices, reports, calendars and forecasts (SPEC N1, R1, R2, R6, C1).
+
+    The renewal's term is the buyer's choice, so all three are named: with no part number
+    in the catalog, ``"Standard plan license 1Y/3Y/5Y"``
+    (:func:`~upslife.notifications.default_plan_license_sku`, returned itself); with part
+    numbers, each term's part number, or its description where it has none:
+    ``"PN-1 (1Y) / PN-3 (3Y) / Standard plan license 5Y"``.
+
+    >>> plan_license_sku_of(Catalog.default()) is default_plan_license_sku
+    True
+    """
+    require_instance(catalog, Catalog, "catalog")
+    if not catalog.plan_licenses:
+        return default_plan_license_sku
+    names = {plan: _renewal_sku(catalog, plan) for plan in Plan if plan.is_paid}
+
+    def sku(plan: Plan) -> str:
+        name = names.get(plan)
+        return default_plan_license_sku(plan) if name is None else name
+
+    return sku
+
+
+def missing_part_numbers(
+    catalog: Catalog, licenses: Iterable[tuple[Plan, Term]]
+) -> tuple[tuple[Plan, Term], ...]:
+    """The plan licenses of ``licenses`` the catalog has no part number for, once each, in
+    plan then term order: what an operator still has to fill in (SPEC R6, C1); the catalog
+    key of each is :func:`~upslife.catalog.plan_license_key` of its plan name and term."""
+    require_instance(catalog, Catalog, "catalog")
+    wanted: set[tuple[Plan, Term]] = set()
+    for pair in iter_items(licenses, tuple, "licenses"):
+        if len(pair) != 2:
+            raise InvalidType(f"licenses must hold (Plan, Term) pairs, got {len(pair)} item(s)")
+        plan, term = pair
+        wanted.add((require_instance(plan, Plan, "plan"), require_instance(term, Term, "term")))
+    return tuple(
+        (plan, term)
+        for plan in Plan
+        for term in Term
+        if (plan, term) in wanted and catalog.plan_license(plan.name, term.label) is None
+    )
+
+
+def plan_license_prices(
+    catalog: Catalog, prices: Mapping[str, Decimal]
+) -> dict[str, Decimal]:
+    """``prices`` with plan licenses priced under the names :func:`plan_option_sku` and
+    :func:`plan_license_sku_of` give them (SPEC R6): a price list keyed by part number is
+    used as it is, and one keyed by description (``"Standard plan license 3Y"``,
+    ``"Standard plan license 1Y/3Y/5Y"``) keeps working once the catalog has part numbers.
+    A price given under the part number wins over one under the description.
+    """
+    require_instance(catalog, Catalog, "catalog")
+    result = dict(_prices(prices) or {})
+    renewal = plan_license_sku_of(catalog)
+    for plan in Plan:
+        if not plan.is_paid:
+            continue
+        for term in Term:
+            sku, words = plan_option_sku(catalog, plan, term), plan_license_description(plan, term)
+            if sku not in result and words in result:
+                result[sku] = result[words]
+        sku, words = renewal(plan), default_plan_license_sku(plan)
+        if sku not in result and words in result:
+            result[sku] = result[words]
+    return result
 
 
 # --------------------------------------------------------------------------- quotes (R6)

@@ -21,8 +21,9 @@ from upslife.app.schedule import schedule_entry
 from upslife.catalog import Catalog
 from upslife.errors import InvalidInput, UnknownDevice, UpslifeError
 from upslife.hardware.snapshot import DeviceSnapshot, UpsTransport
+from upslife.notifications import lifecycle_events
 from upslife.ports import Device, Store
-from upslife.reports import Vitals
+from upslife.reports import Vitals, plan_license_sku_of
 
 __all__ = [
     "DEFAULT_BUDGET",
@@ -173,10 +174,13 @@ def _fold(
     changed = apply_snapshot(device, snapshot, today)
     facts = facts_of(store, catalog, changed)
     sent = store.sent_stages(changed.serial)
-    saved = refresh_next_notice(changed, facts, sent, after=today - timedelta(days=1))
+    events = lifecycle_events(facts, plan_license_sku=plan_license_sku_of(catalog))
+    saved = refresh_next_notice(
+        changed, facts, sent, after=today - timedelta(days=1), events=events
+    )
     store.save_device(saved)
     # the write path of the stored schedule (app/schedule.py): the plan reads these events
-    store.save_schedule(schedule_entry(saved, facts, sent, saved.next_notice_on))
+    store.save_schedule(schedule_entry(saved, facts, sent, saved.next_notice_on, events=events))
 
 
 def poll(

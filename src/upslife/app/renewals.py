@@ -34,7 +34,7 @@ from upslife.errors import InvalidInput, NotPermitted, ResellerNotConnected
 from upslife.invitations import InvitationState
 from upslife.notifications import Recipient
 from upslife.rendering.templates import clean
-from upslife.reports import RenewalRow, renewal_rows, sorted_for_renewal
+from upslife.reports import RenewalRow, plan_license_sku_of, renewal_rows, sorted_for_renewal
 from upslife.sharing import Action
 
 __all__ = ["MAX_ATTACHMENT_BYTES", "RenewalsSent", "ReportFormat", "send_renewals"]
@@ -133,7 +133,9 @@ def send_renewals(
     if sender != owner.id and not devices:
         raise NotPermitted(None, Action.DOWNLOAD_REPORTS)
     today = ctx.today(owner, now)
-    rows = sorted_for_renewal(renewal_rows(devices, today))
+    rows = sorted_for_renewal(
+        renewal_rows(devices, today, plan_license_sku=plan_license_sku_of(ctx.catalog))
+    )
     attachment = _attachment(rows, form, today)
     to_reseller = connection is not None and address == connection.reseller_email
     company = owner.contact.company

@@ -50,6 +50,7 @@ from upslife.invitations import (
 )
 from upslife.notifications import Digest, EventKind, Notice, Recipient, lifecycle_events, reminder
 from upslife.ports import OutboxItem
+from upslife.reports import plan_license_sku_of
 from upslife.sharing import Action, Role
 
 __all__ = [
@@ -282,7 +283,9 @@ def send_reminder(ctx: Context, serial: str, kind: EventKind, *, by: str) -> Not
         error = NotPermitted(role, Action.VIEW, device.serial)
         ctx.log_refusal(device, by, role, Action.VIEW, error, today)
         raise error
-    events = lifecycle_events(ctx.view(device).facts())
+    events = lifecycle_events(
+        ctx.view(device).facts(), plan_license_sku=plan_license_sku_of(ctx.catalog)
+    )
     candidates = sorted((e for e in events if e.kind is kind), key=lambda e: e.id.on, reverse=True)
     if not candidates:
         raise UnknownDevice(f"device {device.serial} has no open {kind.value} event")

@@ -71,6 +71,7 @@ from upslife.notifications import (
     trusted_event,
 )
 from upslife.ports import STALE, Device, Owner, ScheduleEntry, Store
+from upslife.reports import plan_license_sku_of
 
 __all__ = [
     "SCHEDULE_VERSION",
@@ -95,8 +96,12 @@ _PLANS: Final = {p.name: p for p in Plan}
 
 
 def schedule_stamp(catalog: Catalog) -> str:
-    """What a schedule is built with: the rules version and a digest of the catalog (C1)."""
-    digest = hashlib.sha256(repr(catalog.entries).encode("utf-8")).hexdigest()[:16]
+    """What a schedule is built with: the rules version and a digest of the catalog (C1),
+    its plan license part numbers included when it has any (they are the SKUs stored)."""
+    built_from = repr(catalog.entries)
+    if catalog.plan_licenses:
+        built_from += repr(catalog.plan_licenses)
+    digest = hashlib.sha256(built_from.encode("utf-8")).hexdigest()[:16]
     return f"upslife.schedule.v{SCHEDULE_VERSION}:{digest}"
 
 
@@ -209,7 +214,9 @@ def reschedule(store: Store, catalog: Catalog, device: Device) -> ScheduleEntry:
     stored facts, its next stage date the device's ``next_notice_on`` just computed."""
     licenses, warranties = store.licenses_of(device.serial), store.warranties_of(device.serial)
     facts = build_facts(device, licenses, warranties, catalog)
-    entry = schedule_entry(device, facts, store.sent_stages(device.serial), device.next_notice_on)
+    events = lifecycle_events(facts, plan_license_sku=plan_license_sku_of(catalog))
+    sent = store.sent_stages(device.serial)
+    entry = schedule_entry(device, facts, sent, device.next_notice_on, events=events)
     store.save_schedule(entry)
     return entry
 
@@ -307,7 +314,7 @@ def _mark_stale(store: Store, serial: str) -> None:
 def _rebuild_one(store: Store, catalog: Catalog, device: Device, due_grace_days: int) -> None:
     serial = device.serial
     facts = build_facts(device, store.licenses_of(serial), store.warranties_of(serial), catalog)
-    events = lifecycle_events(facts)
+    events = lifecycle_events(facts, plan_license_sku=plan_license_sku_of(catalog))
     sent = store.sent_stages(serial)
     floor = device.registered_on - timedelta(days=1)
     nxt = next_notice_date(events, sent, after=floor, due_grace_days=due_grace_days)
@@ -374,7 +381,7 @@ def _plan_stale(
     device = store.get_device(entry.serial)
     licenses, warranties = store.licenses_of(device.serial), store.warranties_of(device.serial)
     facts = build_facts(device, licenses, warranties, catalog)
-    events = lifecycle_events(facts)
+    events = lifecycle_events(facts, plan_license_sku=plan_license_sku_of(catalog))
     sent = store.sent_stages(device.serial)
     if device.next_notice_on is None or device.next_notice_on > today:
         entry = schedule_entry(device, facts, sent, device.next_notice_on, events=events)

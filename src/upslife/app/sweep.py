@@ -90,6 +90,7 @@ from upslife.ports import (
     Store,
 )
 from upslife.rendering import DEFAULT_TEMPLATES, Templates, render_chat, render_email
+from upslife.reports import plan_license_sku_of
 from upslife.sharing import DEFAULT_RETENTION, Share, ShareState
 
 __all__ = [
@@ -234,7 +235,7 @@ def _plan_device(
     """Plan one due device: its notices into the outbox, its stages and next date saved,
     atomically (a savepoint inside the page's transaction). Returns (items added, notices)."""
     facts = facts_of(store, catalog, device)
-    events = lifecycle_events(facts)
+    events = lifecycle_events(facts, plan_license_sku=plan_license_sku_of(catalog))
     sent = store.sent_stages(device.serial)
     reseller_email, reseller_state = reseller
     notices = due_notices(

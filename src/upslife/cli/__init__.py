@@ -319,13 +319,18 @@ def cmd_report(args: argparse.Namespace, config: Config) -> None:
     user = args.user or args.owner
     as_of = args.on or service.today_for(args.owner)
     devices = list(service.report_devices(args.owner, user=user))
+    sku_of = reports.plan_license_sku_of(service.catalog)  # part numbers from the catalog (C1)
     rows: Any
     if args.kind == "inventory":
         layout: Any = formats.MY_INVENTORY
-        rows = reports.sorted_for_renewal(reports.inventory_rows(devices, as_of))
+        rows = reports.sorted_for_renewal(
+            reports.inventory_rows(devices, as_of, plan_license_sku=sku_of)
+        )
     elif args.kind == "renewals":
         layout = formats.MY_RENEWALS
-        rows = reports.sorted_for_renewal(reports.renewal_rows(devices, as_of))
+        rows = reports.sorted_for_renewal(
+            reports.renewal_rows(devices, as_of, plan_license_sku=sku_of)
+        )
     else:
         layout = formats.OPERATIONAL
         rows = reports.operational_rows(devices)
@@ -344,7 +349,9 @@ def cmd_calendar(args: argparse.Namespace, config: Config) -> None:
     entries = [
         entry
         for device in service.report_devices(args.owner, user=args.owner)
-        for entry in reports.calendar_entries(device)
+        for entry in reports.calendar_entries(
+            device, plan_license_sku=reports.plan_license_sku_of(service.catalog)
+        )
     ]
     out = Path(args.out)
     with open_private(out, "wb") as fh:

@@ -2,23 +2,29 @@
 
 Text output names each SKU, its quantity, unit price and total, and lists the SKUs the
 price list (``--prices FILE``, JSON ``{SKU: price}``) lacks: a missing price is said,
-never guessed. Money is printed with two decimals (``289.00``). ``--json`` gives the
-same facts as data.
+never guessed. A plan license is named by the catalog's part number when the catalog has
+one (SPEC C1), else by its description ("Standard plan license 3Y"), and then listed as
+needing a part number with the catalog key to fill (``plan_licenses.STANDARD.3Y``). The
+price list may key a plan license by either name. Money is printed with two decimals
+(``289.00``). ``--json`` gives the same facts as data.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from upslife.catalog import Catalog, plan_license_key
 from upslife.cli._common import Add, out, service
 from upslife.cli.config import Config
+from upslife.entitlements import Plan, Term
 from upslife.errors import InvalidInput
 
-__all__ = ["add_quote_commands", "money", "option_sku"]
+__all__ = ["add_quote_commands", "money"]
 
 
 def money(value: Decimal | None) -> str:
@@ -26,9 +32,31 @@ def money(value: Decimal | None) -> str:
     return "-" if value is None else f"{value.quantize(Decimal('0.01')):,.2f}".replace(",", "")
 
 
-def option_sku(plan_title: str, term_label: str) -> str:
-    """The price-list key of a quoted plan license: ``"Standard plan license 3Y"``."""
-    return f"{plan_title} plan license {term_label}"
+def needs_part_numbers(
+    catalog: Catalog, licenses: Iterable[tuple[Plan, Term]]
+) -> list[dict[str, str]]:
+    """The plan licenses named by description for want of a part number, each with the
+    catalog key an operator fills to name it (SPEC R6, C1)."""
+    from upslife import reports
+
+    return [
+        {
+            "sku": reports.plan_license_description(plan, term),
+            "catalog_key": plan_license_key(plan.name, term.label),
+        }
+        for plan, term in reports.missing_part_numbers(catalog, licenses)
+    ]
+
+
+def needs_part_numbers_line(needs: list[dict[str, str]]) -> list[str]:
+    """The text line listing :func:`needs_part_numbers`; none when nothing needs one."""
+    if not needs:
+        return []
+    return [
+        "needs a part number: "
+        + ", ".join(f"{n['sku']} (catalog key {n['catalog_key']})" for n in needs)
+        + " (set them in a catalog file: docs/operations.md)"
+    ]
 
 
 def read_prices(path: str | None) -> dict[str, Decimal] | None:
@@ -65,17 +93,22 @@ def cmd_quote(args: argparse.Namespace, config: Config) -> None:
 
     prices = read_prices(args.prices)
     lifecycle = service(args, config)
+    catalog = lifecycle.catalog
     try:
         device = lifecycle.device(args.serial)
         user = args.user or device.owner_id
         on = args.on or lifecycle.today_for(device.owner_id)
-        quote = reports.quote(lifecycle.report_device(device.serial, user=user), on)
+        quote = reports.quote(
+            lifecycle.report_device(device.serial, user=user),
+            on,
+            plan_license_sku=reports.plan_license_sku_of(catalog),
+        )
     finally:
         lifecycle.store.close()
-    price_of = (prices or {}).get
+    price_of = reports.plan_license_prices(catalog, prices or {}).get
     options: list[dict[str, Any]] = []
     for o in quote.options:
-        sku = option_sku(o.plan.title, o.term.label)
+        sku = reports.plan_option_sku(catalog, o.plan, o.term)
         options.append(
             {
                 "plan": o.plan.name,
@@ -105,6 +138,7 @@ def cmd_quote(args: argparse.Namespace, config: Config) -> None:
         else sorted({o["sku"] for o in options} | {n["sku"] for n in needs})
     )
     total = sum(priced, Decimal(0)) if priced else (Decimal(0) if not needs else None)
+    no_part = needs_part_numbers(catalog, ((o.plan, o.term) for o in quote.options))
     data = {
         "serial": quote.serial,
         "model": quote.model,
@@ -127,6 +161,7 @@ def cmd_quote(args: argparse.Namespace, config: Config) -> None:
         "needed": needs,
         "needed_total": total,
         "missing_prices": missing,
+        "needs_part_number": no_part,
     }
     now = (
         f"{quote.plan.title} until {quote.plan_expires_on.isoformat()}"
@@ -164,6 +199,7 @@ def cmd_quote(args: argparse.Namespace, config: Config) -> None:
             + ", ".join(missing)
             + ("" if prices is not None else " (give --prices FILE)")
         )
+    lines += needs_part_numbers_line(no_part)
     out(args, data, "\n".join(lines))
 
 
@@ -172,13 +208,30 @@ def cmd_forecast(args: argparse.Namespace, config: Config) -> None:
 
     prices = read_prices(args.prices)
     lifecycle = service(args, config)
+    catalog = lifecycle.catalog
+    renewal_sku = reports.plan_license_sku_of(catalog)
     try:
         lifecycle.store.get_owner(args.owner)  # an unknown owner is an error, not a zero budget
         devices = lifecycle.report_devices(args.owner, user=args.owner)
         start = args.on or lifecycle.today_for(args.owner)
-        forecast = reports.budget_forecast(devices, start, args.months, prices=prices)
+        forecast = reports.budget_forecast(
+            devices,
+            start,
+            args.months,
+            prices=None if prices is None else reports.plan_license_prices(catalog, prices),
+            plan_license_sku=renewal_sku,
+        )
     finally:
         lifecycle.store.close()
+    # a plan renewal's term is the buyer's choice: all three terms of its plan need a name
+    plan_of = {renewal_sku(plan): plan for plan in Plan if plan.is_paid}
+    renewed = {
+        plan_of[line.sku]
+        for m in forecast.months
+        for line in m.lines
+        if line.sku in plan_of
+    }
+    no_part = needs_part_numbers(catalog, ((plan, term) for plan in renewed for term in Term))
     months = []
     rows: list[tuple[str, ...]] = []
     for m in forecast.months:
@@ -212,6 +265,7 @@ def cmd_forecast(args: argparse.Namespace, config: Config) -> None:
         "complete": forecast.complete,
         "missing_prices": list(forecast.missing_prices),
         "without_sku": forecast.without_sku,
+        "needs_part_number": no_part,
     }
     text = [f"forecast of {args.owner} from {forecast.start.isoformat()}, {args.months} month(s):"]
     if rows:
@@ -228,6 +282,7 @@ def cmd_forecast(args: argparse.Namespace, config: Config) -> None:
         text.append("missing prices: " + ", ".join(forecast.missing_prices))
     if forecast.without_sku:
         text.append(f"{forecast.without_sku} event(s) have no SKU to price")
+    text += needs_part_numbers_line(no_part)
     out(args, data, "\n".join(text))
 
 
