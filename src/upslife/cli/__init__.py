@@ -9,7 +9,8 @@ Exit codes (the table per command is in docs/operations.md):
   missing secret, mail settings the server refuses), with one line on standard error, never
   a traceback; nothing was changed;
 - 75 (``EX_TEMPFAIL``): try again later: the mail server is unreachable (nothing could be
-  sent; the notices wait in the outbox) or the database stayed locked by another writer.
+  sent; the notices wait in the outbox), the database stayed locked by another writer, or the
+  PostgreSQL server is down (refused or timed out; a wrong DSN or login is 2).
 """
 
 from __future__ import annotations
