@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -184,6 +185,34 @@ class TestTheDatabaseExitStatus:
             2,
             "upslife: error: no device with serial AS1\n",
         )
+
+    @pytest.mark.parametrize("fresh", [False, True], ids=["existing", "new-file"])
+    def test_75_when_sqlite_stays_locked_past_the_busy_timeout(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        db: str,
+        monkeypatch: pytest.MonkeyPatch,
+        fresh: bool,
+    ) -> None:
+        # not only the sweep: any command that opens the store, even one creating the file
+        if not fresh:
+            setup_fleet(capsys, db)
+        monkeypatch.setattr("upslife.cli.config.SQLITE_BUSY_TIMEOUT", 0.1)
+        other = sqlite3.connect(db, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            code, out, err = run(
+                capsys,
+                f"--db {db} register --owner ops@acme.example "
+                "--serial AS7777777777 --model SMT1500C",
+            )
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert (code, out) == (75, "")
+        assert err.count("\n") == 1
+        assert err.startswith("upslife: try again later: ")
+        assert "locked" in err
 
 
 @pytest.mark.parametrize(
