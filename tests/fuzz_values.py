@@ -23,6 +23,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 import upslife
+from tests.strategies import MALFORMED_EMAILS
 from upslife import (
     ActivationCode,
     Battery,
@@ -84,23 +85,7 @@ texts = st.one_of(
     st.sampled_from(["", " ", "a" * 100_000, "AS123\n", "x\r\nBcc: evil@x.example", "\x00"]),
 )
 emails = st.one_of(
-    st.sampled_from(
-        [
-            "alice@example.com",
-            "a@x.com\n",
-            "a\x00b@x.com",
-            "a\u200b@x.com",
-            "\u202eevil@x.com",
-            "a..b@x.com",
-            ".a@x.com",
-            "a.@x.com",
-            "jörg@bücher.example",
-            "a@[127.0.0.1]",
-            "x" * 65 + "@x.com",
-            "a@" + "b" * 64 + ".com",
-            "a@" + ".".join(["abcdefghi"] * 30) + ".com",
-        ]
-    ),
+    st.sampled_from(["alice@example.com", *MALFORMED_EMAILS]),
     st.builds(lambda a, b: f"{a}@{b}", texts, texts),
 )
 ints = st.one_of(

@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import sqlite3
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -100,6 +103,116 @@ class TestSweepExitStatus:
         assert "delivery deferred" in out
         assert err.count("\n") == 1
         assert err.startswith("upslife: nothing sent, try again later")
+
+
+def _upslife(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real ``upslife`` command, in a process of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UPSLIFE_", "PG"))}
+    return subprocess.run(
+        [sys.executable, "-m", "upslife", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=60,
+    )
+
+
+class TestTheDatabaseExitStatus:
+    """A database that cannot serve now is 75 (cron tries again), a wrong setting 2."""
+
+    PASSWORD = "s3cret-pw"
+
+    @pytest.mark.parametrize(
+        "command",
+        ["explain AS1", "sweep", "register --owner a@b.example --serial AS1 --model SMT1500C"],
+    )
+    def test_75_when_postgresql_refuses_the_connection(self, command: str) -> None:
+        pytest.importorskip("psycopg")
+        from tests.peers import free_port
+
+        port = free_port()  # nothing listens there: the server is down
+        dsn = f"postgresql://upslife:{self.PASSWORD}@127.0.0.1:{port}/upslife"
+        result = _upslife("--db", dsn, *shlex.split(command))
+        assert result.returncode == 75, result.stderr
+        assert result.stdout == ""
+        assert result.stderr.count("\n") == 1
+        assert result.stderr.startswith("upslife: try again later: ")
+        assert f"127.0.0.1:{port}" in result.stderr
+        assert "refused" in result.stderr.lower()
+        assert self.PASSWORD not in result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_75_when_postgresql_does_not_answer_in_time(self) -> None:
+        pytest.importorskip("psycopg")
+        from tests.peers import silent_server
+
+        with silent_server() as port:  # accepts, never speaks: a hung server
+            dsn = f"postgresql://upslife:{self.PASSWORD}@127.0.0.1:{port}/upslife?connect_timeout=1"
+            result = _upslife("--db", dsn, "explain", "AS1")
+        assert result.returncode == 75, result.stderr
+        assert result.stderr.count("\n") == 1
+        assert f"127.0.0.1:{port}" in result.stderr
+        assert "timeout" in result.stderr
+        assert self.PASSWORD not in result.stderr
+
+    def test_2_for_a_malformed_dsn(self) -> None:
+        pytest.importorskip("psycopg")
+        dsn = f"postgresql://upslife:{self.PASSWORD}@127.0.0.1:5432/upslife?connect_timeout=soon"
+        result = _upslife("--db", dsn, "explain", "AS1")
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1
+        assert result.stderr.startswith("upslife: error: ")
+        assert "connect_timeout" in result.stderr
+        assert self.PASSWORD not in result.stderr
+
+    def test_2_when_the_server_refuses_the_login(self, postgres_dsn: str) -> None:
+        # the server is up and answers: an unknown role is the configuration's fault
+        from psycopg.conninfo import conninfo_to_dict
+
+        params = conninfo_to_dict(postgres_dsn)
+        host, port = params.get("host", "localhost"), params.get("port", "5432")
+        dsn = f"postgresql://no_such_upslife_role:{self.PASSWORD}@{host}:{port}/postgres"
+        result = _upslife("--db", dsn, "explain", "AS1")
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1
+        assert "no_such_upslife_role" in result.stderr
+        assert self.PASSWORD not in result.stderr
+
+    def test_the_running_server_serves_the_same_command(self, postgres_dsn: str) -> None:
+        result = _upslife("--db", postgres_dsn, "explain", "AS1")
+        assert (result.returncode, result.stderr) == (
+            2,
+            "upslife: error: no device with serial AS1\n",
+        )
+
+    @pytest.mark.parametrize("fresh", [False, True], ids=["existing", "new-file"])
+    def test_75_when_sqlite_stays_locked_past_the_busy_timeout(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        db: str,
+        monkeypatch: pytest.MonkeyPatch,
+        fresh: bool,
+    ) -> None:
+        # not only the sweep: any command that opens the store, even one creating the file
+        if not fresh:
+            setup_fleet(capsys, db)
+        monkeypatch.setattr("upslife.cli.config.SQLITE_BUSY_TIMEOUT", 0.1)
+        other = sqlite3.connect(db, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            code, out, err = run(
+                capsys,
+                f"--db {db} register --owner ops@acme.example "
+                "--serial AS7777777777 --model SMT1500C",
+            )
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert (code, out) == (75, "")
+        assert err.count("\n") == 1
+        assert err.startswith("upslife: try again later: ")
+        assert "locked" in err
 
 
 @pytest.mark.parametrize(

@@ -292,6 +292,18 @@ class DeviceStore(Protocol):
         ``UnknownDevice`` and changes nothing. The serial may then be registered anew."""
         ...
 
+    def remember_first_registration(self, serial: str, registered_on: date) -> None:
+        """Remember that ``serial`` was registered on ``registered_on``, for good: the
+        record outlives the device, so registering the serial again after a deletion
+        does not restart its trial (SPEC E2, docs/application.md). The earliest day
+        wins: a later day than the one remembered changes nothing."""
+        ...
+
+    def first_registered_on(self, serial: str) -> date | None:
+        """The day :meth:`remember_first_registration` keeps for ``serial``, or ``None``
+        for a serial never remembered (whether or not it is registered now)."""
+        ...
+
     def add_licenses(self, serial: str, licenses: Sequence[License]) -> None:
         """Attach licenses to a device; a known license id raises ``AlreadyExists``."""
         ...

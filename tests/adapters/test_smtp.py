@@ -121,6 +121,27 @@ def smtp_server(handler: Recorder, **options: Any) -> Iterator[int]:
         controller.stop()
 
 
+@contextmanager
+def login_server(handler: Recorder) -> Iterator[int]:
+    """A server that offers AUTH over plain SMTP (``security="none"``); yields its port."""
+    with smtp_server(handler, authenticator=authenticate, auth_require_tls=False) as port:
+        yield port
+
+
+@contextmanager
+def relay_server(handler: Recorder, certificate: tuple[Path, Path]) -> Iterator[int]:
+    """A server set up as a mail relay should be: STARTTLS required, and AUTH only once the
+    session is encrypted; yields its port."""
+    with smtp_server(
+        handler,
+        tls_context=server_context(certificate),
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+    ) as port:
+        yield port
+
+
 def closed_port() -> int:
     """A port on 127.0.0.1 that nothing listens on."""
     return free_port()
@@ -247,13 +268,13 @@ class TestDelivery:
 class TestSecurityAndLogin:
     def test_login_with_the_right_password_sends(self) -> None:
         recorder = Recorder()
-        with smtp_server(recorder, authenticator=authenticate, auth_require_tls=False) as port:
+        with login_server(recorder) as port:
             client(port, security="none", username=USER, password=PASSWORD).send(notice())
         assert len(recorder.envelopes) == 1
 
     def test_a_wrong_password_is_a_permanent_failure(self) -> None:
         recorder = Recorder()
-        with smtp_server(recorder, authenticator=authenticate, auth_require_tls=False) as port:
+        with login_server(recorder) as port:
             sender = client(port, security="none", username=USER, password="wrong")
             with pytest.raises(DeliveryFailed, match="refused the login") as failure:
                 sender.send(notice())
@@ -277,13 +298,7 @@ class TestSecurityAndLogin:
         self, certificate: tuple[Path, Path]
     ) -> None:
         recorder = Recorder()
-        with smtp_server(
-            recorder,
-            tls_context=server_context(certificate),
-            require_starttls=True,
-            authenticator=authenticate,
-            auth_require_tls=True,
-        ) as port:
+        with relay_server(recorder, certificate) as port:
             client(
                 port,
                 username=USER,
@@ -457,7 +472,7 @@ class TestSettings:
 
     def test_a_url_configured_sender_logs_in_with_the_decoded_password(self) -> None:
         recorder = Recorder()
-        with smtp_server(recorder, authenticator=authenticate, auth_require_tls=False) as port:
+        with login_server(recorder) as port:
             SmtpSender.from_url(
                 f"smtp://alerts%40example.com:s3cret%3Awith%40odd%2Fchars%25@{HOST}:{port}"
                 "?security=none",
@@ -475,7 +490,7 @@ class TestSettings:
     ) -> None:
         caplog.set_level(logging.DEBUG)
         message = notice()
-        with smtp_server(Recorder(), authenticator=authenticate, auth_require_tls=False) as port:
+        with login_server(Recorder()) as port:
             client(port, security="none", username=USER, password=PASSWORD).send(message)
         ours = [r for r in caplog.records if r.name == "upslife.adapters.smtp"]
         assert ours
@@ -496,13 +511,7 @@ class TestPreflightCheck:
         self, certificate: tuple[Path, Path]
     ) -> None:
         recorder = Recorder()
-        with smtp_server(
-            recorder,
-            tls_context=server_context(certificate),
-            require_starttls=True,
-            authenticator=authenticate,
-            auth_require_tls=True,
-        ) as port:
+        with relay_server(recorder, certificate) as port:
             sender = client(
                 port, username=USER, password=PASSWORD, ssl_context=client_context(certificate)
             )
@@ -511,7 +520,7 @@ class TestPreflightCheck:
 
     def test_settings_the_server_refuses_fail_for_good(self) -> None:
         recorder = Recorder()
-        with smtp_server(recorder, authenticator=authenticate, auth_require_tls=False) as port:
+        with login_server(recorder) as port:
             with pytest.raises(DeliveryFailed, match="STARTTLS") as no_tls:
                 client(port).check()
             with pytest.raises(DeliveryFailed, match="refused the login") as bad_login:

@@ -31,6 +31,26 @@ def test_sqlite_locked_past_the_busy_timeout_is_storage_unavailable(tmp_path: Pa
     store.close()
 
 
+def test_sqlite_busy_with_an_extended_code_is_storage_unavailable(tmp_path: Path) -> None:
+    # A read transaction whose snapshot another writer moved past cannot write: SQLite says
+    # "database is locked" with SQLITE_BUSY_SNAPSHOT (517), an extended SQLITE_BUSY.
+    db = tmp_path / "u.db"
+    store = SqliteStore(db, busy_timeout=0.1)
+    other = sqlite3.connect(db, isolation_level=None)
+    try:
+        store._execute("BEGIN")
+        store._execute("SELECT count(*) FROM owners")
+        other.execute("INSERT INTO settings (name, value) VALUES ('a', 'b')")
+        with pytest.raises(StorageUnavailable) as caught:
+            store._execute("INSERT INTO settings (name, value) VALUES ('c', 'd')")
+        assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+        assert caught.value.__cause__.sqlite_errorcode == 517
+        store._execute("ROLLBACK")
+    finally:
+        other.close()
+        store.close()
+
+
 def test_postgres_lock_timeout_is_storage_unavailable(postgres_dsn: str) -> None:
     psycopg = pytest.importorskip("psycopg")
     from upslife.adapters.postgres import PostgresStore

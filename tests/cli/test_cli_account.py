@@ -39,6 +39,43 @@ def test_delete_a_shared_device(capsys: pytest.CaptureFixture[str], db: str) -> 
     assert code == 2
 
 
+def test_delete_then_register_again_grants_no_second_trial(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    # SPEC E2: registered on 2025-11-01, its trial ends on 2026-05-01, deleted or not
+    setup_fleet(capsys, db)
+    register = f"--db {db} register --owner {OWNER} --serial AS0000000001 --model SMT1500C"
+    ok(capsys, f"--db {db} delete --serial AS0000000001 --by {OWNER} --on 2025-12-01")
+    out = ok(capsys, f"{register} --on 2026-01-10")
+    assert out.splitlines()[0] == (
+        "registered AS0000000001 (SMT1500C) again: first registered on 2025-11-01, its "
+        "Standard trial goes on until 2026-05-01 (a serial's trial is granted once)"
+    )
+    explained = js(capsys, f"--db {db} explain AS0000000001")["segments"]
+    assert [(s["plan"], s["start"], s["end"]) for s in explained] == [
+        ("STANDARD", "2025-11-01", "2026-05-01"),
+        ("BASIC", "2026-05-01", None),
+    ]
+    ok(capsys, f"--db {db} delete --serial AS0000000001 --by {OWNER} --on 2026-06-01")
+    again = js(capsys, f"{register} --on 2026-06-02")
+    assert (again["registered_on"], again["registered_again"], again["trial_ends_on"]) == (
+        "2025-11-01",
+        True,
+        "2026-05-01",
+    )
+    out = ok(capsys, f"--db {db} explain AS0000000001")
+    assert out.startswith("Standard 2025-11-01 → 2026-05-01")
+    assert "Basic    2026-05-01 → open-ended" in out
+    fresh = js(
+        capsys, f"--db {db} register --owner {OWNER} --serial AS9 --model SMT1500C --on 2026-06-02"
+    )
+    assert (fresh["registered_on"], fresh["registered_again"], fresh["trial_ends_on"]) == (
+        "2026-06-02",
+        False,
+        "2026-12-02",
+    )
+
+
 def test_templates_set_show_reset(
     capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
 ) -> None:

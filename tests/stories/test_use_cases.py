@@ -26,6 +26,7 @@ from upslife import formats
 from upslife.adapters.sqlite import SqliteStore
 from upslife.app import DeliverySettings, Lifecycle
 from upslife.app.deletion import DELETED_REASON
+from upslife.entitlements import TRIAL_MONTHS, add_months
 from upslife.errors import (
     AlreadyExists,
     ConfigurationError,
@@ -272,14 +273,19 @@ class TestDeletingADevice:
 
     def test_the_serial_of_a_deleted_device_can_be_registered_anew(self, world: World) -> None:
         # decision (docs/application.md): deleting frees the serial; nothing of the old
-        # registration comes back
+        # registration comes back but its first day: the trial is granted once (SPEC E2)
         fleet(world)
         world.service.issue_code("ORDER-9", "ADVANCED", "1Y", 1, INSTALLER)
         world.service.assign_code("ORDER-9", FIRST, by=OWNER)
         world.service.delete_device(FIRST, by=OWNER)
         again = world.service.register_device(OWNER, FIRST, "SMT1500C", on=date(2025, 11, 3))
-        assert again.device.registered_on == date(2025, 11, 3)
-        assert world.service.coverage(FIRST).plan_on(date(2025, 11, 3)).name == "STANDARD"
+        assert again.registered_again
+        assert again.device.registered_on == REGISTERED
+        assert world.store.licenses_of(FIRST) == ()  # the ADVANCED license is gone
+        cov = world.service.coverage(FIRST)
+        assert cov.plan_on(date(2025, 11, 3)).name == "STANDARD"  # the rest of the trial
+        assert cov.plan_on(again.trial_ends_on).name == "BASIC"
+        assert again.trial_ends_on == add_months(REGISTERED, TRIAL_MONTHS)
         assert world.store.get_code("ORDER-9").remaining == 0  # a used license stays used
         assert world.store.get_sharing(OWNER).shares[0].state is ShareState.REVOKED
 

@@ -9,16 +9,18 @@ Screenshots of every page go to ``test-artifacts/web/``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from upslife.app import Lifecycle
 from upslife.invitations import InvitationState
 from upslife.notifications import Contact
 from upslife.ports import Owner
 
-from .browser import chromium
+from .browser import Browser, chromium
 from .served import Served, links_in, serving, unsubscribe_url
 
 SERVER_DAY = "2026-01-31"
@@ -61,12 +63,32 @@ def _invitation_links(site: Served, to: str) -> list[str]:
     return links
 
 
-def _state(site: Served, invitation_id: str) -> InvitationState:
-    _, store = site.service(NOW)
+@contextmanager
+def _library(site: Served) -> Iterator[Lifecycle]:
+    """The library on the site's database at ``NOW``, closed afterwards."""
+    service, store = site.service(NOW)
     try:
-        return store.get_invitation(invitation_id).state
+        yield service
     finally:
         store.close()
+
+
+def _state(site: Served, invitation_id: str) -> InvitationState:
+    with _library(site) as service:
+        return service.store.get_invitation(invitation_id).state
+
+
+def _page(
+    browser: Browser, outcome: str, screenshot: str | None = None, *, heading: str | None = None
+) -> str:
+    """The page the browser shows is the ``outcome`` page (with ``heading``, when given);
+    its screenshot is kept as ``screenshot``. Returns the page's text."""
+    assert browser.outcome == outcome
+    if heading is not None:
+        assert browser.heading == heading
+    if screenshot is not None:
+        browser.screenshot(screenshot)
+    return browser.text
 
 
 def test_a_reseller_accepts_in_the_browser_and_the_link_is_then_used(
@@ -76,21 +98,20 @@ def test_a_reseller_accepts_in_the_browser_and_the_link_is_then_used(
     assert accept.startswith(served.public_url + "/reseller/accept/v1.")
     with chromium(tmp_path / "profile") as browser:
         browser.open(accept)
-        assert browser.outcome == "invitation"
-        assert browser.heading == "Acme Hosting invites you to renewal support"
-        assert "valid until 6 February 2026 at 09:00 UTC" in browser.text
-        browser.screenshot("1-invitation")
+        text = _page(
+            browser,
+            "invitation",
+            "1-invitation",
+            heading="Acme Hosting invites you to renewal support",
+        )
+        assert "valid until 6 February 2026 at 09:00 UTC" in text
         assert _state(served, "acme-1") is InvitationState.PENDING  # the GET changed nothing
         browser.press("Accept invite")
-        assert browser.outcome == "accepted"
-        assert browser.heading == "You now support Acme Hosting"
-        browser.screenshot("2-accepted")
+        _page(browser, "accepted", "2-accepted", heading="You now support Acme Hosting")
         assert _state(served, "acme-1") is InvitationState.ACCEPTED
 
         browser.open(accept)
-        assert browser.outcome == "used"
-        assert browser.heading == "This link was already used"
-        browser.screenshot("3-already-used")
+        _page(browser, "used", "3-already-used", heading="This link was already used")
 
 
 def test_an_expired_invitation_link_shows_the_expired_page(served: Served, tmp_path: Path) -> None:
@@ -98,22 +119,17 @@ def test_an_expired_invitation_link_shows_the_expired_page(served: Served, tmp_p
     accept, _, _ = _invitation_links(served, "other@reseller.example")
     with chromium(tmp_path / "profile") as browser:
         browser.open(accept)
-        assert browser.outcome == "expired"
-        assert browser.heading == "This invitation has expired"
-        assert "ask them to send you a new invitation" in browser.text
-        browser.screenshot("4-expired")
+        text = _page(browser, "expired", "4-expired", heading="This invitation has expired")
+        assert "ask them to send you a new invitation" in text
 
 
 def test_a_reseller_declines_in_the_browser(served: Served, tmp_path: Path) -> None:
     _, decline, _ = _invitation_links(served, "team@initech-partner.example")
     with chromium(tmp_path / "profile") as browser:
         browser.open(decline)
-        assert browser.outcome == "invitation"
-        assert browser.heading == "Decline Initech Retail's invitation?"
-        browser.screenshot("5-decline")
+        _page(browser, "invitation", "5-decline", heading="Decline Initech Retail's invitation?")
         browser.press("Decline")
-        assert browser.outcome == "declined"
-        browser.screenshot("6-declined")
+        _page(browser, "declined", "6-declined")
     assert _state(served, "initech-1") is InvitationState.DECLINED
 
 
@@ -129,14 +145,15 @@ def test_the_unsubscribe_link_of_a_notice_confirms_and_the_owner_is_told(
     assert url.startswith(served.public_url + "/reseller/unsubscribe/v1.")
     with chromium(tmp_path / "profile") as browser:
         browser.open(url)
-        assert browser.outcome == "unsubscribe"
-        assert browser.heading == "Unsubscribe from Acme Hosting's renewal notices"
-        browser.screenshot("7-unsubscribe")
+        _page(
+            browser,
+            "unsubscribe",
+            "7-unsubscribe",
+            heading="Unsubscribe from Acme Hosting's renewal notices",
+        )
         assert _state(served, "acme-1") is InvitationState.ACCEPTED
         browser.press("Unsubscribe")
-        assert browser.outcome == "unsubscribed"
-        assert "Acme Hosting has been told" in browser.text
-        browser.screenshot("8-unsubscribed")
+        assert "Acme Hosting has been told" in _page(browser, "unsubscribed", "8-unsubscribed")
     assert _state(served, "acme-1") is InvitationState.OPTED_OUT
     served.sweep(NOW)
     told = served.mail_to(ACME, "Your reseller unsubscribed")
@@ -158,22 +175,15 @@ def test_a_share_link_accepted_in_the_browser_lists_the_device_as_shared(
     assert url.startswith(served.public_url + "/share/v1.")
     with chromium(tmp_path / "profile") as browser:
         browser.open(url)
-        assert browser.outcome == "share"
-        assert browser.heading == "Acme Hosting shares a UPS with you"
-        assert "AS0000000001" in browser.text
-        browser.screenshot("9-share")
+        text = _page(browser, "share", "9-share", heading="Acme Hosting shares a UPS with you")
+        assert "AS0000000001" in text
         browser.press("Accept shared device")
-        assert browser.outcome == "shared"
-        shared_list = browser.text.split("Shared with you")[1]
+        shared_list = _page(browser, "shared", "10-shared-with-me").split("Shared with you")[1]
         assert "SMT1500C AS0000000001 from Acme Hosting" in shared_list
-        browser.screenshot("10-shared-with-me")
         browser.open(url)
-        assert browser.outcome == "used"
-    service, store = served.service(NOW)
-    try:
+        _page(browser, "used")
+    with _library(served) as service:
         assert [d.serial for d in service.shared_with_me(MSP)] == ["AS0000000001"]
-    finally:
-        store.close()
 
 
 def test_a_share_link_for_a_user_without_an_account_asks_to_sign_up_first(
@@ -183,15 +193,8 @@ def test_a_share_link_for_a_user_without_an_account_asks_to_sign_up_first(
     url = _share_link(served, NEWCOMER)
     with chromium(tmp_path / "profile") as browser:
         browser.open(url)
-        assert browser.outcome == "share"
-        assert "Sign up first" in browser.text
-        browser.screenshot("11-share-sign-up-first")
+        assert "Sign up first" in _page(browser, "share", "11-share-sign-up-first")
         browser.press("Accept shared device")
-        assert browser.outcome == "sign-up"
-        assert browser.heading == "Sign up first"
-        browser.screenshot("12-sign-up")
-    service, store = served.service(NOW)
-    try:
+        _page(browser, "sign-up", "12-sign-up", heading="Sign up first")
+    with _library(served) as service:
         assert service.shared_with_me(NEWCOMER) == ()
-    finally:
-        store.close()

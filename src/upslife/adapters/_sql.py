@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, ClassVar, Final, final
 
+from upslife._validation import MAX_SERIAL, require_text
 from upslife.adapters._codec import (
     MIN_INSTANT,
     check_day,
@@ -33,6 +34,8 @@ from upslife.adapters._codec import (
     check_keys,
     check_limit,
     check_schedule,
+    day_from_text,
+    day_to_text,
     decode,
     encode,
     enum_from_name,
@@ -1107,3 +1110,36 @@ class SqlStore(abc.ABC):
                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 (stamp,),
             )
+
+    # A serial's first registration day lives in the settings table (migration 5), one
+    # row per serial, so remembering it needs no schema change.
+    _FIRST_REGISTRATION: ClassVar[str] = "first_registered_on:"
+
+    def remember_first_registration(self, serial: str, registered_on: date) -> None:
+        """Keep the earliest registration day of ``serial``, whatever becomes of it."""
+        name = self._FIRST_REGISTRATION + require_text(serial, "serial", max_length=MAX_SERIAL)
+        day = check_day(registered_on, "registered_on")
+        with self._atomic():
+            known = self._rows("SELECT value FROM settings WHERE name = ?", (name,))
+            if known and self._remembered(serial, known[0][0]) <= day:
+                return
+            self._execute(
+                "INSERT INTO settings (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, day_to_text(day)),
+            )
+
+    def first_registered_on(self, serial: str) -> date | None:
+        """The day :meth:`remember_first_registration` kept for ``serial``, or ``None``."""
+        name = self._FIRST_REGISTRATION + require_text(serial, "serial", max_length=MAX_SERIAL)
+        with self._atomic(write=False):
+            rows = self._rows("SELECT value FROM settings WHERE name = ?", (name,))
+        return self._remembered(serial, rows[0][0]) if rows else None
+
+    def _remembered(self, serial: str, value: object) -> date:
+        try:
+            return day_from_text(str(value))
+        except ValueError as e:
+            raise StorageError(
+                f"the stored first registration day of {serial} cannot be read: {value!r}"
+            ) from e

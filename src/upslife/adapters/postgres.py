@@ -19,6 +19,7 @@ translated: unique violations into :class:`~upslife.errors.AlreadyExists` (or
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, final
@@ -161,6 +162,65 @@ _CLAIM: Final = (
 
 _SCHEMA_LOCK: Final = 0x7570736C69666531  # "upslife1": the advisory lock migrations take
 
+# What libpq (and psycopg) say when the server cannot be reached or cannot take a
+# connection *now*: worth trying again later. Anything else from a connection attempt (a
+# malformed DSN, an unknown role or database, a refused password, a host name that does
+# not resolve) is the configuration's fault and stays a StorageError.
+_UNREACHABLE: Final = (
+    "connection refused",
+    "timeout expired",
+    "timed out",
+    "no route to host",
+    "network is unreachable",
+    "host is unreachable",
+    "temporary failure in name resolution",
+    "connection reset by peer",
+    "server closed the connection unexpectedly",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "the database system is not yet accepting connections",
+    "sorry, too many clients already",
+)
+
+
+def _endpoint(dsn: str) -> str:
+    """``host:port`` of ``dsn`` (each of them, for a multi-host DSN); never its password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.Error:
+        return "the configured server"
+    hosts = str(params.get("host") or os.environ.get("PGHOST") or "localhost").split(",")
+    ports = str(params.get("port") or os.environ.get("PGPORT") or "5432").split(",")
+    if len(ports) == 1:
+        ports *= len(hosts)
+    return ", ".join(
+        f"{h or 'localhost'}:{p or '5432'}" for h, p in zip(hosts, ports, strict=False)
+    )
+
+
+def _connect_error(target: object, error: psycopg.Error) -> StorageError:
+    """The error for a failed connection attempt: :class:`StorageUnavailable` (the CLI
+    exits 75) when the server is down, refuses or times out, naming ``host:port``;
+    a plain :class:`StorageError` (exit 2) for a configuration the server or libpq refuses."""
+    text = hide_passwords(" ".join(str(error).split()))
+    lowered = text.lower()
+    if isinstance(error, psycopg.OperationalError) and (
+        isinstance(error, psycopg.errors.ConnectionTimeout)
+        or any(marker in lowered for marker in _UNREACHABLE)
+    ):
+        where = _endpoint(target) if isinstance(target, str) else "the server"
+        # libpq's first line ends with the cause ("... port 5432 failed: Connection
+        # refused"); the hint lines after it ("Is the server running ...?") add nothing.
+        first = hide_passwords(" ".join(str(error).splitlines()[:1]).strip()) or text
+        reason = first.rsplit("failed: ", 1)[-1]
+        return StorageUnavailable(
+            f"PostgreSQL at {where} cannot be reached now: {reason}; nothing was changed"
+        )
+    return StorageError(f"cannot connect to PostgreSQL: {text}")
+
 
 @final
 class PostgresStore(SqlStore):
@@ -174,7 +234,10 @@ class PostgresStore(SqlStore):
 
     Raises:
         SchemaVersionTooNew: the database was migrated by a newer upslife.
-        StorageError: the database cannot be reached or migrated.
+        StorageUnavailable: the server is down, refuses connections, or does not answer
+            within ``connect_timeout``; the message names ``host:port``. Try again later.
+        StorageError: the DSN, role, database or password is refused, or the schema
+            cannot be migrated.
     """
 
     MIGRATIONS = MIGRATIONS
@@ -191,7 +254,7 @@ class PostgresStore(SqlStore):
                 self._conn = psycopg.connect(target, autocommit=True)
         except psycopg.Error as e:
             # psycopg quotes a malformed DSN whole, password included (issue 13).
-            raise StorageError(f"cannot connect to PostgreSQL: {hide_passwords(str(e))}") from None
+            raise _connect_error(target, e) from None
         try:
             self._migrate()
         except BaseException:

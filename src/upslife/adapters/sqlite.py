@@ -257,7 +257,9 @@ class SqliteStore(SqlStore):
                 raise UniqueViolation(f"SQLite refused a duplicate: {e}") from e
             raise StorageError(f"SQLite refused the change: {e}") from e
         except sqlite3.OperationalError as e:
-            if getattr(e, "sqlite_errorcode", None) in _BUSY_CODES:
+            # sqlite_errorcode is the extended code: SQLITE_BUSY_SNAPSHOT (517),
+            # SQLITE_BUSY_TIMEOUT (773), ... are all SQLITE_BUSY in their low byte.
+            if (getattr(e, "sqlite_errorcode", -1) & 0xFF) in _BUSY_CODES:
                 raise StorageUnavailable(
                     f"SQLite database is locked by another writer beyond the busy timeout: {e}"
                 ) from e

@@ -15,7 +15,10 @@ becomes of everything that referred to the device, decided here (docs/applicatio
   assigned to it are used: they do not return to their activation code (SPEC E6);
 - **event log**: kept. The deletion is logged (CRITICAL) with one entry per share revoked,
   unless the device is on BASIC, whose actions are not logged (SPEC E10);
-- **the serial**: free again. A later registration of it is a new registration.
+- **the serial**: free again, but its first registration day is remembered
+  (:meth:`~upslife.ports.DeviceStore.remember_first_registration`): registering it again
+  counts the trial and the warranty from that day, so deleting a device never buys a new
+  trial (SPEC E2, :func:`upslife.app.devices.register_device`).
 
 The sharing state is written with a compare-and-set and the device removed in the same
 transaction, so a share accepted at the same moment either lands before (and is revoked)
@@ -76,6 +79,7 @@ def delete_device(ctx: Context, serial: str, *, by: str) -> DeviceDeleted:
             with ctx.store.transaction():
                 ctx.store.save_sharing(decision.state, expected=state)
                 ctx.log(device, decision.entries, today)  # while its licenses still exist
+                ctx.store.remember_first_registration(device.serial, device.registered_on)
                 suppressed = ctx.store.delete_device(device.serial, reason=DELETED_REASON, at=now)
         except ConcurrentUpdate:
             continue

@@ -18,13 +18,15 @@ from upslife.app.facts import build_facts, refresh_next_notice
 from upslife.app.names import canonical_email, canonical_serial
 from upslife.app.schedule import reschedule
 from upslife.entitlements import (
+    TRIAL_MONTHS,
     Coverage,
     ExtendedWarranty,
     License,
     UpgradePolicy,
+    add_months,
     register,
 )
-from upslife.errors import InvalidType, UpslifeError
+from upslife.errors import ConcurrentUpdate, InvalidType, UpslifeError
 from upslife.invitations import should_prompt_reseller
 from upslife.ports import Device, Owner
 from upslife.sharing import Action, LogEntry, add_device
@@ -44,10 +46,21 @@ __all__ = [
 @attrs.frozen
 class DeviceRegistered:
     """A newly registered device, and whether to offer the owner the Reseller page now
-    (SPEC I7: not when they chose "Not interested?" or a reseller is invited already)."""
+    (SPEC I7: not when they chose "Not interested?" or a reseller is invited already).
+
+    ``registered_again`` is true for a serial that was registered before and deleted: its
+    ``device.registered_on`` is then that first registration day, not the day asked for,
+    so its trial and warranty go on from where they were (SPEC E2)."""
 
     device: Device
     prompt_reseller: bool
+    registered_again: bool = False
+
+    @property
+    def trial_ends_on(self) -> date:
+        """The day the STANDARD trial ends (SPEC E2); on or before the registration day
+        asked for when a re-registered serial has used its trial up."""
+        return add_months(self.device.registered_on, TRIAL_MONTHS)
 
 
 def add_owner(ctx: Context, owner: Owner) -> Owner:
@@ -89,17 +102,26 @@ def register_device(
     manufactured_on: date | None = None,
     policy: UpgradePolicy = UpgradePolicy.DEFER,
 ) -> DeviceRegistered:
-    """Register a UPS; it starts its 6-month STANDARD trial (SPEC E2)."""
+    """Register a UPS; it starts its 6-month STANDARD trial (SPEC E2).
+
+    A serial's trial is granted once. A serial registered before and since deleted keeps
+    its first registration day as ``registered_on`` (the store remembers it, see
+    :mod:`upslife.app.deletion`): its trial runs out when it would have, so registering it
+    again within 6 months keeps the rest of the trial and later starts on BASIC; its
+    warranty and its presumed battery age count from that day too. A day asked for
+    before the remembered one is taken instead (it gives no more trial).
+    """
     owner = ctx.store.get_owner(canonical_email(owner_id))
     ctx.catalog.get(model)  # an unknown model is refused before anything is written
     now = ctx.now()
     day = on or ctx.today(owner, now)
     reg = register(canonical_serial(serial), model, day)
+    first = ctx.store.first_registered_on(reg.serial)
     device = Device(
         reg.serial,
         owner.id,
         reg.model,
-        reg.registered_on,
+        reg.registered_on if first is None else min(first, reg.registered_on),
         policy=policy,
         battery_installed_on=battery_installed_on,
         manufactured_on=manufactured_on,
@@ -107,13 +129,15 @@ def register_device(
     facts = build_facts(device, (), (), ctx.catalog)
     device = refresh_next_notice(device, facts, (), after=day - timedelta(days=1))
     with ctx.store.transaction():
+        if ctx.store.first_registered_on(reg.serial) != first:  # deleted meanwhile
+            raise ConcurrentUpdate(f"serial {reg.serial} changed meanwhile; try again")
         ctx.store.add_device(device)
         reschedule(ctx.store, ctx.catalog, device)
         ctx.store.save_sharing(add_device(ctx.store.get_sharing(owner.id), reg.serial))
     prompt = should_prompt_reseller(
         owner.reseller_prompt, ctx.store.current_invitation(owner.id), now
     )
-    return DeviceRegistered(device, prompt)
+    return DeviceRegistered(device, prompt, registered_again=first is not None)
 
 
 def coverage(ctx: Context, serial: str) -> Coverage:

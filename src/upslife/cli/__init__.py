@@ -9,7 +9,8 @@ Exit codes (the table per command is in docs/operations.md):
   missing secret, mail settings the server refuses), with one line on standard error, never
   a traceback; nothing was changed;
 - 75 (``EX_TEMPFAIL``): try again later: the mail server is unreachable (nothing could be
-  sent; the notices wait in the outbox) or the database stayed locked by another writer.
+  sent; the notices wait in the outbox), the database stayed locked by another writer, or the
+  PostgreSQL server is down (refused or timed out; a wrong DSN or login is 2).
 """
 
 from __future__ import annotations
@@ -201,16 +202,30 @@ def cmd_register(args: argparse.Namespace, config: Config) -> None:
     registered = service.register_device(args.owner, args.serial, args.model, on=args.on)
     device = registered.device
     prompt = registered.prompt_reseller
+    first, trial_end = device.registered_on.isoformat(), registered.trial_ends_on
+    if not registered.registered_again:
+        text = f"registered {device.serial} ({device.model}) on {first}: 6-month Standard trial"
+    else:  # a deleted serial registered again: its trial goes on, never starts over (E2)
+        day = args.on or service.today_for(device.owner_id)
+        trial = (
+            f"its Standard trial goes on until {trial_end.isoformat()}"
+            if trial_end > day
+            else f"its trial ended on {trial_end.isoformat()}: Basic"
+        )
+        text = (
+            f"registered {device.serial} ({device.model}) again: first registered on {first}, "
+            f"{trial} (a serial's trial is granted once)"
+        )
     _out(
         args,
         {
             "serial": device.serial,
-            "registered_on": device.registered_on.isoformat(),
+            "registered_on": first,
+            "registered_again": registered.registered_again,
+            "trial_ends_on": trial_end.isoformat(),
             "prompt_reseller": prompt,
         },
-        f"registered {device.serial} ({device.model}) on {device.registered_on.isoformat()}: "
-        "6-month Standard trial"
-        + ("\ninvite your reseller to get renewal support: upslife invite" if prompt else ""),
+        text + ("\ninvite your reseller to get renewal support: upslife invite" if prompt else ""),
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from upslife.errors import InvalidInput, NutDeviceUnavailable
 from upslife.hardware._dates import parse_nut_date
@@ -124,9 +124,6 @@ def snapshot_from_nut(
             values[field], sources[field], raws[field] = value, name, raw
             return
 
-    def day(text: str) -> date | None:
-        return parse_nut_date(text)
-
     def temperature(text: str) -> float:
         value = _number(text)
         if driver in HID_DRIVERS and _KELVIN[0] <= value <= _KELVIN[1]:
@@ -153,10 +150,10 @@ def snapshot_from_nut(
     if "serial" not in values and placeholder is not None:
         dropped.append(placeholder)
     take("firmware", str, "ups.firmware")
-    take("manufactured_on", day, "ups.mfr.date")
-    take("battery_installed_on", day, "battery.date")  # SPEC E9
-    take("battery_manufactured_on", day, "battery.mfr.date")
-    take("battery_replace_by", day, "battery.date.maintenance")  # SPEC E9: the UPS's own
+    take("manufactured_on", parse_nut_date, "ups.mfr.date")
+    take("battery_installed_on", parse_nut_date, "battery.date")  # SPEC E9
+    take("battery_manufactured_on", parse_nut_date, "battery.mfr.date")
+    take("battery_replace_by", parse_nut_date, "battery.date.maintenance")  # SPEC E9: the UPS's own
     take("load_percent", _number, "ups.load")
     take("charge_percent", lambda t: charge_from_sensor(_number(t)), "battery.charge")
     take("runtime", _runtime, "battery.runtime")

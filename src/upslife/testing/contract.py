@@ -588,6 +588,38 @@ class DeviceStoreContract(_StoreFixture):
         store.add_licenses("AS1", [license("AS1#1")])  # the old license id is free again
         assert store.licenses_of("AS1") == (license("AS1#1"),)
 
+    def test_a_first_registration_outlives_the_device_and_the_earliest_day_wins(
+        self, store: Store
+    ) -> None:
+        # SPEC E2: registering a deleted serial again does not restart its trial
+        assert store.first_registered_on("AS1") is None
+        store.add_device(device("AS1"))
+        store.remember_first_registration("AS1", date(2025, 3, 1))
+        store.delete_device("AS1", reason="deleted", at=T0)
+        assert store.first_registered_on("AS1") == date(2025, 3, 1)
+        store.remember_first_registration("AS1", date(2025, 9, 1))  # later: kept as it was
+        assert store.first_registered_on("AS1") == date(2025, 3, 1)
+        store.remember_first_registration("AS1", date(2024, 12, 31))  # earlier: wins
+        assert store.first_registered_on("AS1") == date(2024, 12, 31)
+        assert store.first_registered_on("AS2") is None
+        with pytest.raises(InvalidInput):
+            store.remember_first_registration("AS2", datetime(2025, 3, 1, tzinfo=UTC))
+        with pytest.raises(InvalidInput):
+            store.remember_first_registration("", date(2025, 3, 1))
+        assert store.first_registered_on("AS2") is None
+
+    def test_a_first_registration_remembered_in_a_failed_transaction_is_undone(
+        self, store: Store
+    ) -> None:
+        def remember_then_fail() -> None:
+            with store.transaction():
+                store.remember_first_registration("AS1", date(2025, 3, 1))
+                raise _Boom
+
+        with pytest.raises(_Boom):
+            remember_then_fail()
+        assert store.first_registered_on("AS1") is None
+
     def test_a_deletion_inside_a_transaction_that_fails_is_undone(self, store: Store) -> None:
         store.add_device(device("AS1"))
         store.add_licenses("AS1", [license("AS1#1")])

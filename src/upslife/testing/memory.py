@@ -21,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from upslife._validation import MAX_SERIAL, require_text
 from upslife.adapters._codec import (
     check_day,
     check_instant,
@@ -95,6 +96,7 @@ class _State:
     outbox: dict[str, _Row] = attrs.Factory(dict)
     schedule: dict[str, ScheduleEntry] = attrs.Factory(dict)
     stamp: str | None = None
+    first_registered: dict[str, date] = attrs.Factory(dict)  # by serial, kept on deletion
 
     def copy(self) -> _State:
         return _State(
@@ -114,6 +116,7 @@ class _State:
             dict(self.outbox),
             dict(self.schedule),
             self.stamp,
+            dict(self.first_registered),
         )
 
 
@@ -748,3 +751,18 @@ class MemoryStore:
             raise InvalidInput(f"a schedule stamp is a non-empty string, got {stamp!r}")
         with self._atomic():
             self._state.stamp = stamp
+
+    def remember_first_registration(self, serial: str, registered_on: date) -> None:
+        """Keep the earliest registration day of ``serial``, whatever becomes of it."""
+        serial = require_text(serial, "serial", max_length=MAX_SERIAL)
+        day = check_day(registered_on, "registered_on")
+        with self._atomic():
+            known = self._state.first_registered.get(serial)
+            if known is None or day < known:
+                self._state.first_registered[serial] = day
+
+    def first_registered_on(self, serial: str) -> date | None:
+        """The day :meth:`remember_first_registration` kept for ``serial``, or ``None``."""
+        serial = require_text(serial, "serial", max_length=MAX_SERIAL)
+        with self._reading():
+            return self._state.first_registered.get(serial)
