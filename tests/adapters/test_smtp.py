@@ -6,11 +6,8 @@ import doctest
 import email
 import email.policy
 import logging
-import os
-import shutil
 import smtplib
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 import upslife.adapters.smtp
-from tests.peers import free_port, silent_server
+from tests.peers import free_port, make_certificate, silent_server
 from upslife.adapters.smtp import SmtpSender
 from upslife.errors import DeliveryFailed, InvalidInput
 
@@ -149,39 +146,8 @@ def closed_port() -> int:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key, made by the openssl CLI."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("the openssl command is needed to make a test certificate")
-        pytest.skip("the openssl command is needed to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+    """A self-signed certificate for 127.0.0.1 and localhost, and its key."""
+    return make_certificate(tmp_path_factory.mktemp("tls"), ("127.0.0.1", "localhost"))
 
 
 def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
