@@ -418,11 +418,16 @@ class Outbox(Protocol):
         *,
         device: Device | None = None,
         schedule: ScheduleEntry | None = None,
+        schedules: Sequence[ScheduleEntry] = (),
     ) -> int:
         """In one transaction: add the items whose key is new, record the stages, and
         save ``device`` (its new ``next_notice_on``) and ``schedule`` (the device's updated
         schedule entry). Returns the number of items added.
-        Idempotent: a re-run with the same keys adds nothing (SPEC N9)."""
+        Idempotent: a re-run with the same keys adds nothing (SPEC N9).
+
+        ``schedules`` saves more entries in the same transaction: the daily plan writes a
+        whole page of due devices (items, stages and entries of many devices) in one call,
+        so a page costs a few statements, not a few per device."""
         ...
 
     def claim(

@@ -48,6 +48,7 @@ from upslife.errors import (
     InvalidInput,
     NotFound,
     StorageError,
+    TemporaryFailure,
     UnknownCode,
     UnknownDevice,
     UnknownInvitation,
@@ -166,6 +167,12 @@ class SqlStore(abc.ABC):
         Raises :class:`UniqueViolation` for a unique-constraint violation and
         :class:`~upslife.errors.StorageError` (the driver error chained) for anything else.
         """
+
+    @abc.abstractmethod
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        """Run one writing statement once per parameter row; return the rows it changed in
+        all (errors as :meth:`_execute`). The statement is prepared once: a page of the
+        plan's writes costs one call per table, not one statement per row."""
 
     @abc.abstractmethod
     def _begin(self, *, write: bool) -> None:
@@ -808,29 +815,64 @@ class SqlStore(abc.ABC):
         except ValueError as e:
             raise StorageError(f"stored stage of device {serial} cannot be read: {e}") from e
 
-    def _insert_item(self, item: OutboxItem) -> int:
+    _INSERT_ITEM: ClassVar[str] = (
+        f"INSERT INTO outbox ({OUTBOX_COLUMNS}, ready_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
+    )
+    _INSERT_STAGE: ClassVar[str] = (
+        "INSERT INTO sent_stages (serial, kind, due, stage, sent_on) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial, kind, due, stage) DO NOTHING"
+    )
+    _UPSERT_SCHEDULE: ClassVar[str] = (
+        "INSERT INTO schedule (serial, owner_id, next_on, doc) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (serial) DO UPDATE SET owner_id = excluded.owner_id, "
+        "next_on = excluded.next_on, doc = excluded.doc"
+    )
+
+    def _item_params(
+        self, item: OutboxItem, instants: dict[datetime, object]
+    ) -> tuple[object, ...]:
+        """The outbox row of ``item``, validated (a naive instant or a date that is not one
+        raises here, before anything is written); ``instants`` caches converted instants,
+        since a page's items share a few (``now``, the digest hold)."""
+        check_item(item)
         recipient = item.recipient
-        return self._count(
-            f"INSERT INTO outbox ({OUTBOX_COLUMNS}, ready_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-            (
-                item.key,
-                item.serial,
-                item.owner_id,
-                recipient.kind.name,
-                recipient.address,
-                None if recipient.chat is None else recipient.chat.name,
-                self._day(check_day(item.day, "day")),
-                item.payload,
-                item.status.name,
-                item.attempts,
-                self._opt_instant(item.next_attempt_at),
-                self._opt_instant(item.delivered_at),
-                item.last_error,
-                item.digest_key,
-                self._instant(ready_at(item)),
-            ),
+        ready = ready_at(item)
+        cached = instants.get(ready)
+        if cached is None:
+            cached = instants[ready] = self._instant(check_instant(ready, "instant"))
+        delivered = item.delivered_at
+        return (
+            item.key,
+            item.serial,
+            item.owner_id,
+            recipient.kind.name,
+            recipient.address,
+            None if recipient.chat is None else recipient.chat.name,
+            self._day(item.day),
+            item.payload,
+            item.status.name,
+            item.attempts,
+            None if item.next_attempt_at is None else cached,
+            None if delivered is None else self._instant(check_instant(delivered, "instant")),
+            item.last_error,
+            item.digest_key,
+            cached,
         )
+
+    def _stage_params(self, record: SentStage) -> tuple[object, ...]:
+        if not isinstance(record, SentStage):
+            raise InvalidInput(f"expected a SentStage, got {type(record).__name__}")
+        return (
+            record.event.serial,
+            record.event.kind.name,
+            self._day(check_day(record.event.on, "due")),
+            record.stage.name,
+            self._day(check_day(record.on, "on")),
+        )
+
+    def _insert_item(self, item: OutboxItem) -> int:
+        return self._count(self._INSERT_ITEM, self._item_params(item, {}))
 
     def enqueue(
         self,
@@ -839,40 +881,59 @@ class SqlStore(abc.ABC):
         *,
         device: Device | None = None,
         schedule: ScheduleEntry | None = None,
+        schedules: Sequence[ScheduleEntry] = (),
     ) -> int:
         """In one transaction: add the items whose key is new (``ON CONFLICT DO NOTHING``),
-        record the stages (a known stage keeps its first record), save ``device`` and
-        ``schedule``.
-        Returns how many items were added (SPEC N9)."""
-        new_items = [check_item(i) for i in items]
-        for item in new_items:
-            encode(item)
-        records = list(sent)
-        for record in records:
-            encode(record)
-        with self._atomic():
-            added = sum(self._insert_item(item) for item in new_items)
-            for record in records:
-                self._require_device(record.event.serial)
-                self._execute(
-                    "INSERT INTO sent_stages (serial, kind, due, stage, sent_on) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial, kind, due, stage) DO NOTHING",
-                    (
-                        record.event.serial,
-                        record.event.kind.name,
-                        self._day(record.event.on),
-                        record.stage.name,
-                        self._day(record.on),
-                    ),
-                )
-            if device is not None:
-                self.save_device(device)
-            if schedule is not None:
-                check_schedule(schedule)
-                self._require_device(schedule.serial)
-                self._upsert_schedule(schedule)  # inside this call's savepoint already
-        _log.debug("enqueued %d of %d outbox items", added, len(new_items))
+        record the stages (a known stage keeps its first record), save ``device`` and the
+        schedule entries. Returns how many items were added (SPEC N9).
+
+        Every row is built and checked before anything is written, and each table takes
+        one prepared statement for all its rows. The stages and entries need their device:
+        the tables' foreign keys check it, and a refused write names the missing device
+        (``UnknownDevice``) after the savepoint has undone everything."""
+        instants: dict[datetime, object] = {}
+        item_rows = [self._item_params(item, instants) for item in items]
+        stage_rows = [self._stage_params(record) for record in sent]
+        entries = [*([] if schedule is None else [schedule]), *schedules]
+        entry_rows = [
+            (e.serial, e.owner_id, self._opt_day(e.next_on), e.doc)
+            for e in map(check_schedule, entries)
+        ]
+        if device is not None:
+            encode(device)
+        needed = [str(r[0]) for r in stage_rows] + [str(r[0]) for r in entry_rows]
+        try:
+            with self._atomic():
+                added = self._execute_many(self._INSERT_ITEM, item_rows) if item_rows else 0
+                if stage_rows:
+                    self._execute_many(self._INSERT_STAGE, stage_rows)
+                if device is not None:
+                    self.save_device(device)
+                if entry_rows:
+                    self._execute_many(self._UPSERT_SCHEDULE, entry_rows)
+        except UniqueViolation:
+            raise
+        except StorageError as e:
+            if isinstance(e, TemporaryFailure) or not needed:
+                raise
+            missing = self._missing_devices(needed)
+            if missing:
+                raise UnknownDevice(f"no device with serial {missing[0]}") from e
+            raise
+        _log.debug("enqueued %d of %d outbox items", added, len(item_rows))
         return added
+
+    def _missing_devices(self, serials: Sequence[str]) -> list[str]:
+        """The serials among ``serials`` that no device has, in their order."""
+        wanted = list(dict.fromkeys(serials))
+        found: set[str] = set()
+        with self._atomic(write=False):
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._rows(f"SELECT serial FROM devices WHERE serial IN ({marks})", chunk)
+                found.update(str(r[0]) for r in rows)
+        return [s for s in wanted if s not in found]
 
     def _item(self, row: Row) -> OutboxItem:
         try:
@@ -1041,9 +1102,7 @@ class SqlStore(abc.ABC):
 
     def _upsert_schedule(self, entry: ScheduleEntry) -> None:
         self._execute(
-            "INSERT INTO schedule (serial, owner_id, next_on, doc) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (serial) DO UPDATE SET owner_id = excluded.owner_id, "
-            "next_on = excluded.next_on, doc = excluded.doc",
+            self._UPSERT_SCHEDULE,
             (entry.serial, entry.owner_id, self._opt_day(entry.next_on), entry.doc),
         )
 

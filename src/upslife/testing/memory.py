@@ -544,6 +544,7 @@ class MemoryStore:
         *,
         device: Device | None = None,
         schedule: ScheduleEntry | None = None,
+        schedules: Sequence[ScheduleEntry] = (),
     ) -> int:
         """Add the items whose key is new, record the stages (a known stage keeps its first
         record) and save ``device`` and ``schedule``, all or nothing; returns how many items
@@ -568,6 +569,8 @@ class MemoryStore:
                 self.save_device(device)
             if schedule is not None:
                 self.save_schedule(schedule)
+            for entry in schedules:
+                self.save_schedule(entry)
             _log.debug("enqueued %d of %d outbox items", added, len(new_items))
             return added
 
