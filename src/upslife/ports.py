@@ -251,6 +251,11 @@ class OwnerStore(Protocol):
         """Replace an existing owner's record; unknown raises ``UnknownOwner``."""
         ...
 
+    def get_owners(self, owner_ids: Sequence[str]) -> dict[str, Owner]:
+        """The known owners among ``owner_ids``, by id, in one read (a page of the daily
+        plan); an unknown id is left out."""
+        ...
+
 
 class DeviceStore(Protocol):
     def add_device(self, device: Device) -> None:
@@ -346,6 +351,11 @@ class InvitationStore(Protocol):
 
     def current_invitation(self, owner_id: str) -> Invitation | None:
         """The owner's most recently sent invitation, if any (SPEC I1)."""
+        ...
+
+    def current_invitations(self, owner_ids: Sequence[str]) -> dict[str, Invitation]:
+        """:meth:`current_invitation` of each of ``owner_ids`` in one read; an owner never
+        invited is left out."""
         ...
 
     def pending_invitations(self, *, sent_before: datetime) -> tuple[Invitation, ...]:

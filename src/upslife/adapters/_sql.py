@@ -354,6 +354,22 @@ class SqlStore(abc.ABC):
             raise UnknownOwner(f"no owner {owner_id}")
         return decode(Owner, rows[0][0])
 
+    def _in_chunks(self, sql: str, keys: Sequence[str]) -> list[Row]:
+        """Rows of ``sql`` (one ``IN ({marks})`` on its keys) for ``keys``, 500 at a time."""
+        rows: list[Row] = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            rows += self._rows(sql.format(marks=", ".join("?" * len(chunk))), chunk)
+        return rows
+
+    def get_owners(self, owner_ids: Sequence[str]) -> dict[str, Owner]:
+        """The known owners among ``owner_ids`` (one statement per 500); unknown ids are
+        left out."""
+        wanted = list(dict.fromkeys(check_keys(owner_ids, "owner_ids")))
+        with self._atomic(write=False):
+            rows = self._in_chunks("SELECT id, doc FROM owners WHERE id IN ({marks})", wanted)
+        return {str(owner_id): decode(Owner, doc) for owner_id, doc in rows}
+
     def save_owner(self, owner: Owner) -> None:
         """Replace an existing owner's record; unknown raises ``UnknownOwner``."""
         doc = encode(owner)
@@ -662,6 +678,22 @@ class SqlStore(abc.ABC):
             )
         return decode(Invitation, rows[0][0]) if rows else None
 
+    def current_invitations(self, owner_ids: Sequence[str]) -> dict[str, Invitation]:
+        """Each owner's invitation with the latest ``sent_at`` (ties: the greatest id), read
+        through the ``invitations_by_owner`` index, one statement per 500 owners."""
+        wanted = list(dict.fromkeys(check_keys(owner_ids, "owner_ids")))
+        with self._atomic(write=False):
+            rows = self._in_chunks(
+                "SELECT owner_id, doc FROM invitations WHERE owner_id IN ({marks}) "
+                "ORDER BY owner_id, sent_at DESC, id DESC",
+                wanted,
+            )
+        found: dict[str, Invitation] = {}
+        for owner_id, doc in rows:
+            if str(owner_id) not in found:
+                found[str(owner_id)] = decode(Invitation, doc)
+        return found
+
     def has_invitation_in(self, state: InvitationState) -> bool:
         """Whether any stored invitation is in ``state`` (the text filter only narrows the
         rows to decode; the decoded state decides)."""
@@ -926,13 +958,9 @@ class SqlStore(abc.ABC):
     def _missing_devices(self, serials: Sequence[str]) -> list[str]:
         """The serials among ``serials`` that no device has, in their order."""
         wanted = list(dict.fromkeys(serials))
-        found: set[str] = set()
         with self._atomic(write=False):
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ", ".join("?" * len(chunk))
-                rows = self._rows(f"SELECT serial FROM devices WHERE serial IN ({marks})", chunk)
-                found.update(str(r[0]) for r in rows)
+            rows = self._in_chunks("SELECT serial FROM devices WHERE serial IN ({marks})", wanted)
+        found = {str(r[0]) for r in rows}
         return [s for s in wanted if s not in found]
 
     def _item(self, row: Row) -> OutboxItem:

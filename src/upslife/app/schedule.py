@@ -443,6 +443,32 @@ def _plan_stale(
     return store.enqueue(items, new_sent, device=updated, schedule=fresh), notices
 
 
+def _read_owners(
+    store: Store,
+    owner_ids: Sequence[str],
+    now: datetime,
+    owners: dict[str, Owner],
+    resellers: dict[str, tuple[str | None, InvitationState | None]],
+) -> None:
+    """Read the page's owners not met yet, and their current invitations, in two reads
+    instead of two per owner. If that fails (a damaged owner document), the plan reads
+    each owner on its own, so only that owner's devices are set aside."""
+    wanted = [i for i in dict.fromkeys(owner_ids) if i not in owners]
+    if not wanted:
+        return
+    try:
+        found = store.get_owners(wanted)
+        invitations = store.current_invitations(list(found))
+    except TemporaryFailure:
+        raise
+    except Exception as e:  # one owner at a time instead, in the plan's loop
+        log.info("the page's owners were not read at once (%s): one by one", _reason(e))
+        return
+    for owner_id, owner in found.items():
+        owners[owner_id] = owner
+        resellers[owner_id] = _reseller(invitations.get(owner_id), now)
+
+
 def plan_scheduled(
     store: Store,
     catalog: Catalog,
@@ -481,12 +507,14 @@ def plan_scheduled(
         committed: list[str] = []
         with store.transaction():
             entries = store.schedule_due(horizon, after=after, limit=batch)
+            mine = [
+                e for e in entries if parts == 1 or zlib.crc32(e.serial.encode()) % parts == part
+            ]
+            _read_owners(store, [e.owner_id for e in mine], now, owners, resellers)
             planned: list[_Planned] = []
-            for entry in entries:
-                read += 1
+            read += len(entries)
+            for entry in mine:
                 serial = entry.serial
-                if parts > 1 and zlib.crc32(serial.encode()) % parts != part:
-                    continue
                 # No savepoint of its own: a fresh entry's writes wait for the page's one
                 # enqueue, and a stale one's are one atomic call, so a failure before them
                 # leaves nothing.

@@ -297,6 +297,13 @@ class OwnerStoreContract(_StoreFixture):
         with pytest.raises(UnknownOwner):
             store.get_owner(ANN)
 
+    def test_get_owners_reads_the_known_owners_of_a_page_by_id(self, store: Store) -> None:
+        store.add_owner(owner(ANN))
+        store.add_owner(owner(BOB, company="Bob's"))
+        found = store.get_owners([BOB, "nobody@example.net", ANN, BOB])
+        assert found == {ANN: owner(ANN), BOB: owner(BOB, company="Bob's")}
+        assert store.get_owners([]) == {}
+
     def test_owners_are_told_apart_by_id(self, store: Store) -> None:
         store.add_owner(owner(ANN))
         store.add_owner(owner(BOB, company="Bob's"))
@@ -755,6 +762,18 @@ class InvitationStoreContract(_StoreFixture):
         current = store.current_invitation(ANN)
         assert current is not None
         assert current.id == "INV-3"
+
+    def test_current_invitations_are_each_owners_current_invitation(self, store: Store) -> None:
+        # SPEC I1: the same answer as current_invitation, for a page of owners at once
+        store.save_invitation(invitation("INV-2", sent_at=T0 + timedelta(days=10)))
+        store.save_invitation(invitation("INV-3", sent_at=T0 + timedelta(days=20)))
+        store.save_invitation(invitation("INV-1", sent_at=T0))
+        store.save_invitation(invitation("INV-8", owner_id=BOB, sent_at=T0))
+        store.save_invitation(invitation("INV-9", owner_id=BOB, sent_at=T0))  # tie: greatest id
+        found = store.current_invitations([ANN, BOB, "never@example.net"])
+        assert {o: i.id for o, i in found.items()} == {ANN: "INV-3", BOB: "INV-9"}
+        assert found[BOB] == store.current_invitation(BOB)
+        assert store.current_invitations([]) == {}
 
     def test_an_owner_never_invited_has_no_current_invitation(self, store: Store) -> None:
         store.save_invitation(invitation(owner_id=BOB))
