@@ -94,6 +94,10 @@ _STAGES: Final = {s.value: s for s in Stage}
 _PLANS: Final = {p.name: p for p in Plan}
 
 
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""How an entry's document is written (one encoder, not one per document)."""
+
+
 def schedule_stamp(catalog: Catalog) -> str:
     """What a schedule is built with: the rules version and a digest of the catalog (C1)."""
     digest = hashlib.sha256(repr(catalog.entries).encode("utf-8")).hexdigest()[:16]
@@ -145,7 +149,7 @@ def _encode(
             for e in events
         ],
     }
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(doc)
 
 
 def decode_entry(entry: ScheduleEntry) -> Scheduled:
@@ -375,7 +379,7 @@ def _with_sent(doc: _Doc, events: Sequence[LifecycleEvent], new: Sequence[SentSt
     index = {e.id: n for n, e in enumerate(events)}
     for record in new:
         doc["e"][index[record.event]][5].append([record.stage.value, record.on.isoformat()])
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(doc)
 
 
 def _write_page(
@@ -474,7 +478,7 @@ def plan_scheduled(
     catalog: Catalog,
     now: datetime,
     *,
-    batch: int = 500,
+    batch: int = 2000,
     due_grace_days: int = DEFAULT_DUE_GRACE_DAYS,
     on_device: Callable[[str], None] | None = None,
     shard: tuple[int, int] | None = None,
@@ -486,8 +490,11 @@ def plan_scheduled(
     differential test holds the two equal day by day. A page's fresh entries are planned
     first and written together, in one :meth:`~upslife.ports.Store.enqueue` (one statement
     per table, not a few per device); a page commits whole or not at all, so a crash
-    loses nothing (the page is still due) and repeats nothing (N9). A schedule whose stamp
-    does not match the rules and ``catalog`` is rebuilt first.
+    loses nothing (the page is still due) and repeats nothing (N9). Pages are larger than
+    the reference's (2,000 entries): a commit costs about as much as planning over a hundred
+    devices on SQLite (the WAL write and its checkpoints), and a page holds the write lock
+    for well under a second. A schedule whose stamp does not match the rules and
+    ``catalog`` is rebuilt first.
     """
     require_instant(now, "now")
     part, parts = _check_shard(shard)
