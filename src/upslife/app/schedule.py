@@ -493,7 +493,7 @@ def plan_scheduled(
     loses nothing (the page is still due) and repeats nothing (N9). Pages are larger than
     the reference's (2,000 entries): a commit costs about as much as planning over a hundred
     devices on SQLite (the WAL write and its checkpoints), and a page holds the write lock
-    for well under a second. A schedule whose stamp does not match the rules and
+    for about half a second on a two-core machine. A schedule whose stamp does not match the rules and
     ``catalog`` is rebuilt first.
     """
     require_instant(now, "now")
