@@ -490,11 +490,11 @@ def plan_scheduled(
     differential test holds the two equal day by day. A page's fresh entries are planned
     first and written together, in one :meth:`~upslife.ports.Store.enqueue` (one statement
     per table, not a few per device); a page commits whole or not at all, so a crash
-    loses nothing (the page is still due) and repeats nothing (N9). Pages are larger than
-    the reference's (2,000 entries): a commit costs about as much as planning over a hundred
-    devices on SQLite (the WAL write and its checkpoints), and a page holds the write lock
-    for about half a second on a two-core machine. A schedule whose stamp does not match the rules and
-    ``catalog`` is rebuilt first.
+    loses nothing (the page is still due) and repeats nothing (N9). Pages are larger
+    than the reference's (2,000 entries): a commit costs about as much as planning over a
+    hundred devices on SQLite (the WAL write and its checkpoints), and a page holds the
+    write lock for about half a second on a two-core machine. A schedule whose stamp
+    does not match the rules and ``catalog`` is rebuilt first.
     """
     require_instant(now, "now")
     part, parts = _check_shard(shard)
