@@ -1401,6 +1401,34 @@ class ScheduleStoreContract(_StoreFixture):
             store.enqueue([item("k2")], [], schedule=entry("NOPE"))
         assert _keys(store.items()) == ["k1"]
 
+    def test_enqueue_writes_a_page_of_devices_entries_and_stages_or_nothing(
+        self, store: Store
+    ) -> None:
+        # The daily plan's page write: many devices' items, stages and entries in one call
+        # (SPEC N9, D5). One unknown device refuses the call and nothing of it is kept.
+        store.add_device(device("AS1"))
+        store.add_device(device("AS2"))
+        added = store.enqueue(
+            [item("k1"), item("k2", serial="AS2")],
+            [sent_stage("AS1"), sent_stage("AS2")],
+            schedules=[entry("AS1", doc='{"a":1}'), entry("AS2", next_on=None, doc='{"b":2}')],
+        )
+        assert added == 2
+        assert store.get_schedule("AS1") == entry("AS1", doc='{"a":1}')
+        assert store.get_schedule("AS2") == entry("AS2", next_on=None, doc='{"b":2}')
+        assert store.sent_stages("AS2") == (sent_stage("AS2"),)
+        with pytest.raises(UnknownDevice):
+            store.enqueue(
+                [item("k3"), item("k4", serial="AS2")],
+                [sent_stage("AS1", Stage.D30)],
+                schedules=[entry("AS1", doc='{"c":3}'), entry("NOPE")],
+            )
+        with pytest.raises(UnknownDevice):
+            store.enqueue([item("k5")], [sent_stage("NOPE")], schedules=[entry("AS1")])
+        assert _keys(store.items()) == ["k1", "k2"]
+        assert store.get_schedule("AS1") == entry("AS1", doc='{"a":1}')
+        assert store.sent_stages("AS1") == (sent_stage("AS1"),)
+
     def test_all_devices_pages_through_every_device_by_serial(self, store: Store) -> None:
         serials = [f"AS{n:03}" for n in range(7)]
         for serial in reversed(serials):
