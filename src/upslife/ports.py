@@ -251,6 +251,11 @@ class OwnerStore(Protocol):
         """Replace an existing owner's record; unknown raises ``UnknownOwner``."""
         ...
 
+    def get_owners(self, owner_ids: Sequence[str]) -> dict[str, Owner]:
+        """The known owners among ``owner_ids``, by id, in one read (a page of the daily
+        plan); an unknown id is left out."""
+        ...
+
 
 class DeviceStore(Protocol):
     def add_device(self, device: Device) -> None:
@@ -360,6 +365,11 @@ class InvitationStore(Protocol):
         """The owner's most recently sent invitation, if any (SPEC I1)."""
         ...
 
+    def current_invitations(self, owner_ids: Sequence[str]) -> dict[str, Invitation]:
+        """:meth:`current_invitation` of each of ``owner_ids`` in one read; an owner never
+        invited is left out."""
+        ...
+
     def pending_invitations(self, *, sent_before: datetime) -> tuple[Invitation, ...]:
         """Invitations stored as PENDING and sent before the instant, by id: those past
         their 7 days are due to expire, with a notice to the owner (SPEC I2, I4)."""
@@ -430,11 +440,16 @@ class Outbox(Protocol):
         *,
         device: Device | None = None,
         schedule: ScheduleEntry | None = None,
+        schedules: Sequence[ScheduleEntry] = (),
     ) -> int:
         """In one transaction: add the items whose key is new, record the stages, and
         save ``device`` (its new ``next_notice_on``) and ``schedule`` (the device's updated
         schedule entry). Returns the number of items added.
-        Idempotent: a re-run with the same keys adds nothing (SPEC N9)."""
+        Idempotent: a re-run with the same keys adds nothing (SPEC N9).
+
+        ``schedules`` saves more entries in the same transaction: the daily plan writes a
+        whole page of due devices (items, stages and entries of many devices) in one call,
+        so a page costs a few statements, not a few per device."""
         ...
 
     def claim(

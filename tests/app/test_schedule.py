@@ -40,6 +40,10 @@ def notices(store: Store) -> set[tuple[str, str]]:
     return {(i.key, i.payload) for i in store.items() if i.key.startswith("notice:")}
 
 
+def planned_serials(store: Store) -> set[str | None]:
+    return {i.serial for i in store.items() if i.key.startswith("notice:")}
+
+
 def downgrade_to_schema_4(path: Path) -> None:
     """The file as an upslife from before the schedule wrote it."""
     conn = sqlite3.connect(path)
@@ -142,4 +146,50 @@ def test_a_damaged_entry_is_set_aside_and_the_others_are_planned(tmp_path: Path)
     assert [serial for serial, _ in report.damaged] == ["AS0000000003"]
     assert report.devices_due == 4  # AS0000000001 has a license: nothing due today
     assert "cannot be read" in report.damaged[0][1]
+    store.close()
+
+
+def test_a_device_whose_write_is_refused_is_set_aside_and_its_page_is_written(
+    tmp_path: Path,
+) -> None:
+    # A page's devices are written together; a refused write falls back to one device at
+    # a time, so only the refused device is set aside, and it stays due (SPEC N9: it is
+    # planned once it can be written, nothing twice).
+    path = tmp_path / "u.db"
+    fleet(path)
+    store = SqliteStore(path)
+    store.set_schedule_stamp(schedule_stamp(Catalog.default()))
+    store.close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.serial = 'AS0000000004' "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+    conn.close()
+    store = SqliteStore(path)
+    report = plan_scheduled(store, Catalog.default(), SWEEP)
+    assert [serial for serial, _ in report.damaged] == ["AS0000000004"]
+    assert "refused by the test" in report.damaged[0][1]
+    assert report.devices_due == 4  # AS0000000001 has a license: nothing due today
+    assert planned_serials(store) == {f"AS{n:010d}" for n in (0, 2, 3, 5)}
+    entry = store.get_schedule("AS0000000004")
+    assert entry is not None
+    assert entry.next_on is not None
+    assert entry.next_on <= SWEEP.date()
+    store.close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DROP TRIGGER refuse")
+    conn.close()
+    store = SqliteStore(path)
+    again = plan_scheduled(store, Catalog.default(), SWEEP)
+    assert (again.devices_due, again.damaged) == (1, ())
+    assert planned_serials(store) == {f"AS{n:010d}" for n in (0, 2, 3, 4, 5)}
+    reference = tmp_path / "ref.db"
+    fleet(reference)
+    ref = SqliteStore(reference)
+    plan_notices(ref, Catalog.default(), SWEEP)
+    assert notices(store) == notices(ref)
+    ref.close()
     store.close()

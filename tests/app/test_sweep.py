@@ -16,6 +16,7 @@ import pytest
 
 from tests.app.conftest import RESELLER, Fleet
 from upslife.app import plan_notices, sweep
+from upslife.app.schedule import plan_scheduled
 from upslife.app.sweep import earliest_local_date
 from upslife.errors import (
     InvalidInput,
@@ -222,6 +223,31 @@ class TestShards:
         assert second.devices_due > 0
         assert first.devices_due + second.devices_due == 12
         assert plan_notices(fleet.store, catalog, now).notices_planned == 0
+
+    def test_scheduled_shards_written_a_page_at_a_time_plan_each_device_once(
+        self, fleet: Fleet
+    ) -> None:
+        # SPEC N9: the stored-schedule plan writes a page at once; shards still split each
+        # page by serial, disjoint and complete, across pages (batch=5: three pages).
+        serials = [f"AS00000000{n:02d}" for n in range(12)]
+        for serial in serials:
+            fleet.device(serial, on=date(2025, 11, 1))
+        now = datetime(2026, 1, 31, 8, tzinfo=UTC)
+        catalog = fleet.service.catalog
+        mine: list[set[str]] = []
+        for part in (0, 1):
+            seen: list[str] = []
+            plan_scheduled(
+                fleet.store, catalog, now, batch=5, shard=(part, 2), on_device=seen.append
+            )
+            assert seen == sorted(seen)
+            assert set(seen) == {s for s in serials if zlib.crc32(s.encode()) % 2 == part}
+            mine.append(set(seen))
+        assert mine[0].isdisjoint(mine[1])
+        assert mine[0] | mine[1] == set(serials)
+        keys = [i.key for i in fleet.store.items() if i.key.startswith("notice:")]
+        assert len(keys) == len(set(keys)) >= 12
+        assert plan_scheduled(fleet.store, catalog, now, batch=5).notices_planned == 0
 
     def test_a_bad_shard_is_refused(self, fleet: Fleet) -> None:
         # SPEC D5

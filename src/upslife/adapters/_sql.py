@@ -51,6 +51,7 @@ from upslife.errors import (
     InvalidInput,
     NotFound,
     StorageError,
+    TemporaryFailure,
     UnknownCode,
     UnknownDevice,
     UnknownInvitation,
@@ -169,6 +170,12 @@ class SqlStore(abc.ABC):
         Raises :class:`UniqueViolation` for a unique-constraint violation and
         :class:`~upslife.errors.StorageError` (the driver error chained) for anything else.
         """
+
+    @abc.abstractmethod
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        """Run one writing statement once per parameter row; return the rows it changed in
+        all (errors as :meth:`_execute`). The statement is prepared once: a page of the
+        plan's writes costs one call per table, not one statement per row."""
 
     @abc.abstractmethod
     def _begin(self, *, write: bool) -> None:
@@ -349,6 +356,22 @@ class SqlStore(abc.ABC):
         if not rows:
             raise UnknownOwner(f"no owner {owner_id}")
         return decode(Owner, rows[0][0])
+
+    def _in_chunks(self, sql: str, keys: Sequence[str]) -> list[Row]:
+        """Rows of ``sql`` (one ``IN ({marks})`` on its keys) for ``keys``, 500 at a time."""
+        rows: list[Row] = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            rows += self._rows(sql.format(marks=", ".join("?" * len(chunk))), chunk)
+        return rows
+
+    def get_owners(self, owner_ids: Sequence[str]) -> dict[str, Owner]:
+        """The known owners among ``owner_ids`` (one statement per 500); unknown ids are
+        left out."""
+        wanted = list(dict.fromkeys(check_keys(owner_ids, "owner_ids")))
+        with self._atomic(write=False):
+            rows = self._in_chunks("SELECT id, doc FROM owners WHERE id IN ({marks})", wanted)
+        return {str(owner_id): decode(Owner, doc) for owner_id, doc in rows}
 
     def save_owner(self, owner: Owner) -> None:
         """Replace an existing owner's record; unknown raises ``UnknownOwner``."""
@@ -658,6 +681,22 @@ class SqlStore(abc.ABC):
             )
         return decode(Invitation, rows[0][0]) if rows else None
 
+    def current_invitations(self, owner_ids: Sequence[str]) -> dict[str, Invitation]:
+        """Each owner's invitation with the latest ``sent_at`` (ties: the greatest id), read
+        through the ``invitations_by_owner`` index, one statement per 500 owners."""
+        wanted = list(dict.fromkeys(check_keys(owner_ids, "owner_ids")))
+        with self._atomic(write=False):
+            rows = self._in_chunks(
+                "SELECT owner_id, doc FROM invitations WHERE owner_id IN ({marks}) "
+                "ORDER BY owner_id, sent_at DESC, id DESC",
+                wanted,
+            )
+        found: dict[str, Invitation] = {}
+        for owner_id, doc in rows:
+            if str(owner_id) not in found:
+                found[str(owner_id)] = decode(Invitation, doc)
+        return found
+
     def has_invitation_in(self, state: InvitationState) -> bool:
         """Whether any stored invitation is in ``state`` (the text filter only narrows the
         rows to decode; the decoded state decides)."""
@@ -811,29 +850,64 @@ class SqlStore(abc.ABC):
         except ValueError as e:
             raise StorageError(f"stored stage of device {serial} cannot be read: {e}") from e
 
-    def _insert_item(self, item: OutboxItem) -> int:
+    _INSERT_ITEM: ClassVar[str] = (
+        f"INSERT INTO outbox ({OUTBOX_COLUMNS}, ready_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
+    )
+    _INSERT_STAGE: ClassVar[str] = (
+        "INSERT INTO sent_stages (serial, kind, due, stage, sent_on) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial, kind, due, stage) DO NOTHING"
+    )
+    _UPSERT_SCHEDULE: ClassVar[str] = (
+        "INSERT INTO schedule (serial, owner_id, next_on, doc) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (serial) DO UPDATE SET owner_id = excluded.owner_id, "
+        "next_on = excluded.next_on, doc = excluded.doc"
+    )
+
+    def _item_params(
+        self, item: OutboxItem, instants: dict[datetime, object]
+    ) -> tuple[object, ...]:
+        """The outbox row of ``item``, validated (a naive instant or a date that is not one
+        raises here, before anything is written); ``instants`` caches converted instants,
+        since a page's items share a few (``now``, the digest hold)."""
+        check_item(item)
         recipient = item.recipient
-        return self._count(
-            f"INSERT INTO outbox ({OUTBOX_COLUMNS}, ready_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-            (
-                item.key,
-                item.serial,
-                item.owner_id,
-                recipient.kind.name,
-                recipient.address,
-                None if recipient.chat is None else recipient.chat.name,
-                self._day(check_day(item.day, "day")),
-                item.payload,
-                item.status.name,
-                item.attempts,
-                self._opt_instant(item.next_attempt_at),
-                self._opt_instant(item.delivered_at),
-                item.last_error,
-                item.digest_key,
-                self._instant(ready_at(item)),
-            ),
+        ready = ready_at(item)
+        cached = instants.get(ready)
+        if cached is None:
+            cached = instants[ready] = self._instant(check_instant(ready, "instant"))
+        delivered = item.delivered_at
+        return (
+            item.key,
+            item.serial,
+            item.owner_id,
+            recipient.kind.name,
+            recipient.address,
+            None if recipient.chat is None else recipient.chat.name,
+            self._day(item.day),
+            item.payload,
+            item.status.name,
+            item.attempts,
+            None if item.next_attempt_at is None else cached,
+            None if delivered is None else self._instant(check_instant(delivered, "instant")),
+            item.last_error,
+            item.digest_key,
+            cached,
         )
+
+    def _stage_params(self, record: SentStage) -> tuple[object, ...]:
+        if not isinstance(record, SentStage):
+            raise InvalidInput(f"expected a SentStage, got {type(record).__name__}")
+        return (
+            record.event.serial,
+            record.event.kind.name,
+            self._day(check_day(record.event.on, "due")),
+            record.stage.name,
+            self._day(check_day(record.on, "on")),
+        )
+
+    def _insert_item(self, item: OutboxItem) -> int:
+        return self._count(self._INSERT_ITEM, self._item_params(item, {}))
 
     def enqueue(
         self,
@@ -842,40 +916,55 @@ class SqlStore(abc.ABC):
         *,
         device: Device | None = None,
         schedule: ScheduleEntry | None = None,
+        schedules: Sequence[ScheduleEntry] = (),
     ) -> int:
         """In one transaction: add the items whose key is new (``ON CONFLICT DO NOTHING``),
-        record the stages (a known stage keeps its first record), save ``device`` and
-        ``schedule``.
-        Returns how many items were added (SPEC N9)."""
-        new_items = [check_item(i) for i in items]
-        for item in new_items:
-            encode(item)
-        records = list(sent)
-        for record in records:
-            encode(record)
-        with self._atomic():
-            added = sum(self._insert_item(item) for item in new_items)
-            for record in records:
-                self._require_device(record.event.serial)
-                self._execute(
-                    "INSERT INTO sent_stages (serial, kind, due, stage, sent_on) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial, kind, due, stage) DO NOTHING",
-                    (
-                        record.event.serial,
-                        record.event.kind.name,
-                        self._day(record.event.on),
-                        record.stage.name,
-                        self._day(record.on),
-                    ),
-                )
-            if device is not None:
-                self.save_device(device)
-            if schedule is not None:
-                check_schedule(schedule)
-                self._require_device(schedule.serial)
-                self._upsert_schedule(schedule)  # inside this call's savepoint already
-        _log.debug("enqueued %d of %d outbox items", added, len(new_items))
+        record the stages (a known stage keeps its first record), save ``device`` and the
+        schedule entries. Returns how many items were added (SPEC N9).
+
+        Every row is built and checked before anything is written, and each table takes
+        one prepared statement for all its rows. The stages and entries need their device:
+        the tables' foreign keys check it, and a refused write names the missing device
+        (``UnknownDevice``) after the savepoint has undone everything."""
+        instants: dict[datetime, object] = {}
+        item_rows = [self._item_params(item, instants) for item in items]
+        stage_rows = [self._stage_params(record) for record in sent]
+        entries = [*([] if schedule is None else [schedule]), *schedules]
+        entry_rows = [
+            (e.serial, e.owner_id, self._opt_day(e.next_on), e.doc)
+            for e in map(check_schedule, entries)
+        ]
+        if device is not None:
+            encode(device)
+        needed = [str(r[0]) for r in stage_rows] + [str(r[0]) for r in entry_rows]
+        try:
+            with self._atomic():
+                added = self._execute_many(self._INSERT_ITEM, item_rows) if item_rows else 0
+                if stage_rows:
+                    self._execute_many(self._INSERT_STAGE, stage_rows)
+                if device is not None:
+                    self.save_device(device)
+                if entry_rows:
+                    self._execute_many(self._UPSERT_SCHEDULE, entry_rows)
+        except UniqueViolation:
+            raise
+        except StorageError as e:
+            if isinstance(e, TemporaryFailure) or not needed:
+                raise
+            missing = self._missing_devices(needed)
+            if missing:
+                raise UnknownDevice(f"no device with serial {missing[0]}") from e
+            raise
+        _log.debug("enqueued %d of %d outbox items", added, len(item_rows))
         return added
+
+    def _missing_devices(self, serials: Sequence[str]) -> list[str]:
+        """The serials among ``serials`` that no device has, in their order."""
+        wanted = list(dict.fromkeys(serials))
+        with self._atomic(write=False):
+            rows = self._in_chunks("SELECT serial FROM devices WHERE serial IN ({marks})", wanted)
+        found = {str(r[0]) for r in rows}
+        return [s for s in wanted if s not in found]
 
     def _item(self, row: Row) -> OutboxItem:
         try:
@@ -1044,9 +1133,7 @@ class SqlStore(abc.ABC):
 
     def _upsert_schedule(self, entry: ScheduleEntry) -> None:
         self._execute(
-            "INSERT INTO schedule (serial, owner_id, next_on, doc) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (serial) DO UPDATE SET owner_id = excluded.owner_id, "
-            "next_on = excluded.next_on, doc = excluded.doc",
+            self._UPSERT_SCHEDULE,
             (entry.serial, entry.owner_id, self._opt_day(entry.next_on), entry.doc),
         )
 

@@ -222,6 +222,17 @@ def _connect_error(target: object, error: psycopg.Error) -> StorageError:
     return StorageError(f"cannot connect to PostgreSQL: {text}")
 
 
+def _storage_error(e: psycopg.Error) -> StorageError:
+    """The port's error for a driver error: a duplicate, a failure worth trying again
+    later (lock timeouts, deadlocks, serialization failures, a lost connection: not the
+    caller's fault), or any other failure."""
+    if isinstance(e, psycopg.errors.UniqueViolation):
+        return UniqueViolation(f"PostgreSQL refused a duplicate: {e.diag.message_primary}")
+    if isinstance(e, psycopg.OperationalError):
+        return StorageUnavailable(f"PostgreSQL cannot serve the call now: {type(e).__name__}: {e}")
+    return StorageError(f"PostgreSQL failed: {type(e).__name__}: {e}")
+
+
 @final
 class PostgresStore(SqlStore):
     """The whole :class:`~upslife.ports.Store` in a PostgreSQL database.
@@ -264,25 +275,27 @@ class PostgresStore(SqlStore):
 
     # ------------------------------------------------------------------ dialect hooks
 
-    def _execute(self, sql: str, params: Sequence[object] = ()) -> tuple[list[Row], int]:
+    def _query(self, sql: str) -> str:
         query = self._sql.get(sql)
         if query is None:
             query = self._sql[sql] = sql.replace("?", "%s")
+        return query
+
+    def _execute(self, sql: str, params: Sequence[object] = ()) -> tuple[list[Row], int]:
         try:
-            cursor = self._conn.execute(query, params)
+            cursor = self._conn.execute(self._query(sql), params)
             rows = cursor.fetchall() if cursor.description is not None else []
             return rows, cursor.rowcount
-        except psycopg.errors.UniqueViolation as e:
-            message = e.diag.message_primary
-            raise UniqueViolation(f"PostgreSQL refused a duplicate: {message}") from e
-        except psycopg.OperationalError as e:
-            # lock timeouts, deadlocks, serialization failures, a lost connection: not the
-            # caller's fault and worth trying again later
-            raise StorageUnavailable(
-                f"PostgreSQL cannot serve the call now: {type(e).__name__}: {e}"
-            ) from e
         except psycopg.Error as e:
-            raise StorageError(f"PostgreSQL failed: {type(e).__name__}: {e}") from e
+            raise _storage_error(e) from e
+
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        try:
+            with self._conn.cursor() as cursor:
+                cursor.executemany(self._query(sql), rows)
+                return cursor.rowcount
+        except psycopg.Error as e:
+            raise _storage_error(e) from e
 
     def _begin(self, *, write: bool) -> None:
         self._execute("BEGIN" if write else "BEGIN READ ONLY")

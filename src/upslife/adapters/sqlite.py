@@ -175,6 +175,23 @@ def _create_private(path: str | os.PathLike[str]) -> None:
     os.close(fd)
 
 
+def _storage_error(e: Exception) -> StorageError:
+    """The port's error for a driver error: a duplicate, a lock held past the timeout
+    (worth trying again later), or any other failure."""
+    if isinstance(e, sqlite3.IntegrityError):
+        if e.sqlite_errorcode in _UNIQUE_CODES:
+            return UniqueViolation(f"SQLite refused a duplicate: {e}")
+        return StorageError(f"SQLite refused the change: {e}")
+    # sqlite_errorcode is the extended code: SQLITE_BUSY_SNAPSHOT (517), SQLITE_BUSY_TIMEOUT
+    # (773), ... are all SQLITE_BUSY in their low byte.
+    busy = (getattr(e, "sqlite_errorcode", -1) & 0xFF) in _BUSY_CODES
+    if isinstance(e, sqlite3.OperationalError) and busy:
+        return StorageUnavailable(
+            f"SQLite database is locked by another writer beyond the busy timeout: {e}"
+        )
+    return StorageError(f"SQLite failed: {e}")
+
+
 @final
 class SqliteStore(SqlStore):
     """The whole :class:`~upslife.ports.Store` in one SQLite file.
@@ -252,20 +269,14 @@ class SqliteStore(SqlStore):
             cursor = self._conn.execute(sql, params)
             rows = cursor.fetchall()
             return rows, cursor.rowcount
-        except sqlite3.IntegrityError as e:
-            if e.sqlite_errorcode in _UNIQUE_CODES:
-                raise UniqueViolation(f"SQLite refused a duplicate: {e}") from e
-            raise StorageError(f"SQLite refused the change: {e}") from e
-        except sqlite3.OperationalError as e:
-            # sqlite_errorcode is the extended code: SQLITE_BUSY_SNAPSHOT (517),
-            # SQLITE_BUSY_TIMEOUT (773), ... are all SQLITE_BUSY in their low byte.
-            if (getattr(e, "sqlite_errorcode", -1) & 0xFF) in _BUSY_CODES:
-                raise StorageUnavailable(
-                    f"SQLite database is locked by another writer beyond the busy timeout: {e}"
-                ) from e
-            raise StorageError(f"SQLite failed: {e}") from e
         except (sqlite3.Error, ValueError, OverflowError) as e:
-            raise StorageError(f"SQLite failed: {e}") from e
+            raise _storage_error(e) from e
+
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        try:
+            return self._conn.executemany(sql, rows).rowcount
+        except (sqlite3.Error, ValueError, OverflowError) as e:
+            raise _storage_error(e) from e
 
     def _begin(self, *, write: bool) -> None:
         self._execute("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -99,10 +99,15 @@ def _notice_from(doc: dict[str, Any]) -> Notice:
     return notice
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+"""``json.dumps(doc, separators=(",", ":"), sort_keys=True)`` without building an encoder
+for every payload (the plan writes one payload per notice)."""
+
+
 def encode(item: Notice | Digest | PlainMail) -> str:
     """JSON text for a notice, a digest or an account mail."""
     if isinstance(item, PlainMail):
-        return json.dumps({"mail": mail_to_doc(item)}, separators=(",", ":"), sort_keys=True)
+        return _ENCODER.encode({"mail": mail_to_doc(item)})
     if isinstance(item, Digest):
         doc: dict[str, Any] = {
             "digest": {
@@ -114,7 +119,7 @@ def encode(item: Notice | Digest | PlainMail) -> str:
         }
     else:
         doc = {"notice": _notice_doc(item)}
-    return json.dumps(doc, separators=(",", ":"), sort_keys=True)
+    return _ENCODER.encode(doc)
 
 
 def decode(text: str) -> Notice | Digest | PlainMail:

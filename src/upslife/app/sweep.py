@@ -36,7 +36,7 @@ import attrs
 from upslife._validation import require_instant
 from upslife.app import payloads
 from upslife.app.clock import local_date
-from upslife.app.facts import facts_of, refresh_next_notice
+from upslife.app.facts import facts_of
 from upslife.app.links import DEFAULT_PUBLIC_URL, Link, Links
 from upslife.app.mails import (
     PlainMail,
@@ -71,13 +71,17 @@ from upslife.invitations import (
 from upslife.notifications import (
     DEFAULT_DUE_GRACE_DAYS,
     DeliveryPreference,
+    DeviceFacts,
     Digest,
+    LifecycleEvent,
     Notice,
     Recipient,
     RecipientKind,
+    SentStage,
     Stage,
     due_notices,
     lifecycle_events,
+    next_notice_date,
     sent_stages,
 )
 from upslife.ports import (
@@ -100,6 +104,7 @@ __all__ = [
     "PlanReport",
     "SweepReport",
     "deliver",
+    "device_notices",
     "earliest_local_date",
     "enqueue_mail",
     "expire_invitations",
@@ -221,6 +226,38 @@ def _reseller(inv: Invitation | None, now: datetime) -> tuple[str | None, Invita
     return inv.reseller_email, inv.state_at(now)
 
 
+def device_notices(
+    facts: DeviceFacts,
+    events: Sequence[LifecycleEvent],
+    sent: Sequence[SentStage],
+    owner: Owner,
+    reseller: tuple[str | None, InvitationState | None],
+    today: date,
+    due_grace_days: int,
+) -> tuple[tuple[Notice, ...], tuple[SentStage, ...], date | None]:
+    """A due device's notices of ``today`` recomputed from its facts (SPEC N1–N9), the
+    stages they send and the device's next stage date after them (N2, N4). Both planners
+    recompute a device with it: the reference for every due device, the stored schedule
+    for an entry a write marked stale."""
+    reseller_email, reseller_state = reseller
+    notices = due_notices(
+        facts,
+        today,
+        owner=owner.contact,
+        reseller_email=reseller_email,
+        reseller_state=reseller_state,
+        chat_routes=owner.chat_routes,
+        sent=sent,
+        due_grace_days=due_grace_days,
+        events=events,
+    )
+    new_sent = sent_stages(notices)
+    nxt = next_notice_date(
+        events, (*sent, *new_sent), after=today, due_grace_days=due_grace_days
+    )
+    return notices, new_sent, nxt
+
+
 def _plan_device(
     store: Store,
     catalog: Catalog,
@@ -237,27 +274,10 @@ def _plan_device(
     facts = facts_of(store, catalog, device)
     events = lifecycle_events(facts, plan_license_sku=plan_license_sku_of(catalog))
     sent = store.sent_stages(device.serial)
-    reseller_email, reseller_state = reseller
-    notices = due_notices(
-        facts,
-        today,
-        owner=owner.contact,
-        reseller_email=reseller_email,
-        reseller_state=reseller_state,
-        chat_routes=owner.chat_routes,
-        sent=sent,
-        due_grace_days=due_grace_days,
-        events=events,
+    notices, new_sent, nxt = device_notices(
+        facts, events, sent, owner, reseller, today, due_grace_days
     )
-    new_sent = sent_stages(notices)
-    updated = refresh_next_notice(
-        device,
-        facts,
-        (*sent, *new_sent),
-        after=today,
-        due_grace_days=due_grace_days,
-        events=events,
-    )
+    updated = attrs.evolve(device, next_notice_on=nxt)
     items = outbox_items(store, owner, device.serial, notices, (today, now), choices)
     return store.enqueue(items, new_sent, device=updated), notices
 

@@ -297,6 +297,13 @@ class OwnerStoreContract(_StoreFixture):
         with pytest.raises(UnknownOwner):
             store.get_owner(ANN)
 
+    def test_get_owners_reads_the_known_owners_of_a_page_by_id(self, store: Store) -> None:
+        store.add_owner(owner(ANN))
+        store.add_owner(owner(BOB, company="Bob's"))
+        found = store.get_owners([BOB, "nobody@example.net", ANN, BOB])
+        assert found == {ANN: owner(ANN), BOB: owner(BOB, company="Bob's")}
+        assert store.get_owners([]) == {}
+
     def test_owners_are_told_apart_by_id(self, store: Store) -> None:
         store.add_owner(owner(ANN))
         store.add_owner(owner(BOB, company="Bob's"))
@@ -787,6 +794,18 @@ class InvitationStoreContract(_StoreFixture):
         current = store.current_invitation(ANN)
         assert current is not None
         assert current.id == "INV-3"
+
+    def test_current_invitations_are_each_owners_current_invitation(self, store: Store) -> None:
+        # SPEC I1: the same answer as current_invitation, for a page of owners at once
+        store.save_invitation(invitation("INV-2", sent_at=T0 + timedelta(days=10)))
+        store.save_invitation(invitation("INV-3", sent_at=T0 + timedelta(days=20)))
+        store.save_invitation(invitation("INV-1", sent_at=T0))
+        store.save_invitation(invitation("INV-8", owner_id=BOB, sent_at=T0))
+        store.save_invitation(invitation("INV-9", owner_id=BOB, sent_at=T0))  # tie: greatest id
+        found = store.current_invitations([ANN, BOB, "never@example.net"])
+        assert {o: i.id for o, i in found.items()} == {ANN: "INV-3", BOB: "INV-9"}
+        assert found[BOB] == store.current_invitation(BOB)
+        assert store.current_invitations([]) == {}
 
     def test_an_owner_never_invited_has_no_current_invitation(self, store: Store) -> None:
         store.save_invitation(invitation(owner_id=BOB))
@@ -1413,6 +1432,34 @@ class ScheduleStoreContract(_StoreFixture):
         with pytest.raises(UnknownDevice):
             store.enqueue([item("k2")], [], schedule=entry("NOPE"))
         assert _keys(store.items()) == ["k1"]
+
+    def test_enqueue_writes_a_page_of_devices_entries_and_stages_or_nothing(
+        self, store: Store
+    ) -> None:
+        # The daily plan's page write: many devices' items, stages and entries in one call
+        # (SPEC N9, D5). One unknown device refuses the call and nothing of it is kept.
+        store.add_device(device("AS1"))
+        store.add_device(device("AS2"))
+        added = store.enqueue(
+            [item("k1"), item("k2", serial="AS2")],
+            [sent_stage("AS1"), sent_stage("AS2")],
+            schedules=[entry("AS1", doc='{"a":1}'), entry("AS2", next_on=None, doc='{"b":2}')],
+        )
+        assert added == 2
+        assert store.get_schedule("AS1") == entry("AS1", doc='{"a":1}')
+        assert store.get_schedule("AS2") == entry("AS2", next_on=None, doc='{"b":2}')
+        assert store.sent_stages("AS2") == (sent_stage("AS2"),)
+        with pytest.raises(UnknownDevice):
+            store.enqueue(
+                [item("k3"), item("k4", serial="AS2")],
+                [sent_stage("AS1", Stage.D30)],
+                schedules=[entry("AS1", doc='{"c":3}'), entry("NOPE")],
+            )
+        with pytest.raises(UnknownDevice):
+            store.enqueue([item("k5")], [sent_stage("NOPE")], schedules=[entry("AS1")])
+        assert _keys(store.items()) == ["k1", "k2"]
+        assert store.get_schedule("AS1") == entry("AS1", doc='{"a":1}')
+        assert store.sent_stages("AS1") == (sent_stage("AS1"),)
 
     def test_all_devices_pages_through_every_device_by_serial(self, store: Store) -> None:
         serials = [f"AS{n:03}" for n in range(7)]

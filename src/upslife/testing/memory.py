@@ -202,6 +202,12 @@ class MemoryStore:
             except KeyError:
                 raise UnknownOwner(f"no owner {owner_id}") from None
 
+    def get_owners(self, owner_ids: Sequence[str]) -> dict[str, Owner]:
+        """The known owners among ``owner_ids``, by id; unknown ids are left out."""
+        wanted = check_keys(owner_ids, "owner_ids")
+        with self._reading():
+            return {i: self._state.owners[i] for i in wanted if i in self._state.owners}
+
     def save_owner(self, owner: Owner) -> None:
         """Replace an existing owner's record; unknown raises ``UnknownOwner``."""
         with self._atomic():
@@ -427,6 +433,18 @@ class MemoryStore:
             mine = [i for i in self._state.invitations.values() if i.owner_id == owner_id]
             return max(mine, key=lambda i: (i.sent_at, i.id), default=None)
 
+    def current_invitations(self, owner_ids: Sequence[str]) -> dict[str, Invitation]:
+        """Each owner's current invitation (:meth:`current_invitation`); none: left out."""
+        wanted = set(check_keys(owner_ids, "owner_ids"))
+        found: dict[str, Invitation] = {}
+        with self._reading():
+            for inv in self._state.invitations.values():
+                if inv.owner_id in wanted:
+                    best = found.get(inv.owner_id)
+                    if best is None or (inv.sent_at, inv.id) > (best.sent_at, best.id):
+                        found[inv.owner_id] = inv
+        return found
+
     def pending_invitations(self, *, sent_before: datetime) -> tuple[Invitation, ...]:
         """Invitations stored as PENDING and sent before ``sent_before``, by id."""
         before = check_instant(sent_before, "sent_before")
@@ -547,6 +565,7 @@ class MemoryStore:
         *,
         device: Device | None = None,
         schedule: ScheduleEntry | None = None,
+        schedules: Sequence[ScheduleEntry] = (),
     ) -> int:
         """Add the items whose key is new, record the stages (a known stage keeps its first
         record) and save ``device`` and ``schedule``, all or nothing; returns how many items
@@ -571,6 +590,8 @@ class MemoryStore:
                 self.save_device(device)
             if schedule is not None:
                 self.save_schedule(schedule)
+            for entry in schedules:
+                self.save_schedule(entry)
             _log.debug("enqueued %d of %d outbox items", added, len(new_items))
             return added
 
