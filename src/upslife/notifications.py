@@ -47,6 +47,7 @@ from upslife._validation import (
     require_instance,
     require_items,
     require_text,
+    slot_setters,
 )
 from upslife.entitlements import Coverage, Feature, Plan, add_months, can
 from upslife.errors import (
@@ -94,6 +95,7 @@ __all__ = [
     "stage_due",
     "title_for",
     "trusted_event",
+    "trusted_facts",
 ]
 
 DEFAULT_DUE_GRACE_DAYS: Final = 7
@@ -175,6 +177,8 @@ _SCHEDULE_SEVERITY: Final[Mapping[Stage, Severity]] = {
     Stage.IMMEDIATE: Severity.CRITICAL,
 }
 _STAGE_ORDER: Final[Mapping[Stage, int]] = {stage: n for n, stage in enumerate(Stage)}
+_OPENS_DAYS_BEFORE: Final = tuple(_DAYS_BEFORE[stage] for stage in SCHEDULE)
+"""Each schedule stage's offset before the due date, by its index in :data:`SCHEDULE`."""
 
 
 def _schedule_stage(days_before: int) -> Stage:
@@ -231,7 +235,7 @@ def _require_grace(value: object) -> int:
 def _shift(day: date, days: int) -> date:
     """``day + days``, clamped to the calendar's ends instead of overflowing."""
     try:
-        return day + timedelta(days=days)
+        return day + timedelta(days)
     except OverflowError:
         return date.max if days > 0 else date.min
 
@@ -308,7 +312,10 @@ class LifecycleEvent:
         object.__setattr__(self, "id", EventId(self.serial, self.kind, on))
 
 
-_set = object.__setattr__
+_EVENT_SLOTS: Final = slot_setters(
+    LifecycleEvent, "serial", "kind", "due", "plan", "sku", "model", "reported_on", "id"
+)
+_EVENT_ID_SLOTS: Final = slot_setters(EventId, "serial", "kind", "on")
 
 
 def trusted_event(
@@ -324,17 +331,25 @@ def trusted_event(
     facts, or its own stored schedule), without running the validators again: the
     sweep's and the rules' hot path (docs/performance.md, B1). Never for caller input: the
     public constructor is the one that checks."""
-    event = object.__new__(LifecycleEvent)
-    _set(event, "serial", serial)
-    _set(event, "kind", kind)
-    _set(event, "due", due)
-    _set(event, "plan", plan)
-    _set(event, "sku", sku)
-    _set(event, "model", model)
-    _set(event, "reported_on", reported_on)
     on = reported_on if due is None else due
     assert on is not None  # a failure has its reported day, other kinds a due date
-    _set(event, "id", EventId(serial, kind, on))
+    event_id = object.__new__(EventId)
+    set_serial, set_kind, set_on = _EVENT_ID_SLOTS
+    set_serial(event_id, serial)
+    set_kind(event_id, kind)
+    set_on(event_id, on)
+    event = object.__new__(LifecycleEvent)
+    set_serial, set_kind, set_due, set_plan, set_sku, set_model, set_reported, set_id = (
+        _EVENT_SLOTS
+    )
+    set_serial(event, serial)
+    set_kind(event, kind)
+    set_due(event, due)
+    set_plan(event, plan)
+    set_sku(event, sku)
+    set_model(event, model)
+    set_reported(event, reported_on)
+    set_id(event, event_id)
     return event
 
 
@@ -344,7 +359,11 @@ def default_plan_license_sku(plan: Plan) -> str:
     Plan licenses are not model data, so the catalog has no SKU for them; a caller with real
     part numbers passes its own function as ``plan_license_sku``.
     """
-    return f"{require_instance(plan, Plan, 'plan').title} plan license 1Y/3Y/5Y"
+    return _PLAN_LICENSE_SKUS[require_instance(plan, Plan, "plan")]
+
+
+_PLAN_LICENSE_SKUS: Final = tuple(f"{plan.title} plan license 1Y/3Y/5Y" for plan in Plan)
+""":func:`default_plan_license_sku` by plan value."""
 
 
 def service_life_ends_on(
@@ -414,6 +433,38 @@ class DeviceFacts:
         return self.coverage.registered_on
 
 
+_FACTS_SLOTS: Final = slot_setters(DeviceFacts, *(f.name for f in attrs.fields(DeviceFacts)))
+
+
+def trusted_facts(
+    serial: str,
+    model: str,
+    coverage: Coverage,
+    *,
+    warranty_expires_on: date | None,
+    battery_replace_by: date | None,
+    service_life_ends_on: date | None,
+    battery_failure_reported_on: date | None,
+    battery_sku: str | None,
+    warranty_extension_sku: str | None,
+    upgrade_sku: str | None,
+) -> DeviceFacts:
+    """:class:`DeviceFacts` of values the library computed and checked itself (the write
+    path's :func:`~upslife.app.facts.build_facts`), without running the validators again
+    (docs/performance.md, B1). Serial and model must be in upper case already, the dates
+    those of the rules, a failure not reported before registration. Never for caller
+    input: the public constructor is the one that checks."""
+    facts = object.__new__(DeviceFacts)
+    values = (
+        serial, model, coverage, warranty_expires_on, battery_replace_by,
+        service_life_ends_on, battery_failure_reported_on, battery_sku,
+        warranty_extension_sku, upgrade_sku,
+    )  # fmt: skip
+    for set_slot, value in zip(_FACTS_SLOTS, values, strict=True):
+        set_slot(facts, value)
+    return facts
+
+
 def lifecycle_events(
     device: DeviceFacts,
     *,
@@ -426,10 +477,11 @@ def lifecycle_events(
     end included: ``Coverage.drops``), and the UPS upgrade due at the end of service life.
     Past events are included: :func:`stage_due` decides whether they still send anything.
     """
-    if not isinstance(device, DeviceFacts):
+    if type(device) is not DeviceFacts and not isinstance(device, DeviceFacts):
         raise InvalidInput(f"expected DeviceFacts, got {type(device).__name__}")
     sku_of: object = plan_license_sku
-    if not callable(sku_of):
+    default_sku = plan_license_sku is default_plan_license_sku
+    if not default_sku and not callable(sku_of):
         raise InvalidType(f"plan_license_sku must be callable, got {type(sku_of).__name__}")
     serial, model = device.serial, device.model
     events: list[LifecycleEvent] = []
@@ -460,13 +512,13 @@ def lifecycle_events(
                 device.warranty_extension_sku, model,
             )
         )
-    default_sku = plan_license_sku is default_plan_license_sku
     for drop in device.coverage.drops:
         if not drop.from_plan.is_paid:
             continue
-        sku = plan_license_sku(drop.from_plan)
-        if not default_sku:
-            sku = require_text(sku, "sku")  # a caller's function: its answer is checked
+        if default_sku:
+            sku = _PLAN_LICENSE_SKUS[drop.from_plan]
+        else:  # a caller's function: its answer is checked
+            sku = require_text(plan_license_sku(drop.from_plan), "sku")
         events.append(
             trusted_event(serial, EventKind.PLAN_EXPIRY, drop.on, drop.from_plan, sku, model)
         )
@@ -602,14 +654,16 @@ def _first_day(
         assert event.reported_on is not None  # guaranteed by LifecycleEvent
         start = event.reported_on
         return start if lower is None else max(start, lower)
-    pending = len(SCHEDULE)
-    while pending and SCHEDULE[pending - 1] not in sent:
-        pending -= 1
-    if pending == len(SCHEDULE):
-        return None  # the due stage was sent: the event is done
+    pending = 0  # the index in SCHEDULE of the first stage after the last one sent
+    if sent:  # (an empty collection: nothing sent, and no stage hashed to find that out)
+        pending = len(SCHEDULE)
+        while pending and SCHEDULE[pending - 1] not in sent:
+            pending -= 1
+        if pending == len(SCHEDULE):
+            return None  # the due stage was sent: the event is done
     # The stages' windows tile [due - 90, due + grace] without gaps, so the first open day
     # is the start of the first stage after the last one sent (or ``lower``).
-    start = _shift(due, -_DAYS_BEFORE[SCHEDULE[pending]])
+    start = _shift(due, -_OPENS_DAYS_BEFORE[pending])
     day = start if lower is None else max(start, lower)
     return day if day <= _shift(due, grace) else None
 
@@ -639,9 +693,8 @@ def next_notice_date(
     progress = _progress(require_items(sent, SentStage, "sent"))
     best: date | None = None
     for event in require_items(events, LifecycleEvent, "events"):
-        if not isinstance(event, LifecycleEvent):
-            raise InvalidInput(f"expected a LifecycleEvent, got {type(event).__name__}")
-        stages, last = progress.get(event.id, _NOTHING_SENT)
+        # nothing sent: no event's id to hash
+        stages, last = progress.get(event.id, _NOTHING_SENT) if progress else _NOTHING_SENT
         floor = lower
         if last is not None:
             if last == date.max:
