@@ -600,7 +600,7 @@ def warranty(
     require_instance(chemistry, Chemistry, "chemistry")
     months = base_months
     extensions = require_items(extensions, ExtendedWarranty, "extensions")
-    for ext in sorted(extensions, key=lambda e: e.activated_on):
+    for ext in sorted(extensions, key=_activated_on) if extensions else ():
         if ext.activated_on < registered_on:
             raise DateBeforeRegistration(
                 f"extended warranty {ext.id}", ext.activated_on, registered_on
@@ -831,27 +831,29 @@ def _trusted_coverage(
     return cov
 
 
-@attrs.define
 class _Run:
     """Time of one plan being consumed: ends on ``(start + days) + months`` (SPEC E5).
 
-    ``end`` is kept up to date by :meth:`lengthen`, not recomputed on every read.
+    ``end`` is kept up to date by :meth:`lengthen`, not recomputed on every read. A plain
+    slotted class: one is made per grant that starts or resumes a plan, on the hot path.
     """
 
-    plan: Plan
-    start: date
-    days: int
-    months: int
-    reasons: list[Reason]
-    end: date = attrs.field(init=False)
+    __slots__ = ("days", "end", "months", "plan", "reasons", "start")
 
-    def __attrs_post_init__(self) -> None:
-        self.lengthen(0)
+    def __init__(
+        self, plan: Plan, start: date, days: int, months: int, reasons: list[Reason]
+    ) -> None:
+        self.plan = plan
+        self.start = start
+        self.days = days
+        self.months = months
+        self.reasons = reasons
+        self.end = add_months(start + timedelta(days) if days else start, months)
 
     def lengthen(self, months: int) -> None:
         self.months += months
-        anchor = self.start + timedelta(self.days) if self.days else self.start
-        self.end = add_months(anchor, self.months)
+        days = self.days
+        self.end = add_months(self.start + timedelta(days) if days else self.start, self.months)
 
 
 @attrs.define
@@ -1049,6 +1051,7 @@ def coverage(
 
 
 _assigned_on: Final = operator.attrgetter("assigned_on")
+_activated_on: Final = operator.attrgetter("activated_on")
 
 
 def explain(

@@ -177,8 +177,9 @@ _SCHEDULE_SEVERITY: Final[Mapping[Stage, Severity]] = {
     Stage.IMMEDIATE: Severity.CRITICAL,
 }
 _STAGE_ORDER: Final[Mapping[Stage, int]] = {stage: n for n, stage in enumerate(Stage)}
-_OPENS_DAYS_BEFORE: Final = tuple(_DAYS_BEFORE[stage] for stage in SCHEDULE)
-"""Each schedule stage's offset before the due date, by its index in :data:`SCHEDULE`."""
+_OPENS: Final = tuple(timedelta(-_DAYS_BEFORE[stage]) for stage in SCHEDULE)
+"""When each schedule stage opens, from the due date, by its index in :data:`SCHEDULE`."""
+_ONE_DAY: Final = timedelta(1)
 
 
 def _schedule_stage(days_before: int) -> Stage:
@@ -232,12 +233,15 @@ def _require_grace(value: object) -> int:
     return value
 
 
-def _shift(day: date, days: int) -> date:
-    """``day + days``, clamped to the calendar's ends instead of overflowing."""
+def _shift(day: date, delta: timedelta) -> date:
+    """``day + delta``, clamped to the calendar's ends instead of overflowing."""
     try:
-        return day + timedelta(days)
+        return day + delta
     except OverflowError:
-        return date.max if days > 0 else date.min
+        return date.max if delta > _NO_TIME else date.min
+
+
+_NO_TIME: Final = timedelta(0)
 
 
 def format_date(day: date) -> str:
@@ -455,13 +459,20 @@ def trusted_facts(
     those of the rules, a failure not reported before registration. Never for caller
     input: the public constructor is the one that checks."""
     facts = object.__new__(DeviceFacts)
-    values = (
-        serial, model, coverage, warranty_expires_on, battery_replace_by,
-        service_life_ends_on, battery_failure_reported_on, battery_sku,
-        warranty_extension_sku, upgrade_sku,
-    )  # fmt: skip
-    for set_slot, value in zip(_FACTS_SLOTS, values, strict=True):
-        set_slot(facts, value)
+    (
+        set_serial, set_model, set_coverage, set_warranty, set_replace_by, set_life,
+        set_failure, set_battery_sku, set_extension_sku, set_upgrade_sku,
+    ) = _FACTS_SLOTS  # fmt: skip
+    set_serial(facts, serial)
+    set_model(facts, model)
+    set_coverage(facts, coverage)
+    set_warranty(facts, warranty_expires_on)
+    set_replace_by(facts, battery_replace_by)
+    set_life(facts, service_life_ends_on)
+    set_failure(facts, battery_failure_reported_on)
+    set_battery_sku(facts, battery_sku)
+    set_extension_sku(facts, warranty_extension_sku)
+    set_upgrade_sku(facts, upgrade_sku)
     return facts
 
 
@@ -477,7 +488,7 @@ def lifecycle_events(
     end included: ``Coverage.drops``), and the UPS upgrade due at the end of service life.
     Past events are included: :func:`stage_due` decides whether they still send anything.
     """
-    if type(device) is not DeviceFacts and not isinstance(device, DeviceFacts):
+    if not isinstance(device, DeviceFacts):
         raise InvalidInput(f"expected DeviceFacts, got {type(device).__name__}")
     sku_of: object = plan_license_sku
     default_sku = plan_license_sku is default_plan_license_sku
@@ -644,7 +655,7 @@ def stage_due(
 
 
 def _first_day(
-    event: LifecycleEvent, sent: Collection[Stage], lower: date | None, grace: int
+    event: LifecycleEvent, sent: Collection[Stage], lower: date | None, grace: timedelta
 ) -> date | None:
     """The first day from ``lower`` on (any day if ``None``) that ``_stage_on`` is not None."""
     due = event.due
@@ -663,7 +674,7 @@ def _first_day(
             return None  # the due stage was sent: the event is done
     # The stages' windows tile [due - 90, due + grace] without gaps, so the first open day
     # is the start of the first stage after the last one sent (or ``lower``).
-    start = _shift(due, -_OPENS_DAYS_BEFORE[pending])
+    start = _shift(due, _OPENS[pending])
     day = start if lower is None else max(start, lower)
     return day if day <= _shift(due, grace) else None
 
@@ -684,12 +695,13 @@ def next_notice_date(
     date is on or before ``T``; recompute it after each sweep (``after=T``) and whenever the
     device's facts change. Costs O(events + sent), with no loop over days (SPEC N2, N4).
     """
-    grace = _require_grace(due_grace_days)
+    # (any grace past timedelta's range ends past date.max too: the same answer)
+    grace = timedelta(min(_require_grace(due_grace_days), timedelta.max.days))
     lower: date | None = None
     if after is not None:
         if require_date(after, "after") == date.max:
             return None
-        lower = after + timedelta(days=1)
+        lower = after + _ONE_DAY
     progress = _progress(require_items(sent, SentStage, "sent"))
     best: date | None = None
     for event in require_items(events, LifecycleEvent, "events"):
@@ -699,7 +711,7 @@ def next_notice_date(
         if last is not None:
             if last == date.max:
                 continue
-            day_after_last = last + timedelta(days=1)
+            day_after_last = last + _ONE_DAY
             floor = day_after_last if floor is None else max(floor, day_after_last)
         day = _first_day(event, stages, floor, grace)
         if day is not None and (best is None or day < best):
@@ -1181,8 +1193,9 @@ def reminder(
             "(SPEC N3)"
         )
     anchor = event.id.on
-    opens = anchor if event.due is None else _shift(anchor, -REMINDER_WINDOW_DAYS)
-    closes = _shift(anchor, REMINDER_WINDOW_DAYS)
+    window = timedelta(REMINDER_WINDOW_DAYS)
+    opens = anchor if event.due is None else _shift(anchor, -window)
+    closes = _shift(anchor, window)
     if not opens <= today < closes:
         raise ReminderOutOfWindow(
             f"a reminder for the {event.kind.value} event of {event.serial} on "
