@@ -51,7 +51,7 @@ from upslife import (
     warranty,
 )
 from upslife.catalog import Chemistry
-from upslife.entitlements import Coverage, LicenseSource, trial_license
+from upslife.entitlements import Coverage
 
 D = date
 STD, ADV, BASIC = Plan.STANDARD, Plan.ADVANCED, Plan.BASIC
@@ -908,14 +908,6 @@ class TestFastPaths:
         assert fast.segment_on(start) == public.segment_on(start)
         for segment in fast.segments:
             assert fast.segment_on(segment.start) == public.segment_on(segment.start)
-
-    @given(start=dates(1, 9999))
-    def test_the_trusted_trial_is_the_public_license(self, start: date) -> None:
-        # SPEC E2: the trial coverage() grants is the License the public constructor builds.
-        trial = trial_license(start)
-        public = License("trial", STD, 6, start, LicenseSource.TRIAL)
-        assert trial == public
-        assert attrs.astuple(trial) == attrs.astuple(public)
 
     def test_month_arithmetic_keeps_a_date_subclass_as_relativedelta_does(self) -> None:
         # SPEC D3: a subclass of date comes back as itself, as from relativedelta.

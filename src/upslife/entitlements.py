@@ -123,10 +123,12 @@ def add_months(start: date, months: int) -> date:
     if not 1 <= year <= 9999:
         raise InvalidDate(f"{start.isoformat()} + {months} months is outside years 1-9999")
     month = month0 + 1
-    last = _DAYS_IN_MONTH[month0]
-    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
-        last = 29
-    day = min(start.day, last)
+    day = start.day
+    if day > 28:  # only then can the month be too short
+        last = _DAYS_IN_MONTH[month0]
+        if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+            last = 29
+        day = min(day, last)
     # date() is several times faster than replace(); replace() keeps a subclass's type.
     return date(year, month, day) if exact else start.replace(year=year, month=month, day=day)
 
@@ -307,33 +309,9 @@ class License:
         return cls(id, Plan.parse(plan), Term.parse(term).months, assigned_on)
 
 
-_LICENSE_SLOTS: Final = slot_setters(
-    License, "id", "plan", "months", "assigned_on", "source", "notes"
-)
-
-
-def _trusted_license(
-    id: str, plan: Plan, months: int, assigned_on: date, source: LicenseSource
-) -> License:
-    """A :class:`License` of values already validated, without the validators (B1): the
-    trial and warranty credits :func:`coverage` grants. Never for caller input."""
-    lic = object.__new__(License)
-    set_id, set_plan, set_months, set_assigned_on, set_source, set_notes = _LICENSE_SLOTS
-    set_id(lic, id)
-    set_plan(lic, plan)
-    set_months(lic, months)
-    set_assigned_on(lic, assigned_on)
-    set_source(lic, source)
-    set_notes(lic, ())
-    return lic
-
-
 def trial_license(registered_on: date) -> License:
     """The 6-month STANDARD trial every registration grants (SPEC E2)."""
-    require_date(registered_on, "registered_on")
-    return _trusted_license(
-        "trial", Plan.STANDARD, TRIAL_MONTHS, registered_on, LicenseSource.TRIAL
-    )
+    return License("trial", Plan.STANDARD, TRIAL_MONTHS, registered_on, LicenseSource.TRIAL)
 
 
 # --------------------------------------------------------------------------- promotions
@@ -877,13 +855,16 @@ _NO_TIME_LEFT: Final = (
 class _Timeline:
     """The E4 bank machine, fed licenses in assignment order.
 
-    ``banks`` holds a plan's waiting time from the first time any waits; a plan without
-    an entry has none.
+    It starts with the trial running (SPEC E2): the trial is every device's first grant,
+    on the registration day, before any other of that day. ``banks`` holds a plan's waiting
+    time from the first time any waits; a plan without an entry has none.
     """
 
     def __init__(self, registered_on: date, policy: UpgradePolicy) -> None:
         self.policy = policy
-        self.run: _Run | None = None
+        self.run: _Run | None = _Run(
+            Plan.STANDARD, registered_on, 0, TRIAL_MONTHS, [_TRIAL_REASON]
+        )
         self.banks: dict[Plan, _Bank] = {}
         self.segments: list[Segment] = []
         self.cursor = registered_on  # where the last emitted segment ended
@@ -1012,6 +993,11 @@ def _start_reason(lic: License, label: str) -> Reason:
     return Reason(ReasonKind.STARTED, f"{label} starts on assignment (SPEC E4f)", lic.id)
 
 
+_TRIAL: Final = trial_license(date.min)
+_TRIAL_REASON: Final = _start_reason(_TRIAL, _license_label(_TRIAL))
+"""Why every coverage starts with STANDARD: the same reason, whatever the day (SPEC E2)."""
+
+
 def coverage(
     registered_on: date,
     licenses: Iterable[License] = (),
@@ -1032,10 +1018,7 @@ def coverage(
     if not isinstance(policy, UpgradePolicy):
         raise InvalidInput(f"policy must be an UpgradePolicy, got {policy!r}")
     require_date(plan_credit_cutoff, "plan_credit_cutoff")
-    trial = _trusted_license(
-        "trial", Plan.STANDARD, TRIAL_MONTHS, registered_on, LicenseSource.TRIAL
-    )
-    grants = [trial, *require_items(licenses, License, "licenses")]
+    grants = list(require_items(licenses, License, "licenses"))  # the trial is the timeline's
     extensions = require_items(warranties, ExtendedWarranty, "warranties")
     if extensions:
         grants.extend(warranty_credits(extensions, cutoff=plan_credit_cutoff))
@@ -1044,7 +1027,7 @@ def coverage(
             raise DateBeforeRegistration(f"license {lic.id}", lic.assigned_on, registered_on)
     if len(grants) > 1:
         grants.sort(key=_assigned_on)  # stable: same-day grants keep their order
-    timeline = _Timeline(registered_on, policy)
+    timeline = _Timeline(registered_on, policy)  # the trial running (SPEC E2)
     for lic in grants:
         timeline.add(lic)
     return _trusted_coverage(registered_on, policy, timeline.finish())

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, timedelta
@@ -523,15 +524,18 @@ def lifecycle_events(
                 device.warranty_extension_sku, model,
             )
         )
-    for drop in device.coverage.drops:
-        if not drop.from_plan.is_paid:
+    # Coverage.drops, without a PlanDrop each: a fall to a lower plan is always from a paid
+    # one (BASIC is the lowest), so every drop is a plan expiry.
+    for before, after in itertools.pairwise(device.coverage.segments):
+        expiring = before.plan
+        if after.plan >= expiring:
             continue
         if default_sku:
-            sku = _PLAN_LICENSE_SKUS[drop.from_plan]
+            sku = _PLAN_LICENSE_SKUS[expiring]
         else:  # a caller's function: its answer is checked
-            sku = require_text(plan_license_sku(drop.from_plan), "sku")
+            sku = require_text(plan_license_sku(expiring), "sku")
         events.append(
-            trusted_event(serial, EventKind.PLAN_EXPIRY, drop.on, drop.from_plan, sku, model)
+            trusted_event(serial, EventKind.PLAN_EXPIRY, after.start, expiring, sku, model)
         )
     if device.service_life_ends_on is not None:
         events.append(
