@@ -1254,3 +1254,22 @@ def test_next_notice_date_is_the_previous_codes(
     assert next_notice_date(evs, sent, after=after, due_grace_days=grace) == (
         reference.next_notice_date(evs, sent, after=after, due_grace_days=grace)
     )
+
+
+@given(device=device_facts_values(), data=st.data(), grace=st.integers(0, 9))
+def test_the_next_date_of_facts_is_the_next_date_of_their_events(
+    device: DeviceFacts, data: st.DataObject, grace: int
+) -> None:
+    # SPEC N2, N4: the write path reads the date without building the events (B1); it is
+    # the date their events give, with or without stages sent, after any day.
+    from upslife.notifications import next_notice_date_of
+
+    evs = lifecycle_events(device)
+    sent = [
+        SentStage(event.id, data.draw(stage_for(event.kind)), data.draw(dates()))
+        for event in (data.draw(st.lists(st.sampled_from(evs), max_size=3)) if evs else [])
+    ]
+    after = data.draw(st.one_of(st.none(), dates(), st.just(date.max)))
+    assert next_notice_date_of(device, sent, after=after, due_grace_days=grace) == (
+        next_notice_date(evs, sent, after=after, due_grace_days=grace)
+    )

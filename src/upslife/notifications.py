@@ -87,6 +87,7 @@ __all__ = [
     "group_into_digests",
     "lifecycle_events",
     "next_notice_date",
+    "next_notice_date_of",
     "recipients_for",
     "reminder",
     "resolve",
@@ -477,6 +478,49 @@ def trusted_facts(
     return facts
 
 
+_EventSpec = tuple[EventKind, date | None, Plan | None, str | None, date | None]
+"""One event of a device's facts: kind, due date, plan, SKU and reported day."""
+
+
+def _event_specs(
+    device: DeviceFacts, plan_license_sku: Callable[[Plan], str]
+) -> list[_EventSpec]:
+    """The events of :func:`lifecycle_events`, in its order, before they are built."""
+    specs: list[_EventSpec] = []
+    if device.battery_failure_reported_on is not None:
+        specs.append(
+            (EventKind.BATTERY_FAILURE, None, None, device.battery_sku,
+             device.battery_failure_reported_on)
+        )  # fmt: skip
+    if device.battery_replace_by is not None:
+        specs.append(
+            (EventKind.BATTERY_REPLACEMENT, device.battery_replace_by, None, device.battery_sku,
+             None)
+        )  # fmt: skip
+    if device.warranty_expires_on is not None:
+        specs.append(
+            (EventKind.WARRANTY_EXPIRY, device.warranty_expires_on, None,
+             device.warranty_extension_sku, None)
+        )  # fmt: skip
+    default_sku = plan_license_sku is default_plan_license_sku
+    # Coverage.drops, without a PlanDrop each: a fall to a lower plan is always from a paid
+    # one (BASIC is the lowest), so every drop is a plan expiry.
+    for before, after in itertools.pairwise(device.coverage.segments):
+        expiring = before.plan
+        if after.plan >= expiring:
+            continue
+        if default_sku:
+            sku = _PLAN_LICENSE_SKUS[expiring]
+        else:  # a caller's function: its answer is checked
+            sku = require_text(plan_license_sku(expiring), "sku")
+        specs.append((EventKind.PLAN_EXPIRY, after.start, expiring, sku, None))
+    if device.service_life_ends_on is not None:
+        specs.append(
+            (EventKind.UPS_UPGRADE, device.service_life_ends_on, None, device.upgrade_sku, None)
+        )
+    return specs
+
+
 def lifecycle_events(
     device: DeviceFacts,
     *,
@@ -492,59 +536,14 @@ def lifecycle_events(
     if not isinstance(device, DeviceFacts):
         raise InvalidInput(f"expected DeviceFacts, got {type(device).__name__}")
     sku_of: object = plan_license_sku
-    default_sku = plan_license_sku is default_plan_license_sku
-    if not default_sku and not callable(sku_of):
+    if plan_license_sku is not default_plan_license_sku and not callable(sku_of):
         raise InvalidType(f"plan_license_sku must be callable, got {type(sku_of).__name__}")
     serial, model = device.serial, device.model
-    events: list[LifecycleEvent] = []
     # The facts are validated: their events are built without validating again (B1).
-    if device.battery_failure_reported_on is not None:
-        events.append(
-            trusted_event(
-                serial,
-                EventKind.BATTERY_FAILURE,
-                None,
-                None,
-                device.battery_sku,
-                model,
-                device.battery_failure_reported_on,
-            )
-        )
-    if device.battery_replace_by is not None:
-        events.append(
-            trusted_event(
-                serial, EventKind.BATTERY_REPLACEMENT, device.battery_replace_by, None,
-                device.battery_sku, model,
-            )
-        )
-    if device.warranty_expires_on is not None:
-        events.append(
-            trusted_event(
-                serial, EventKind.WARRANTY_EXPIRY, device.warranty_expires_on, None,
-                device.warranty_extension_sku, model,
-            )
-        )
-    # Coverage.drops, without a PlanDrop each: a fall to a lower plan is always from a paid
-    # one (BASIC is the lowest), so every drop is a plan expiry.
-    for before, after in itertools.pairwise(device.coverage.segments):
-        expiring = before.plan
-        if after.plan >= expiring:
-            continue
-        if default_sku:
-            sku = _PLAN_LICENSE_SKUS[expiring]
-        else:  # a caller's function: its answer is checked
-            sku = require_text(plan_license_sku(expiring), "sku")
-        events.append(
-            trusted_event(serial, EventKind.PLAN_EXPIRY, after.start, expiring, sku, model)
-        )
-    if device.service_life_ends_on is not None:
-        events.append(
-            trusted_event(
-                serial, EventKind.UPS_UPGRADE, device.service_life_ends_on, None,
-                device.upgrade_sku, model,
-            )
-        )
-    return tuple(events)
+    return tuple(
+        trusted_event(serial, kind, due, plan, sku, model, reported_on)
+        for kind, due, plan, sku, reported_on in _event_specs(device, plan_license_sku)
+    )
 
 
 def resolve(
@@ -658,17 +657,27 @@ def stage_due(
     return _stage_on(event, today, stages, grace)
 
 
-def _first_day(
-    event: LifecycleEvent, sent: Collection[Stage], lower: date | None, grace: timedelta
+def _open_day(
+    due: date | None,
+    reported_on: date | None,
+    seen: tuple[Collection[Stage], date | None],
+    lower: date | None,
+    grace: timedelta,
 ) -> date | None:
-    """The first day from ``lower`` on (any day if ``None``) that ``_stage_on`` is not None."""
-    due = event.due
+    """The first day from ``lower`` on (any day if ``None``) that an event has a stage to
+    send (``_stage_on`` is not None), given ``seen``: its stages sent and the last day one
+    was. ``due`` is the event's due date; a battery failure has ``reported_on`` instead."""
+    sent, last = seen
+    if last is not None:  # one notice per event per day: none on or before the last one
+        if last == date.max:
+            return None
+        day_after_last = last + _ONE_DAY
+        lower = day_after_last if lower is None else max(lower, day_after_last)
     if due is None:
         if Stage.IMMEDIATE in sent:
             return None
-        assert event.reported_on is not None  # guaranteed by LifecycleEvent
-        start = event.reported_on
-        return start if lower is None else max(start, lower)
+        assert reported_on is not None  # guaranteed by LifecycleEvent
+        return reported_on if lower is None else max(reported_on, lower)
     pending = 0  # the index in SCHEDULE of the first stage after the last one sent
     if sent:  # (an empty collection: nothing sent, and no stage hashed to find that out)
         pending = len(SCHEDULE)
@@ -681,6 +690,22 @@ def _first_day(
     start = _shift(due, _OPENS[pending])
     day = start if lower is None else max(start, lower)
     return day if day <= _shift(due, grace) else None
+
+
+_Window = tuple[dict[EventId, tuple[set[Stage], date]], date | None, timedelta]
+
+
+def _window(sent: Iterable[SentStage], after: date | None, due_grace_days: int) -> _Window | None:
+    """The checked arguments of :func:`next_notice_date`: the stages sent per event, the
+    first day to consider and the grace; ``None`` when no day is left after ``after``."""
+    # (any grace past timedelta's range ends past date.max too: the same answer)
+    grace = timedelta(min(_require_grace(due_grace_days), timedelta.max.days))
+    lower: date | None = None
+    if after is not None:
+        if require_date(after, "after") == date.max:
+            return None
+        lower = after + _ONE_DAY
+    return _progress(require_items(sent, SentStage, "sent")), lower, grace
 
 
 def next_notice_date(
@@ -699,25 +724,45 @@ def next_notice_date(
     date is on or before ``T``; recompute it after each sweep (``after=T``) and whenever the
     device's facts change. Costs O(events + sent), with no loop over days (SPEC N2, N4).
     """
-    # (any grace past timedelta's range ends past date.max too: the same answer)
-    grace = timedelta(min(_require_grace(due_grace_days), timedelta.max.days))
-    lower: date | None = None
-    if after is not None:
-        if require_date(after, "after") == date.max:
-            return None
-        lower = after + _ONE_DAY
-    progress = _progress(require_items(sent, SentStage, "sent"))
+    window = _window(sent, after, due_grace_days)
+    if window is None:
+        return None
+    progress, lower, grace = window
     best: date | None = None
     for event in require_items(events, LifecycleEvent, "events"):
         # nothing sent: no event's id to hash
-        stages, last = progress.get(event.id, _NOTHING_SENT) if progress else _NOTHING_SENT
-        floor = lower
-        if last is not None:
-            if last == date.max:
-                continue
-            day_after_last = last + _ONE_DAY
-            floor = day_after_last if floor is None else max(floor, day_after_last)
-        day = _first_day(event, stages, floor, grace)
+        seen = progress.get(event.id, _NOTHING_SENT) if progress else _NOTHING_SENT
+        day = _open_day(event.due, event.reported_on, seen, lower, grace)
+        if day is not None and (best is None or day < best):
+            best = day
+    return best
+
+
+def next_notice_date_of(
+    device: DeviceFacts,
+    sent: Iterable[SentStage] = (),
+    *,
+    after: date | None = None,
+    due_grace_days: int = DEFAULT_DUE_GRACE_DAYS,
+) -> date | None:
+    """``next_notice_date(lifecycle_events(device), sent, ...)`` without building the
+    events, when only the date is wanted (SPEC N2, N4): the write path's cost
+    (docs/performance.md, B1). The events' dates come from the code that builds them."""
+    if not isinstance(device, DeviceFacts):
+        raise InvalidInput(f"expected DeviceFacts, got {type(device).__name__}")
+    window = _window(sent, after, due_grace_days)
+    if window is None:
+        return None
+    progress, lower, grace = window
+    serial = device.serial
+    best: date | None = None
+    for kind, due, _plan, _sku, reported_on in _event_specs(device, default_plan_license_sku):
+        seen: tuple[Collection[Stage], date | None] = _NOTHING_SENT
+        if progress:
+            on = reported_on if due is None else due
+            assert on is not None  # a failure has its reported day, other kinds a due date
+            seen = progress.get(EventId(serial, kind, on), _NOTHING_SENT)
+        day = _open_day(due, reported_on, seen, lower, grace)
         if day is not None and (best is None or day < best):
             best = day
     return best

@@ -28,8 +28,8 @@ from upslife.notifications import (
     DeviceFacts,
     LifecycleEvent,
     SentStage,
-    lifecycle_events,
     next_notice_date,
+    next_notice_date_of,
 )
 from upslife.ports import Device, DeviceStore
 from upslife.reports import (
@@ -158,10 +158,12 @@ def refresh_next_notice(
     events: Sequence[LifecycleEvent] | None = None,
 ) -> Device:
     """The device with its ``next_notice_on`` recomputed from its facts (SPEC N2, N4);
-    ``events`` may pass ``lifecycle_events(facts)`` computed already."""
-    if events is None:
-        events = lifecycle_events(facts)
-    nxt = next_notice_date(events, sent, after=after, due_grace_days=due_grace_days)
+    ``events`` may pass ``lifecycle_events(facts)`` computed already. Without them, the
+    date is read from the facts without building the events (``next_notice_date_of``)."""
+    if events is None:  # the date only: the events need not be built
+        nxt = next_notice_date_of(facts, sent, after=after, due_grace_days=due_grace_days)
+    else:
+        nxt = next_notice_date(events, sent, after=after, due_grace_days=due_grace_days)
     if nxt == device.next_notice_on:
         return device  # a frozen value: the same one will do
     fields = list(_device_fields(device))
