@@ -805,7 +805,7 @@ def _trusted_coverage(
     set_registered_on(cov, registered_on)
     set_policy(cov, policy)
     set_segments(cov, segments)
-    set_starts(cov, tuple(s.start for s in segments))
+    set_starts(cov, tuple([s.start for s in segments]))
     return cov
 
 
@@ -859,6 +859,8 @@ class _Timeline:
     on the registration day, before any other of that day. ``banks`` holds a plan's waiting
     time from the first time any waits; a plan without an entry has none.
     """
+
+    __slots__ = ("banks", "cursor", "policy", "run", "segments")
 
     def __init__(self, registered_on: date, policy: UpgradePolicy) -> None:
         self.policy = policy
