@@ -439,7 +439,12 @@ class DeviceFacts:
         return self.coverage.registered_on
 
 
-_FACTS_SLOTS: Final = slot_setters(DeviceFacts, *(f.name for f in attrs.fields(DeviceFacts)))
+_FACTS_SLOTS: Final = slot_setters(
+    DeviceFacts,
+    "serial", "model", "coverage", "warranty_expires_on", "battery_replace_by",
+    "service_life_ends_on", "battery_failure_reported_on", "battery_sku",
+    "warranty_extension_sku", "upgrade_sku",
+)  # fmt: skip
 
 
 def trusted_facts(
