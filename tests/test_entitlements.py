@@ -17,6 +17,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from tests import reference_rules as reference
 from tests.strategies import PAID_PLANS, TERMS, dates, licenses_after, month_end_dates
 from upslife import (
     ActivationCode,
@@ -865,3 +866,59 @@ class TestExplain:
         assert ReasonKind.TRIAL in {r.kind for r in segments[1].reasons}
         # 2024-01-15 + 6 months = 2024-07-15: 182 days, resumed from 2025-01-15.
         assert segments[1].end == D(2025, 1, 15) + timedelta(days=182)
+
+
+# --------------------------------------------------------------------------- fast paths (B1)
+
+
+@st.composite
+def extended_warranties(draw: st.DrawFn, start: date) -> list[ExtendedWarranty]:
+    """Extended warranties activated from ``start`` on, some before the E7 cutoff."""
+    count = draw(st.integers(0, 3))
+    return [
+        ExtendedWarranty(
+            f"W{n}",
+            "WEXTWAR1YR-SP-01",
+            draw(st.sampled_from([12, 24, 36])),
+            start + timedelta(days=draw(st.integers(0, 2000))),
+        )
+        for n in range(count)
+    ]
+
+
+class TestFastPaths:
+    """The write path's fast code (docs/performance.md, B1) against the code it replaced,
+    kept in ``tests/reference_rules.py``, and the trusted constructors against the public."""
+
+    @given(
+        start=dates(2015, 2030),
+        data=st.data(),
+        policy=st.sampled_from(list(UpgradePolicy)),
+    )
+    def test_coverage_is_the_previous_bank_machines(
+        self, start: date, data: st.DataObject, policy: UpgradePolicy
+    ) -> None:
+        # SPEC E4 (E4a-E4f), E7, E12: the same segments, ends and reasons, for any licenses
+        # and warranty credits under either policy.
+        licenses = data.draw(licenses_after(start))
+        warranties = data.draw(extended_warranties(start))
+        fast = coverage(start, licenses, warranties=warranties, policy=policy)
+        assert fast == reference.coverage(start, licenses, warranties=warranties, policy=policy)
+        public = Coverage(fast.registered_on, fast.policy, fast.segments)
+        assert fast.segment_on(start) == public.segment_on(start)
+        for segment in fast.segments:
+            assert fast.segment_on(segment.start) == public.segment_on(segment.start)
+
+    def test_month_arithmetic_keeps_a_date_subclass_as_relativedelta_does(self) -> None:
+        # SPEC D3: a subclass of date comes back as itself, as from relativedelta.
+        class Day(date):
+            pass
+
+        moved = add_months(Day(2024, 1, 31), 1)
+        assert moved == Day(2024, 1, 31) + relativedelta(months=1) == D(2024, 2, 29)
+        assert type(moved) is Day
+        assert type(add_months(D(2024, 1, 31), 1)) is date
+
+    def test_plan_titles_are_the_capitalized_names(self) -> None:
+        # SPEC E1
+        assert [plan.title for plan in Plan] == [plan.name.capitalize() for plan in Plan]

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from tests import reference_rules as reference
 from tests.strategies import dates
 from tests.strategies_notifications import (
     DATED_KINDS,
@@ -1067,6 +1068,27 @@ class TestBadInput:
         with pytest.raises(DateBeforeRegistration):
             due_notices(facts(), D(2024, 1, 9), owner=OWNER)
 
+    @pytest.mark.parametrize(
+        "junk",
+        [
+            {"chat_routes": datetime(2026, 3, 1, tzinfo=UTC)},
+            {"chat_routes": [1]},
+            {"events": [1]},
+            {"events": 7},
+            {"sent": 5},
+            {"sent": ["stage"]},
+            {"sent_keys": 3},
+            {"sent_keys": "a key"},
+        ],
+        ids=repr,
+    )
+    def test_a_wrong_type_of_collection_is_refused_with_a_typed_error(
+        self, junk: dict[str, Any]
+    ) -> None:
+        # SPEC N9: only typed errors escape, whatever the caller passes (a fuzzing find).
+        with pytest.raises(InvalidInput):
+            due_notices(facts(), D(2026, 3, 1), owner=OWNER, **junk)
+
     def test_a_datetime_is_not_a_sweep_day(self) -> None:
         # SPEC D1
         with pytest.raises(InvalidDate):
@@ -1157,3 +1179,118 @@ def test_a_trusted_event_is_the_event_the_public_constructor_builds(
     assert fast == event
     assert fast.id == event.id
     assert hash(fast) == hash(event)
+
+
+@st.composite
+def device_facts_values(draw: st.DrawFn) -> DeviceFacts:
+    """Validated facts: any coverage of licenses, any of the dates, a failure or none."""
+    registered = draw(dates(2015, 2030))
+    count = draw(st.integers(0, 4))
+    licenses = [
+        License.of(
+            f"L{n}",
+            draw(st.sampled_from([STD, ADV])),
+            draw(st.sampled_from(list(Term))),
+            registered + timedelta(days=draw(st.integers(0, 2500))),
+        )
+        for n in range(count)
+    ]
+    optional_day = st.one_of(st.none(), dates(2015, 2040).filter(lambda d: d >= registered))
+    return DeviceFacts(
+        draw(st.sampled_from(["as1", "AS2 ", "Q9"])),
+        MODEL,
+        coverage(registered, licenses),
+        warranty_expires_on=draw(optional_day),
+        battery_replace_by=draw(optional_day),
+        service_life_ends_on=draw(optional_day),
+        battery_failure_reported_on=draw(optional_day),
+        battery_sku=draw(st.sampled_from([None, "APCRBC152"])),
+        warranty_extension_sku=draw(st.sampled_from([None, "WBEXTWAR1YR-SP-03"])),
+        upgrade_sku=draw(st.sampled_from([None, "SRT3000XLI"])),
+    )
+
+
+@given(device=device_facts_values())
+def test_trusted_facts_are_the_facts_the_public_constructor_builds(device: DeviceFacts) -> None:
+    # SPEC N1: the write path's facts, built without the validators (B1), are the same.
+    from upslife.notifications import trusted_facts
+
+    fast = trusted_facts(
+        device.serial,
+        device.model,
+        device.coverage,
+        warranty_expires_on=device.warranty_expires_on,
+        battery_replace_by=device.battery_replace_by,
+        service_life_ends_on=device.service_life_ends_on,
+        battery_failure_reported_on=device.battery_failure_reported_on,
+        battery_sku=device.battery_sku,
+        warranty_extension_sku=device.warranty_extension_sku,
+        upgrade_sku=device.upgrade_sku,
+    )
+    assert fast == device
+    assert attrs.astuple(fast, recurse=False) == attrs.astuple(device, recurse=False)
+
+
+@given(device=device_facts_values(), custom=st.booleans())
+def test_lifecycle_events_are_the_previous_codes(device: DeviceFacts, custom: bool) -> None:
+    # SPEC N1: the same events, in the same order, as the code before B1, field by field
+    # and by identity, with the default plan SKUs or a caller's.
+    def sku(plan: Plan) -> str:
+        return f"{plan.name}-LICENSE"
+
+    chosen = sku if custom else default_plan_license_sku
+    fast = lifecycle_events(device, plan_license_sku=chosen)
+    slow = reference.lifecycle_events(device, plan_license_sku=chosen)
+    assert fast == slow
+    assert [e.id for e in fast] == [e.id for e in slow]
+
+
+EDGE_EVENTS = st.builds(
+    lambda due: battery(due, "EDGE"),
+    st.sampled_from([date.min, D(1, 1, 20), D(9999, 12, 25), date.max]),
+)
+"""Battery events whose stage windows reach past the calendar's ends."""
+
+
+@given(
+    evs=st.lists(st.one_of(events(), EDGE_EVENTS), max_size=6),
+    data=st.data(),
+    grace=st.one_of(st.integers(0, 9), st.just(10**12)),
+)
+def test_next_notice_date_is_the_previous_codes(
+    evs: list[LifecycleEvent], data: st.DataObject, grace: int
+) -> None:
+    # SPEC N2, N4: the same next date as the code before B1, with or without stages sent,
+    # after any day (the calendar's ends included) and with any grace.
+    sent = [
+        SentStage(
+            event.id,
+            data.draw(stage_for(event.kind)),
+            data.draw(st.one_of(dates(), st.just(date.max))),
+        )
+        for event in evs
+        for _ in range(data.draw(st.integers(0, 2)))
+    ]
+    after = data.draw(st.one_of(st.none(), dates(), st.sampled_from([date.min, date.max])))
+    assert next_notice_date(evs, sent, after=after, due_grace_days=grace) == (
+        reference.next_notice_date(evs, sent, after=after, due_grace_days=grace)
+    )
+
+
+@given(device=device_facts_values(), data=st.data(), grace=st.integers(0, 9))
+def test_the_next_date_of_facts_is_the_next_date_of_their_events(
+    device: DeviceFacts, data: st.DataObject, grace: int
+) -> None:
+    # SPEC N2, N4: the write path reads the date without building the events (B1); it is
+    # the date their events give, with or without stages sent, after any day.
+    from upslife.notifications import next_notice_date_of
+
+    evs = lifecycle_events(device)
+    sent = [
+        SentStage(event.id, data.draw(stage_for(event.kind)), data.draw(dates()))
+        for event in (data.draw(st.lists(st.sampled_from(evs), max_size=3)) if evs else [])
+    ]
+    after = data.draw(st.one_of(st.none(), dates(), st.just(date.max)))
+    assert next_notice_date_of(device, sent, after=after, due_grace_days=grace) == (
+        next_notice_date(evs, sent, after=after, due_grace_days=grace)
+    )

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -1073,3 +1074,31 @@ class TestReportDevice:
     def test_a_failure_reported_before_registration_is_refused(self) -> None:
         with pytest.raises(DateBeforeRegistration):
             device("as1", "SMT750C", date(2024, 2, 29), failure=date(2024, 2, 28))
+
+
+@given(
+    registered=dates(2015, 2030),
+    data=st.data(),
+    model=st.sampled_from(sorted(CATALOG)),
+    upgrade_sku=st.sampled_from([None, "SRT3000XLI", " SRT3000XLI "]),
+)
+def test_device_facts_are_the_report_devices_facts(
+    registered: date, data: st.DataObject, model: str, upgrade_sku: str | None
+) -> None:
+    # SPEC N1, R1: the write path's facts (B1) skip the report row, not its rules.
+    from upslife.reports import device_facts
+
+    registration = register("as1", model, registered)
+    later = st.one_of(st.none(), dates(2015, 2040).filter(lambda d: d >= registered))
+    battery = data.draw(st.one_of(st.none(), later.map(lambda d: Battery(d or registered, d))))
+    kwargs: dict[str, Any] = {
+        "licenses": data.draw(licenses_after(registered, max_size=4)),
+        "battery": battery,
+        "policy": data.draw(st.sampled_from(list(UpgradePolicy))),
+        "manufactured_on": data.draw(st.one_of(st.none(), st.just(registered))),
+        "battery_failure_reported_on": data.draw(later),
+        "upgrade_sku": upgrade_sku,
+    }
+    assert device_facts(registration, CATALOG, **kwargs) == (
+        report_device(registration, CATALOG, **kwargs).facts()
+    )

@@ -11,9 +11,9 @@ import functools
 import re
 import unicodedata
 import zoneinfo
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from upslife.errors import (
     InvalidDate,
@@ -43,6 +43,7 @@ __all__ = [
     "require_supported_instant",
     "require_text",
     "require_timezone",
+    "slot_setters",
     "zone",
 ]
 
@@ -91,6 +92,18 @@ def require_instance(value: object, cls: type[_T], name: str) -> _T:
     return value
 
 
+def slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The setters of the slots ``names`` of a frozen ``attrs`` class, in order.
+
+    They are for the library's trusted constructors (``object.__new__`` and these setters):
+    values built from values the library has validated already, on hot paths, never from
+    caller input. A slot's own setter skips the class's validators and its frozen
+    ``__setattr__``, and costs about half of ``object.__setattr__``. Each trusted
+    constructor is held equal to the public one by a property test.
+    """
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
 def require_optional(value: object, cls: type[_T], name: str) -> _T | None:
     """``None`` or a ``cls``."""
     return None if value is None else require_instance(value, cls, name)
@@ -98,6 +111,12 @@ def require_optional(value: object, cls: type[_T], name: str) -> _T | None:
 
 def require_items(values: object, cls: type[_T], name: str) -> tuple[_T, ...]:
     """The items of an iterable (not a ``str``), each a ``cls``, as a tuple."""
+    if type(values) is tuple:  # the common case, on hot paths: no ABC check, no copy
+        for item in values:
+            if not isinstance(item, cls):
+                break
+        else:
+            return values
     if isinstance(values, str | bytes) or not isinstance(values, Iterable):
         raise InvalidType(
             f"{name} must be an iterable of {cls.__name__}, got {type(values).__name__}: "
@@ -136,6 +155,8 @@ def _short(value: object) -> str:
 
 def require_date(value: object, name: str = "date") -> date:
     """A calendar date (SPEC D1); a ``datetime`` is refused, since it hides a time zone."""
+    if type(value) is date:  # the common case, on hot paths
+        return value
     if isinstance(value, datetime) or not isinstance(value, date):
         raise InvalidDate(
             f"{name} must be a datetime.date, got {type(value).__name__}: {_short(value)}"

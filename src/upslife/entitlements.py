@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import enum
 import itertools
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, Final, Protocol, final
@@ -34,6 +35,7 @@ from upslife._validation import (
     require_items,
     require_positive_int,
     require_text,
+    slot_setters,
 )
 from upslife.catalog import Chemistry
 from upslife.errors import (
@@ -114,16 +116,21 @@ def add_months(start: date, months: int) -> date:
     # The hot path: one exact type check, then the slow one.
     if type(months) is not int and (isinstance(months, bool) or not isinstance(months, int)):
         raise InvalidType(f"months must be a whole number, got {type(months).__name__}")
-    if type(start) is not date:
+    exact = type(start) is date
+    if not exact:
         require_date(start, "start")
     year, month0 = divmod(start.year * 12 + start.month - 1 + months, 12)
     if not 1 <= year <= 9999:
         raise InvalidDate(f"{start.isoformat()} + {months} months is outside years 1-9999")
     month = month0 + 1
-    last = _DAYS_IN_MONTH[month0]
-    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
-        last = 29
-    return start.replace(year=year, month=month, day=min(start.day, last))
+    day = start.day
+    if day > 28:  # only then can the month be too short
+        last = _DAYS_IN_MONTH[month0]
+        if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+            last = 29
+        day = min(day, last)
+    # date() is several times faster than replace(); replace() keeps a subclass's type.
+    return date(year, month, day) if exact else start.replace(year=year, month=month, day=day)
 
 
 # --------------------------------------------------------------------------- plans
@@ -139,7 +146,7 @@ class Plan(enum.IntEnum):
     @property
     def title(self) -> str:
         """The plan's name as the product prints it: ``"Standard"``."""
-        return self.name.capitalize()
+        return _PLAN_TITLES[self]
 
     @property
     def is_paid(self) -> bool:
@@ -157,6 +164,10 @@ class Plan(enum.IntEnum):
             except KeyError:
                 pass
         raise UnknownPlan(f"unknown plan {value!r}; expected one of BASIC, STANDARD, ADVANCED")
+
+
+_PLAN_TITLES: Final = ("Basic", "Standard", "Advanced")
+""":attr:`Plan.title` by plan value: ``name.capitalize()``, without the enum's name lookup."""
 
 
 class Term(enum.Enum):
@@ -567,7 +578,7 @@ def warranty(
     require_instance(chemistry, Chemistry, "chemistry")
     months = base_months
     extensions = require_items(extensions, ExtendedWarranty, "extensions")
-    for ext in sorted(extensions, key=lambda e: e.activated_on):
+    for ext in sorted(extensions, key=_activated_on) if extensions else ():
         if ext.activated_on < registered_on:
             raise DateBeforeRegistration(
                 f"extended warranty {ext.id}", ext.activated_on, registered_on
@@ -781,19 +792,46 @@ class Coverage:
         return "\n".join(str(s) for s in self.segments)
 
 
-@attrs.define
+_COVERAGE_SLOTS: Final = slot_setters(Coverage, "registered_on", "policy", "segments", "_starts")
+
+
+def _trusted_coverage(
+    registered_on: date, policy: UpgradePolicy, segments: tuple[Segment, ...]
+) -> Coverage:
+    """The :class:`Coverage` :func:`coverage` computed from validated input, without checking
+    its own segments again (B1). Never for caller input."""
+    cov = object.__new__(Coverage)
+    set_registered_on, set_policy, set_segments, set_starts = _COVERAGE_SLOTS
+    set_registered_on(cov, registered_on)
+    set_policy(cov, policy)
+    set_segments(cov, segments)
+    set_starts(cov, tuple([s.start for s in segments]))
+    return cov
+
+
 class _Run:
-    """Time of one plan being consumed: ends on ``(start + days) + months`` (SPEC E5)."""
+    """Time of one plan being consumed: ends on ``(start + days) + months`` (SPEC E5).
 
-    plan: Plan
-    start: date
-    days: int
-    months: int
-    reasons: list[Reason]
+    ``end`` is kept up to date by :meth:`lengthen`, not recomputed on every read. A plain
+    slotted class: one is made per grant that starts or resumes a plan, on the hot path.
+    """
 
-    @property
-    def end(self) -> date:
-        return add_months(self.start + timedelta(days=self.days), self.months)
+    __slots__ = ("days", "end", "months", "plan", "reasons", "start")
+
+    def __init__(
+        self, plan: Plan, start: date, days: int, months: int, reasons: list[Reason]
+    ) -> None:
+        self.plan = plan
+        self.start = start
+        self.days = days
+        self.months = months
+        self.reasons = reasons
+        self.end = add_months(start + timedelta(days) if days else start, months)
+
+    def lengthen(self, months: int) -> None:
+        self.months += months
+        days = self.days
+        self.end = add_months(self.start + timedelta(days) if days else self.start, self.months)
 
 
 @attrs.define
@@ -808,28 +846,48 @@ class _Bank:
         return self.days > 0 or self.months > 0
 
 
+_NO_TIME_LEFT: Final = (
+    Reason(ReasonKind.NO_TIME_LEFT, "no paid or trial time left: BASIC (SPEC E1)"),
+)
+"""The reasons of every BASIC segment: one frozen value, shared."""
+
+
 class _Timeline:
-    """The E4 bank machine, fed licenses in assignment order."""
+    """The E4 bank machine, fed licenses in assignment order.
+
+    It starts with the trial running (SPEC E2): the trial is every device's first grant,
+    on the registration day, before any other of that day. ``banks`` holds a plan's waiting
+    time from the first time any waits; a plan without an entry has none.
+    """
+
+    __slots__ = ("banks", "cursor", "policy", "run", "segments")
 
     def __init__(self, registered_on: date, policy: UpgradePolicy) -> None:
         self.policy = policy
-        self.run: _Run | None = None
-        self.banks = {Plan.STANDARD: _Bank(), Plan.ADVANCED: _Bank()}
+        self.run: _Run | None = _Run(
+            Plan.STANDARD, registered_on, 0, TRIAL_MONTHS, [_TRIAL_REASON]
+        )
+        self.banks: dict[Plan, _Bank] = {}
         self.segments: list[Segment] = []
         self.cursor = registered_on  # where the last emitted segment ended
 
+    def _bank(self, plan: Plan) -> _Bank:
+        bank = self.banks.get(plan)
+        if bank is None:
+            bank = self.banks[plan] = _Bank()
+        return bank
+
     def _emit(self, plan: Plan, start: date, end: date, reasons: Sequence[Reason]) -> None:
         if start > self.cursor:
-            gap = Reason(ReasonKind.NO_TIME_LEFT, "no paid or trial time left: BASIC (SPEC E1)")
-            self.segments.append(Segment(Plan.BASIC, self.cursor, start, (gap,)))
+            self.segments.append(Segment(Plan.BASIC, self.cursor, start, _NO_TIME_LEFT))
             self.cursor = start
         if end > start:
             self.segments.append(Segment(plan, start, end, tuple(reasons)))
             self.cursor = end
 
     def _resume_from_banks(self, day: date) -> None:
-        for plan in (Plan.ADVANCED, Plan.STANDARD):
-            bank = self.banks[plan]
+        for plan in (Plan.ADVANCED, Plan.STANDARD) if self.banks else ():
+            bank = self.banks.pop(plan, None)
             if bank:
                 reasons = list(bank.reasons)
                 if bank.days:
@@ -840,7 +898,6 @@ class _Timeline:
                         )
                     )
                 self.run = _Run(plan, day, bank.days, bank.months, reasons)
-                self.banks[plan] = _Bank()
                 return
         self.run = None
 
@@ -862,13 +919,13 @@ class _Timeline:
         if run is None:
             self.run = _Run(lic.plan, day, 0, lic.months, [_start_reason(lic, label)])
         elif lic.plan is run.plan:
-            run.months += lic.months
+            run.lengthen(lic.months)
             kind = ReasonKind.TRIAL if lic.source is LicenseSource.TRIAL else ReasonKind.APPENDED
             run.reasons.append(Reason(kind, f"{label} appended (SPEC E4a)", lic.id))
         elif lic.plan > run.plan:
             self._upgrade(run, lic, label)
         else:
-            bank = self.banks[lic.plan]
+            bank = self._bank(lic.plan)
             bank.months += lic.months
             bank.reasons.append(
                 Reason(
@@ -882,8 +939,8 @@ class _Timeline:
         day = lic.assigned_on
         remainder = (run.end - day).days
         closing = list(run.reasons)
-        bank = self.banks[run.plan]
         if remainder > 0 and self.policy is UpgradePolicy.DEFER:
+            bank = self._bank(run.plan)
             closing.append(
                 Reason(
                     ReasonKind.PAUSED,
@@ -914,8 +971,7 @@ class _Timeline:
             run = self.run
             self._emit(run.plan, run.start, run.end, run.reasons)
             self._resume_from_banks(run.end)
-        end = Reason(ReasonKind.NO_TIME_LEFT, "no paid or trial time left: BASIC (SPEC E1)")
-        self.segments.append(Segment(Plan.BASIC, self.cursor, None, (end,)))
+        self.segments.append(Segment(Plan.BASIC, self.cursor, None, _NO_TIME_LEFT))
         return tuple(self.segments)
 
 
@@ -939,6 +995,11 @@ def _start_reason(lic: License, label: str) -> Reason:
     return Reason(ReasonKind.STARTED, f"{label} starts on assignment (SPEC E4f)", lic.id)
 
 
+_TRIAL: Final = trial_license(date.min)
+_TRIAL_REASON: Final = _start_reason(_TRIAL, _license_label(_TRIAL))
+"""Why every coverage starts with STANDARD: the same reason, whatever the day (SPEC E2)."""
+
+
 def coverage(
     registered_on: date,
     licenses: Iterable[License] = (),
@@ -959,21 +1020,23 @@ def coverage(
     if not isinstance(policy, UpgradePolicy):
         raise InvalidInput(f"policy must be an UpgradePolicy, got {policy!r}")
     require_date(plan_credit_cutoff, "plan_credit_cutoff")
-    grants = [trial_license(registered_on)]
-    grants.extend(require_items(licenses, License, "licenses"))
-    grants.extend(
-        warranty_credits(
-            require_items(warranties, ExtendedWarranty, "warranties"), cutoff=plan_credit_cutoff
-        )
-    )
+    grants = list(require_items(licenses, License, "licenses"))  # the trial is the timeline's
+    extensions = require_items(warranties, ExtendedWarranty, "warranties")
+    if extensions:
+        grants.extend(warranty_credits(extensions, cutoff=plan_credit_cutoff))
     for lic in grants:
         if lic.assigned_on < registered_on:
             raise DateBeforeRegistration(f"license {lic.id}", lic.assigned_on, registered_on)
-    grants.sort(key=lambda g: g.assigned_on)  # stable: same-day grants keep their order
-    timeline = _Timeline(registered_on, policy)
+    if len(grants) > 1:
+        grants.sort(key=_assigned_on)  # stable: same-day grants keep their order
+    timeline = _Timeline(registered_on, policy)  # the trial running (SPEC E2)
     for lic in grants:
         timeline.add(lic)
-    return Coverage(registered_on, policy, timeline.finish())
+    return _trusted_coverage(registered_on, policy, timeline.finish())
+
+
+_assigned_on: Final = operator.attrgetter("assigned_on")
+_activated_on: Final = operator.attrgetter("activated_on")
 
 
 def explain(

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, timedelta
@@ -47,6 +48,7 @@ from upslife._validation import (
     require_instance,
     require_items,
     require_text,
+    slot_setters,
 )
 from upslife.entitlements import Coverage, Feature, Plan, add_months, can
 from upslife.errors import (
@@ -85,6 +87,7 @@ __all__ = [
     "group_into_digests",
     "lifecycle_events",
     "next_notice_date",
+    "next_notice_date_of",
     "recipients_for",
     "reminder",
     "resolve",
@@ -94,6 +97,7 @@ __all__ = [
     "stage_due",
     "title_for",
     "trusted_event",
+    "trusted_facts",
 ]
 
 DEFAULT_DUE_GRACE_DAYS: Final = 7
@@ -175,6 +179,9 @@ _SCHEDULE_SEVERITY: Final[Mapping[Stage, Severity]] = {
     Stage.IMMEDIATE: Severity.CRITICAL,
 }
 _STAGE_ORDER: Final[Mapping[Stage, int]] = {stage: n for n, stage in enumerate(Stage)}
+_OPENS: Final = tuple(timedelta(-_DAYS_BEFORE[stage]) for stage in SCHEDULE)
+"""When each schedule stage opens, from the due date, by its index in :data:`SCHEDULE`."""
+_ONE_DAY: Final = timedelta(1)
 
 
 def _schedule_stage(days_before: int) -> Stage:
@@ -228,12 +235,15 @@ def _require_grace(value: object) -> int:
     return value
 
 
-def _shift(day: date, days: int) -> date:
-    """``day + days``, clamped to the calendar's ends instead of overflowing."""
+def _shift(day: date, delta: timedelta) -> date:
+    """``day + delta``, clamped to the calendar's ends instead of overflowing."""
     try:
-        return day + timedelta(days=days)
+        return day + delta
     except OverflowError:
-        return date.max if days > 0 else date.min
+        return date.max if delta > _NO_TIME else date.min
+
+
+_NO_TIME: Final = timedelta(0)
 
 
 def format_date(day: date) -> str:
@@ -308,7 +318,10 @@ class LifecycleEvent:
         object.__setattr__(self, "id", EventId(self.serial, self.kind, on))
 
 
-_set = object.__setattr__
+_EVENT_SLOTS: Final = slot_setters(
+    LifecycleEvent, "serial", "kind", "due", "plan", "sku", "model", "reported_on", "id"
+)
+_EVENT_ID_SLOTS: Final = slot_setters(EventId, "serial", "kind", "on")
 
 
 def trusted_event(
@@ -324,17 +337,25 @@ def trusted_event(
     facts, or its own stored schedule), without running the validators again: the
     sweep's and the rules' hot path (docs/performance.md, B1). Never for caller input: the
     public constructor is the one that checks."""
-    event = object.__new__(LifecycleEvent)
-    _set(event, "serial", serial)
-    _set(event, "kind", kind)
-    _set(event, "due", due)
-    _set(event, "plan", plan)
-    _set(event, "sku", sku)
-    _set(event, "model", model)
-    _set(event, "reported_on", reported_on)
     on = reported_on if due is None else due
     assert on is not None  # a failure has its reported day, other kinds a due date
-    _set(event, "id", EventId(serial, kind, on))
+    event_id = object.__new__(EventId)
+    set_serial, set_kind, set_on = _EVENT_ID_SLOTS
+    set_serial(event_id, serial)
+    set_kind(event_id, kind)
+    set_on(event_id, on)
+    event = object.__new__(LifecycleEvent)
+    set_serial, set_kind, set_due, set_plan, set_sku, set_model, set_reported, set_id = (
+        _EVENT_SLOTS
+    )
+    set_serial(event, serial)
+    set_kind(event, kind)
+    set_due(event, due)
+    set_plan(event, plan)
+    set_sku(event, sku)
+    set_model(event, model)
+    set_reported(event, reported_on)
+    set_id(event, event_id)
     return event
 
 
@@ -344,7 +365,11 @@ def default_plan_license_sku(plan: Plan) -> str:
     The shipped catalog has no plan license part numbers; with an operator's catalog that
     has some, callers pass ``reports.plan_license_sku_of(catalog)`` as ``plan_license_sku``.
     """
-    return f"{require_instance(plan, Plan, 'plan').title} plan license 1Y/3Y/5Y"
+    return _PLAN_LICENSE_SKUS[require_instance(plan, Plan, "plan")]
+
+
+_PLAN_LICENSE_SKUS: Final = tuple(f"{plan.title} plan license 1Y/3Y/5Y" for plan in Plan)
+""":func:`default_plan_license_sku` by plan value."""
 
 
 def service_life_ends_on(
@@ -414,6 +439,93 @@ class DeviceFacts:
         return self.coverage.registered_on
 
 
+_FACTS_SLOTS: Final = slot_setters(
+    DeviceFacts,
+    "serial", "model", "coverage", "warranty_expires_on", "battery_replace_by",
+    "service_life_ends_on", "battery_failure_reported_on", "battery_sku",
+    "warranty_extension_sku", "upgrade_sku",
+)  # fmt: skip
+
+
+def trusted_facts(
+    serial: str,
+    model: str,
+    coverage: Coverage,
+    *,
+    warranty_expires_on: date | None,
+    battery_replace_by: date | None,
+    service_life_ends_on: date | None,
+    battery_failure_reported_on: date | None,
+    battery_sku: str | None,
+    warranty_extension_sku: str | None,
+    upgrade_sku: str | None,
+) -> DeviceFacts:
+    """:class:`DeviceFacts` of values the library computed and checked itself (the write
+    path's :func:`~upslife.app.facts.build_facts`), without running the validators again
+    (docs/performance.md, B1). Serial and model must be in upper case already, the dates
+    those of the rules, a failure not reported before registration. Never for caller
+    input: the public constructor is the one that checks."""
+    facts = object.__new__(DeviceFacts)
+    (
+        set_serial, set_model, set_coverage, set_warranty, set_replace_by, set_life,
+        set_failure, set_battery_sku, set_extension_sku, set_upgrade_sku,
+    ) = _FACTS_SLOTS  # fmt: skip
+    set_serial(facts, serial)
+    set_model(facts, model)
+    set_coverage(facts, coverage)
+    set_warranty(facts, warranty_expires_on)
+    set_replace_by(facts, battery_replace_by)
+    set_life(facts, service_life_ends_on)
+    set_failure(facts, battery_failure_reported_on)
+    set_battery_sku(facts, battery_sku)
+    set_extension_sku(facts, warranty_extension_sku)
+    set_upgrade_sku(facts, upgrade_sku)
+    return facts
+
+
+_EventSpec = tuple[EventKind, date | None, Plan | None, str | None, date | None]
+"""One event of a device's facts: kind, due date, plan, SKU and reported day."""
+
+
+def _event_specs(
+    device: DeviceFacts, plan_license_sku: Callable[[Plan], str]
+) -> list[_EventSpec]:
+    """The events of :func:`lifecycle_events`, in its order, before they are built."""
+    specs: list[_EventSpec] = []
+    if device.battery_failure_reported_on is not None:
+        specs.append(
+            (EventKind.BATTERY_FAILURE, None, None, device.battery_sku,
+             device.battery_failure_reported_on)
+        )  # fmt: skip
+    if device.battery_replace_by is not None:
+        specs.append(
+            (EventKind.BATTERY_REPLACEMENT, device.battery_replace_by, None, device.battery_sku,
+             None)
+        )  # fmt: skip
+    if device.warranty_expires_on is not None:
+        specs.append(
+            (EventKind.WARRANTY_EXPIRY, device.warranty_expires_on, None,
+             device.warranty_extension_sku, None)
+        )  # fmt: skip
+    default_sku = plan_license_sku is default_plan_license_sku
+    # Coverage.drops, without a PlanDrop each: a fall to a lower plan is always from a paid
+    # one (BASIC is the lowest), so every drop is a plan expiry.
+    for before, after in itertools.pairwise(device.coverage.segments):
+        expiring = before.plan
+        if after.plan >= expiring:
+            continue
+        if default_sku:
+            sku = _PLAN_LICENSE_SKUS[expiring]
+        else:  # a caller's function: its answer is checked
+            sku = require_text(plan_license_sku(expiring), "sku")
+        specs.append((EventKind.PLAN_EXPIRY, after.start, expiring, sku, None))
+    if device.service_life_ends_on is not None:
+        specs.append(
+            (EventKind.UPS_UPGRADE, device.service_life_ends_on, None, device.upgrade_sku, None)
+        )
+    return specs
+
+
 def lifecycle_events(
     device: DeviceFacts,
     *,
@@ -429,55 +541,14 @@ def lifecycle_events(
     if not isinstance(device, DeviceFacts):
         raise InvalidInput(f"expected DeviceFacts, got {type(device).__name__}")
     sku_of: object = plan_license_sku
-    if not callable(sku_of):
+    if plan_license_sku is not default_plan_license_sku and not callable(sku_of):
         raise InvalidType(f"plan_license_sku must be callable, got {type(sku_of).__name__}")
     serial, model = device.serial, device.model
-    events: list[LifecycleEvent] = []
     # The facts are validated: their events are built without validating again (B1).
-    if device.battery_failure_reported_on is not None:
-        events.append(
-            trusted_event(
-                serial,
-                EventKind.BATTERY_FAILURE,
-                None,
-                None,
-                device.battery_sku,
-                model,
-                device.battery_failure_reported_on,
-            )
-        )
-    if device.battery_replace_by is not None:
-        events.append(
-            trusted_event(
-                serial, EventKind.BATTERY_REPLACEMENT, device.battery_replace_by, None,
-                device.battery_sku, model,
-            )
-        )
-    if device.warranty_expires_on is not None:
-        events.append(
-            trusted_event(
-                serial, EventKind.WARRANTY_EXPIRY, device.warranty_expires_on, None,
-                device.warranty_extension_sku, model,
-            )
-        )
-    default_sku = plan_license_sku is default_plan_license_sku
-    for drop in device.coverage.drops:
-        if not drop.from_plan.is_paid:
-            continue
-        sku = plan_license_sku(drop.from_plan)
-        if not default_sku:
-            sku = require_text(sku, "sku")  # a caller's function: its answer is checked
-        events.append(
-            trusted_event(serial, EventKind.PLAN_EXPIRY, drop.on, drop.from_plan, sku, model)
-        )
-    if device.service_life_ends_on is not None:
-        events.append(
-            trusted_event(
-                serial, EventKind.UPS_UPGRADE, device.service_life_ends_on, None,
-                device.upgrade_sku, model,
-            )
-        )
-    return tuple(events)
+    return tuple(
+        trusted_event(serial, kind, due, plan, sku, model, reported_on)
+        for kind, due, plan, sku, reported_on in _event_specs(device, plan_license_sku)
+    )
 
 
 def resolve(
@@ -591,27 +662,55 @@ def stage_due(
     return _stage_on(event, today, stages, grace)
 
 
-def _first_day(
-    event: LifecycleEvent, sent: Collection[Stage], lower: date | None, grace: int
+def _open_day(
+    due: date | None,
+    reported_on: date | None,
+    seen: tuple[Collection[Stage], date | None],
+    lower: date | None,
+    grace: timedelta,
 ) -> date | None:
-    """The first day from ``lower`` on (any day if ``None``) that ``_stage_on`` is not None."""
-    due = event.due
+    """The first day from ``lower`` on (any day if ``None``) that an event has a stage to
+    send (``_stage_on`` is not None), given ``seen``: its stages sent and the last day one
+    was. ``due`` is the event's due date; a battery failure has ``reported_on`` instead."""
+    sent, last = seen
+    if last is not None:  # one notice per event per day: none on or before the last one
+        if last == date.max:
+            return None
+        day_after_last = last + _ONE_DAY
+        lower = day_after_last if lower is None else max(lower, day_after_last)
     if due is None:
         if Stage.IMMEDIATE in sent:
             return None
-        assert event.reported_on is not None  # guaranteed by LifecycleEvent
-        start = event.reported_on
-        return start if lower is None else max(start, lower)
-    pending = len(SCHEDULE)
-    while pending and SCHEDULE[pending - 1] not in sent:
-        pending -= 1
-    if pending == len(SCHEDULE):
-        return None  # the due stage was sent: the event is done
+        assert reported_on is not None  # guaranteed by LifecycleEvent
+        return reported_on if lower is None else max(reported_on, lower)
+    pending = 0  # the index in SCHEDULE of the first stage after the last one sent
+    if sent:  # (an empty collection: nothing sent, and no stage hashed to find that out)
+        pending = len(SCHEDULE)
+        while pending and SCHEDULE[pending - 1] not in sent:
+            pending -= 1
+        if pending == len(SCHEDULE):
+            return None  # the due stage was sent: the event is done
     # The stages' windows tile [due - 90, due + grace] without gaps, so the first open day
     # is the start of the first stage after the last one sent (or ``lower``).
-    start = _shift(due, -_DAYS_BEFORE[SCHEDULE[pending]])
+    start = _shift(due, _OPENS[pending])
     day = start if lower is None else max(start, lower)
     return day if day <= _shift(due, grace) else None
+
+
+_Window = tuple[dict[EventId, tuple[set[Stage], date]], date | None, timedelta]
+
+
+def _window(sent: Iterable[SentStage], after: date | None, due_grace_days: int) -> _Window | None:
+    """The checked arguments of :func:`next_notice_date`: the stages sent per event, the
+    first day to consider and the grace; ``None`` when no day is left after ``after``."""
+    # (any grace past timedelta's range ends past date.max too: the same answer)
+    grace = timedelta(min(_require_grace(due_grace_days), timedelta.max.days))
+    lower: date | None = None
+    if after is not None:
+        if require_date(after, "after") == date.max:
+            return None
+        lower = after + _ONE_DAY
+    return _progress(require_items(sent, SentStage, "sent")), lower, grace
 
 
 def next_notice_date(
@@ -630,25 +729,45 @@ def next_notice_date(
     date is on or before ``T``; recompute it after each sweep (``after=T``) and whenever the
     device's facts change. Costs O(events + sent), with no loop over days (SPEC N2, N4).
     """
-    grace = _require_grace(due_grace_days)
-    lower: date | None = None
-    if after is not None:
-        if require_date(after, "after") == date.max:
-            return None
-        lower = after + timedelta(days=1)
-    progress = _progress(require_items(sent, SentStage, "sent"))
+    window = _window(sent, after, due_grace_days)
+    if window is None:
+        return None
+    progress, lower, grace = window
     best: date | None = None
     for event in require_items(events, LifecycleEvent, "events"):
-        if not isinstance(event, LifecycleEvent):
-            raise InvalidInput(f"expected a LifecycleEvent, got {type(event).__name__}")
-        stages, last = progress.get(event.id, _NOTHING_SENT)
-        floor = lower
-        if last is not None:
-            if last == date.max:
-                continue
-            day_after_last = last + timedelta(days=1)
-            floor = day_after_last if floor is None else max(floor, day_after_last)
-        day = _first_day(event, stages, floor, grace)
+        # nothing sent: no event's id to hash
+        seen = progress.get(event.id, _NOTHING_SENT) if progress else _NOTHING_SENT
+        day = _open_day(event.due, event.reported_on, seen, lower, grace)
+        if day is not None and (best is None or day < best):
+            best = day
+    return best
+
+
+def next_notice_date_of(
+    device: DeviceFacts,
+    sent: Iterable[SentStage] = (),
+    *,
+    after: date | None = None,
+    due_grace_days: int = DEFAULT_DUE_GRACE_DAYS,
+) -> date | None:
+    """``next_notice_date(lifecycle_events(device), sent, ...)`` without building the
+    events, when only the date is wanted (SPEC N2, N4): the write path's cost
+    (docs/performance.md, B1). The events' dates come from the code that builds them."""
+    if not isinstance(device, DeviceFacts):
+        raise InvalidInput(f"expected DeviceFacts, got {type(device).__name__}")
+    window = _window(sent, after, due_grace_days)
+    if window is None:
+        return None
+    progress, lower, grace = window
+    serial = device.serial
+    best: date | None = None
+    for kind, due, _plan, _sku, reported_on in _event_specs(device, default_plan_license_sku):
+        seen: tuple[Collection[Stage], date | None] = _NOTHING_SENT
+        if progress:
+            on = reported_on if due is None else due
+            assert on is not None  # a failure has its reported day, other kinds a due date
+            seen = progress.get(EventId(serial, kind, on), _NOTHING_SENT)
+        day = _open_day(due, reported_on, seen, lower, grace)
         if day is not None and (best is None or day < best):
             best = day
     return best
@@ -1014,12 +1133,17 @@ def due_notices(
     if today < device.registered_on:
         raise DateBeforeRegistration("the sweep day", today, device.registered_on)
     grace = _require_grace(due_grace_days)
-    routes = tuple(chat_routes)
+    routes = require_items(chat_routes, ChatRoute, "chat_routes")
     _check_audience(owner, reseller_email, reseller_state, routes)
+    if isinstance(sent_keys, str) or not isinstance(sent_keys, Collection):
+        raise InvalidType(f"sent_keys must be a collection of keys, got {type(sent_keys).__name__}")
     if events is None:
         events = lifecycle_events(device, plan_license_sku=plan_license_sku)
+    else:
+        events = require_items(events, LifecycleEvent, "events")
     return _notices_of(
-        events, today, _progress(sent), grace, device.coverage.plan_on,
+        events, today, _progress(require_items(sent, SentStage, "sent")), grace,
+        device.coverage.plan_on,
         (owner, reseller_email, reseller_state, routes), sent_keys,
     )
 
@@ -1128,8 +1252,9 @@ def reminder(
             "(SPEC N3)"
         )
     anchor = event.id.on
-    opens = anchor if event.due is None else _shift(anchor, -REMINDER_WINDOW_DAYS)
-    closes = _shift(anchor, REMINDER_WINDOW_DAYS)
+    window = timedelta(REMINDER_WINDOW_DAYS)
+    opens = anchor if event.due is None else _shift(anchor, -window)
+    closes = _shift(anchor, window)
     if not opens <= today < closes:
         raise ReminderOutOfWindow(
             f"a reminder for the {event.kind.value} event of {event.serial} on "

@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final, Protocol, TypeVar, final
+from typing import Any, Final, NamedTuple, Protocol, TypeVar, final
 
 import attrs
 
@@ -89,6 +89,7 @@ from upslife.notifications import (
     lifecycle_events,
     service_life_ends_on,
     title_for,
+    trusted_facts,
 )
 from upslife.sharing import (
     DEFAULT_RETENTION,
@@ -127,6 +128,7 @@ __all__ = [
     "authorize_report",
     "budget_forecast",
     "calendar_entries",
+    "device_facts",
     "event_log_rows",
     "firmware_update_available",
     "fleet_quote",
@@ -407,6 +409,90 @@ def report_device(
     be the one the UPS came with, installed on the registration day. The model comes from
     ``catalog`` (an unknown one raises :class:`~upslife.errors.UnknownModel`).
     """
+    info, dates = _dates(
+        registration, catalog, licenses, extensions, battery, policy, manufactured_on
+    )
+    return ReportDevice(
+        registration.serial,
+        info,
+        dates.coverage,
+        dates.warranty,
+        battery_installed_on=dates.battery.installed_on,
+        battery_replace_by=dates.battery_replace_by,
+        service_life_ends_on=dates.service_life_ends_on,
+        manufactured_on=manufactured_on,
+        battery_failure_reported_on=battery_failure_reported_on,
+        licenses=dates.licenses,
+        extensions=dates.extensions,
+        vitals=vitals,
+        upgrade_sku=upgrade_sku,
+    )
+
+
+def device_facts(
+    registration: Registration,
+    catalog: Catalog,
+    *,
+    licenses: Iterable[License] = (),
+    extensions: Iterable[ExtendedWarranty] = (),
+    battery: Battery | None = None,
+    policy: UpgradePolicy = UpgradePolicy.DEFER,
+    manufactured_on: date | None = None,
+    battery_failure_reported_on: date | None = None,
+    upgrade_sku: str | None = None,
+) -> DeviceFacts:
+    """``report_device(...).facts()`` (SPEC E2–E9, N1) without building the report row:
+    the write path's cost (docs/performance.md, B1). The same arguments, the same checks
+    and the same dates, computed by the same code; a property test holds the two equal."""
+    info, dates = _dates(
+        registration, catalog, licenses, extensions, battery, policy, manufactured_on
+    )
+    # ReportDevice's checks, in its order
+    serial = _serial(registration.serial)
+    reported = battery_failure_reported_on
+    if reported is not None:
+        require_date(reported, "battery_failure_reported_on")
+    upgrade = _optional_text(upgrade_sku)
+    if reported is not None and reported < registration.registered_on:
+        raise DateBeforeRegistration(
+            "the battery failure report", reported, registration.registered_on
+        )
+    return trusted_facts(
+        serial,
+        info.model,
+        dates.coverage,
+        warranty_expires_on=dates.warranty.expires_on,
+        battery_replace_by=dates.battery_replace_by,
+        service_life_ends_on=dates.service_life_ends_on,
+        battery_failure_reported_on=reported,
+        battery_sku=info.battery_sku,
+        warranty_extension_sku=info.warranty_extension_sku,
+        upgrade_sku=upgrade,
+    )
+
+
+class _Dates(NamedTuple):
+    licenses: tuple[License, ...]
+    extensions: tuple[ExtendedWarranty, ...]
+    battery: Battery
+    coverage: Coverage
+    warranty: Warranty
+    battery_replace_by: date
+    service_life_ends_on: date
+
+
+def _dates(
+    registration: Registration,
+    catalog: Catalog,
+    licenses: Iterable[License],
+    extensions: Iterable[ExtendedWarranty],
+    battery: Battery | None,
+    policy: UpgradePolicy,
+    manufactured_on: date | None,
+) -> tuple[ModelInfo, _Dates]:
+    """The checked inputs and the rules' dates of :func:`report_device` and
+    :func:`device_facts`: coverage (E4, E7), warranty (E8), battery replace-by (E9) and
+    service life (N1)."""
     if not isinstance(registration, Registration):
         raise InvalidInput(f"expected a Registration, got {type(registration).__name__}")
     if not isinstance(catalog, Catalog):
@@ -419,22 +505,16 @@ def report_device(
         battery = Battery(registered_on)
     elif not isinstance(battery, Battery):
         raise InvalidInput(f"battery must be a Battery or None, got {type(battery).__name__}")
-    return ReportDevice(
-        registration.serial,
-        info,
+    return info, _Dates(
+        grants,
+        extended,
+        battery,
         coverage(registered_on, grants, warranties=extended, policy=policy),
         warranty(registered_on, info.base_warranty_months, extended, chemistry=info.chemistry),
-        battery_installed_on=battery.installed_on,
-        battery_replace_by=battery.replace_by(info.battery_life_months),
-        service_life_ends_on=service_life_ends_on(
+        battery.replace_by(info.battery_life_months),
+        service_life_ends_on(
             info.service_life_months, registered_on=registered_on, manufactured_on=manufactured_on
         ),
-        manufactured_on=manufactured_on,
-        battery_failure_reported_on=battery_failure_reported_on,
-        licenses=grants,
-        extensions=extended,
-        vitals=vitals,
-        upgrade_sku=upgrade_sku,
     )
 
 

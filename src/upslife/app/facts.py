@@ -3,15 +3,20 @@
 This is where the catalog (C1) meets a stored device: :func:`device_view` turns its
 record, licenses and warranties into a :class:`~upslife.reports.ReportDevice` (coverage,
 warranty, battery replace-by, service life, last reading), and :func:`build_facts` into the
-:class:`~upslife.notifications.DeviceFacts` of the notice rules. Both go through
-:func:`device_view`, so reports, quotes and notices can never disagree.
+:class:`~upslife.notifications.DeviceFacts` of the notice rules. Both take the same
+arguments to the same code (:func:`~upslife.reports.report_device` and
+:func:`~upslife.reports.device_facts` share their dates), so reports, quotes and notices
+can never disagree; :func:`build_facts` only skips the report row, which the write path
+does not need.
 :func:`report_devices_of` streams an owner's whole fleet a page at a time.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Sequence
 from datetime import date
+from typing import Final
 
 import attrs
 
@@ -23,11 +28,17 @@ from upslife.notifications import (
     DeviceFacts,
     LifecycleEvent,
     SentStage,
-    lifecycle_events,
     next_notice_date,
+    next_notice_date_of,
 )
 from upslife.ports import Device, DeviceStore
-from upslife.reports import ReportDevice, Vitals, firmware_update_available, report_device
+from upslife.reports import (
+    ReportDevice,
+    Vitals,
+    device_facts,
+    firmware_update_available,
+    report_device,
+)
 
 __all__ = [
     "build_facts",
@@ -53,20 +64,23 @@ def device_view(
     (a new UPS registers with its first battery). The last reading's firmware is the
     stored firmware when the reading has none.
     """
-    battery = Battery(
-        device.battery_installed_on or device.registered_on, device.battery_reported_replace_by
-    )
     info = catalog.get(device.model)
     return report_device(
         Registration(device.serial, device.model, device.registered_on),
         catalog,
         licenses=licenses,
         extensions=warranties,
-        battery=battery,
+        battery=_battery(device),
         policy=device.policy,
         manufactured_on=device.manufactured_on,
         battery_failure_reported_on=device.battery_failure_reported_on,
         vitals=_last_reading(device, info.latest_firmware),
+    )
+
+
+def _battery(device: Device) -> Battery:
+    return Battery(
+        device.battery_installed_on or device.registered_on, device.battery_reported_replace_by
     )
 
 
@@ -113,8 +127,18 @@ def build_facts(
     warranties: tuple[ExtendedWarranty, ...],
     catalog: Catalog,
 ) -> DeviceFacts:
-    """The lifecycle facts of one device (SPEC N1)."""
-    return device_view(device, licenses, warranties, catalog).facts()
+    """The lifecycle facts of one device (SPEC N1): ``device_view(...).facts()``, without
+    building the report row (the write path, docs/performance.md B1)."""
+    return device_facts(
+        Registration(device.serial, device.model, device.registered_on),
+        catalog,
+        licenses=licenses,
+        extensions=warranties,
+        battery=_battery(device),
+        policy=device.policy,
+        manufactured_on=device.manufactured_on,
+        battery_failure_reported_on=device.battery_failure_reported_on,
+    )
 
 
 def facts_of(store: DeviceStore, catalog: Catalog, device: Device) -> DeviceFacts:
@@ -134,8 +158,18 @@ def refresh_next_notice(
     events: Sequence[LifecycleEvent] | None = None,
 ) -> Device:
     """The device with its ``next_notice_on`` recomputed from its facts (SPEC N2, N4);
-    ``events`` may pass ``lifecycle_events(facts)`` computed already."""
-    if events is None:
-        events = lifecycle_events(facts)
-    nxt = next_notice_date(events, sent, after=after, due_grace_days=due_grace_days)
-    return attrs.evolve(device, next_notice_on=nxt)
+    ``events`` may pass ``lifecycle_events(facts)`` computed already. Without them, the
+    date is read from the facts without building the events (``next_notice_date_of``)."""
+    if events is None:  # the date only: the events need not be built
+        nxt = next_notice_date_of(facts, sent, after=after, due_grace_days=due_grace_days)
+    else:
+        nxt = next_notice_date(events, sent, after=after, due_grace_days=due_grace_days)
+    if nxt == device.next_notice_on:
+        return device  # a frozen value: the same one will do
+    fields = list(_device_fields(device))
+    fields[_NEXT_NOTICE_ON] = nxt
+    return Device(*fields)  # ``attrs.evolve`` without its per-call field walk (B1)
+
+
+_device_fields: Final = operator.attrgetter(*(field.name for field in attrs.fields(Device)))
+_NEXT_NOTICE_ON: Final = [field.name for field in attrs.fields(Device)].index("next_notice_on")
