@@ -1277,6 +1277,36 @@ def test_next_notice_date_is_the_previous_codes(
     )
 
 
+@given(
+    device=device_facts_values(),
+    data=st.data(),
+    grace=st.one_of(st.integers(0, 9), st.sampled_from([timedelta.max.days, 10**12])),
+)
+def test_the_next_date_of_facts_with_nothing_sent_is_the_next_date_of_their_events(
+    device: DeviceFacts, data: st.DataObject, grace: int
+) -> None:
+    # SPEC N2, N4: with nothing sent (the write path's case) the date is folded from the
+    # facts' dates (B1); it is the date their events give, after any day, the calendar's
+    # ends included, with any grace, and with event dates anywhere in the calendar.
+    from upslife.notifications import next_notice_date_of
+
+    anywhere = st.one_of(st.none(), st.dates(), st.sampled_from([date.min, date.max]))
+    device = attrs.evolve(
+        device,
+        warranty_expires_on=data.draw(anywhere),
+        battery_replace_by=data.draw(anywhere),
+        service_life_ends_on=data.draw(anywhere),
+    )
+    evs = lifecycle_events(device)
+    after = data.draw(st.one_of(st.none(), st.dates(), st.sampled_from([date.min, date.max])))
+    assert next_notice_date_of(device, (), after=after, due_grace_days=grace) == (
+        next_notice_date(evs, (), after=after, due_grace_days=grace)
+    )
+    assert next_notice_date(evs, (), after=after, due_grace_days=grace) == (
+        reference.next_notice_date(evs, (), after=after, due_grace_days=grace)
+    )
+
+
 @given(device=device_facts_values(), data=st.data(), grace=st.integers(0, 9))
 def test_the_next_date_of_facts_is_the_next_date_of_their_events(
     device: DeviceFacts, data: st.DataObject, grace: int

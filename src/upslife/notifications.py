@@ -759,6 +759,8 @@ def next_notice_date_of(
     if window is None:
         return None
     progress, lower, grace = window
+    if not progress:  # the write path's case: nothing sent yet
+        return _first_open_day_unsent(device, lower, grace)
     serial = device.serial
     best: date | None = None
     for kind, due, _plan, _sku, reported_on in _event_specs(device, default_plan_license_sku):
@@ -770,6 +772,40 @@ def next_notice_date_of(
         day = _open_day(due, reported_on, seen, lower, grace)
         if day is not None and (best is None or day < best):
             best = day
+    return best
+
+
+def _first_open_day_unsent(
+    device: DeviceFacts, lower: date | None, grace: timedelta
+) -> date | None:
+    """The loop of :func:`next_notice_date_of` when no stage was sent, folded (B1).
+
+    With nothing sent, a dated event's first open day is ``max(due - 90, lower)``, and it
+    has one iff ``lower <= due + grace`` (``_open_day``). Among those events the earliest
+    such day is ``max(earliest due - 90, lower)``: one subtraction, not one per event. A
+    reported battery failure opens on ``max(reported, lower)``. A property test holds this
+    to the event loop.
+    """
+    dues = [device.battery_replace_by, device.warranty_expires_on, device.service_life_ends_on]
+    # the plan expiries: every day the coverage falls to a lower plan (as in _event_specs)
+    for before, after in itertools.pairwise(device.coverage.segments):
+        if after.plan < before.plan:
+            dues.append(after.start)
+    if lower is None:
+        soonest = min((due for due in dues if due is not None), default=None)
+        best = None if soonest is None else _shift(soonest, _OPENS[0])
+    else:
+        # lower <= due + grace, clamped at the calendar's ends as _shift clamps
+        earliest_due = _shift(lower, -grace)
+        soonest = min(
+            (due for due in dues if due is not None and due >= earliest_due), default=None
+        )
+        best = None if soonest is None else max(_shift(soonest, _OPENS[0]), lower)
+    reported = device.battery_failure_reported_on
+    if reported is not None:
+        failure = reported if lower is None else max(reported, lower)
+        if best is None or failure < best:
+            best = failure
     return best
 
 
