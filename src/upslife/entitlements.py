@@ -576,6 +576,19 @@ def warranty(
     require_date(registered_on, "registered_on")
     require_positive_int(base_months, "base_months")
     require_instance(chemistry, Chemistry, "chemistry")
+    months = warranty_months(registered_on, base_months, extensions)
+    bonus = LEAD_ACID_TRIAL_BONUS_MONTHS if chemistry is Chemistry.LEAD_ACID else 0
+    return Warranty(add_months(registered_on, months), add_months(registered_on, months + bonus))
+
+
+def warranty_months(
+    registered_on: date, base_months: int, extensions: Iterable[ExtendedWarranty]
+) -> int:
+    """The months of the device warranty from ``registered_on``: ``base_months`` and the
+    extensions' months, each extension checked to be activated while the warranty ran
+    (SPEC E8). The core of :func:`warranty`, for the write path that needs the expiry
+    only (docs/performance.md, B1); ``registered_on`` and ``base_months`` are checked
+    already (by :func:`warranty`, or by the catalog and :func:`coverage`)."""
     months = base_months
     extensions = require_items(extensions, ExtendedWarranty, "extensions")
     for ext in sorted(extensions, key=_activated_on) if extensions else ():
@@ -590,8 +603,7 @@ def warranty(
                 f"on or after the warranty expired on {expires.isoformat()} (SPEC E8)"
             )
         months += ext.months
-    bonus = LEAD_ACID_TRIAL_BONUS_MONTHS if chemistry is Chemistry.LEAD_ACID else 0
-    return Warranty(add_months(registered_on, months), add_months(registered_on, months + bonus))
+    return months
 
 
 def warranty_credits(

@@ -68,6 +68,7 @@ from upslife.entitlements import (
     add_months,
     coverage,
     warranty,
+    warranty_months,
 )
 from upslife.errors import (
     DateBeforeRegistration,
@@ -468,6 +469,70 @@ def device_facts(
         battery_sku=info.battery_sku,
         warranty_extension_sku=info.warranty_extension_sku,
         upgrade_sku=upgrade,
+    )
+
+
+def facts_of_parts(
+    serial: str,
+    model: str,
+    registered_on: date,
+    catalog: Catalog,
+    *,
+    licenses: Iterable[License],
+    extensions: Iterable[ExtendedWarranty],
+    battery_installed_on: date,
+    battery_reported_replace_by: date | None,
+    policy: UpgradePolicy,
+    manufactured_on: date | None,
+    battery_failure_reported_on: date | None,
+) -> DeviceFacts:
+    """:func:`device_facts` of ``Registration(serial, model, registered_on)`` and
+    ``Battery(battery_installed_on, battery_reported_replace_by)``, without those objects,
+    the :class:`~upslife.entitlements.Warranty` or the battery warranty in between: the
+    write path's cost (:func:`~upslife.app.facts.build_facts`, docs/performance.md B1).
+
+    The same checks in the same order (the battery's, then those of :func:`_dates` and
+    :func:`device_facts`) and the same dates from the same rules; the model's month counts
+    are the catalog's, checked when its entry was built (C1). A property test holds it to
+    ``device_view(...).facts()``.
+    """
+    require_date(battery_installed_on, "installed_on")  # Battery's checks
+    if battery_reported_replace_by is not None:
+        require_date(battery_reported_replace_by, "reported_replace_by")
+    if not isinstance(catalog, Catalog):
+        raise InvalidInput(f"expected a Catalog, got {type(catalog).__name__}")
+    info = catalog.get(model)
+    grants = require_items(licenses, License, "licenses")
+    extended = require_items(extensions, ExtendedWarranty, "extensions")
+    plan_coverage = coverage(registered_on, grants, warranties=extended, policy=policy)
+    # E8: warranty() without the battery warranty, which the facts do not hold
+    warranty_expires_on = add_months(
+        registered_on, warranty_months(registered_on, info.base_warranty_months, extended)
+    )
+    replace_by = battery_reported_replace_by  # E9: Battery.replace_by
+    if replace_by is None:
+        replace_by = add_months(battery_installed_on, info.battery_life_months)
+    life_ends_on = service_life_ends_on(
+        info.service_life_months, registered_on=registered_on, manufactured_on=manufactured_on
+    )
+    # ReportDevice's checks, in its order (as in device_facts)
+    serial = _serial(serial)
+    reported = battery_failure_reported_on
+    if reported is not None:
+        require_date(reported, "battery_failure_reported_on")
+        if reported < registered_on:
+            raise DateBeforeRegistration("the battery failure report", reported, registered_on)
+    return trusted_facts(
+        serial,
+        info.model,
+        plan_coverage,
+        warranty_expires_on=warranty_expires_on,
+        battery_replace_by=replace_by,
+        service_life_ends_on=life_ends_on,
+        battery_failure_reported_on=reported,
+        battery_sku=info.battery_sku,
+        warranty_extension_sku=info.warranty_extension_sku,
+        upgrade_sku=None,
     )
 
 

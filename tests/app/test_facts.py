@@ -50,9 +50,10 @@ def stored_devices(
         next_notice_on=draw(after),
     )
     licenses = tuple(draw(licenses_after(registered, max_size=4)))
+    # activated up to eight years on: some after the warranty ran out (SPEC E8)
     warranties = tuple(
-        ExtendedWarranty(f"W{n}", "WEXTWAR1YR-SP-01", 12, registered + timedelta(days=n * 200))
-        for n in range(draw(st.integers(0, 2)))
+        ExtendedWarranty(f"W{n}", "WEXTWAR1YR-SP-01", 12, registered + timedelta(days=days))
+        for n, days in enumerate(draw(st.lists(st.integers(0, 3000), max_size=2)))
     )
     return device, licenses, warranties
 

@@ -4,10 +4,10 @@ This is where the catalog (C1) meets a stored device: :func:`device_view` turns 
 record, licenses and warranties into a :class:`~upslife.reports.ReportDevice` (coverage,
 warranty, battery replace-by, service life, last reading), and :func:`build_facts` into the
 :class:`~upslife.notifications.DeviceFacts` of the notice rules. Both take the same
-arguments to the same code (:func:`~upslife.reports.report_device` and
-:func:`~upslife.reports.device_facts` share their dates), so reports, quotes and notices
-can never disagree; :func:`build_facts` only skips the report row, which the write path
-does not need.
+arguments to the same rules (coverage, warranty months, battery life and service life,
+SPEC E4–E9, N1), so reports, quotes and notices can never disagree; :func:`build_facts`
+(:func:`~upslife.reports.facts_of_parts`) only skips the report row and the objects in
+between, which the write path does not need. A property test holds the two equal.
 :func:`report_devices_of` streams an owner's whole fleet a page at a time.
 """
 
@@ -35,7 +35,7 @@ from upslife.ports import Device, DeviceStore
 from upslife.reports import (
     ReportDevice,
     Vitals,
-    device_facts,
+    facts_of_parts,
     firmware_update_available,
     report_device,
 )
@@ -128,13 +128,17 @@ def build_facts(
     catalog: Catalog,
 ) -> DeviceFacts:
     """The lifecycle facts of one device (SPEC N1): ``device_view(...).facts()``, without
-    building the report row (the write path, docs/performance.md B1)."""
-    return device_facts(
-        Registration(device.serial, device.model, device.registered_on),
+    building the report row or the objects in between (the write path,
+    docs/performance.md B1)."""
+    return facts_of_parts(
+        device.serial,
+        device.model,
+        device.registered_on,
         catalog,
         licenses=licenses,
         extensions=warranties,
-        battery=_battery(device),
+        battery_installed_on=device.battery_installed_on or device.registered_on,
+        battery_reported_replace_by=device.battery_reported_replace_by,
         policy=device.policy,
         manufactured_on=device.manufactured_on,
         battery_failure_reported_on=device.battery_failure_reported_on,
