@@ -891,6 +891,19 @@ class TestFastPaths:
     kept in ``tests/reference_rules.py``, and the trusted constructors against the public."""
 
     @given(
+        start=st.one_of(dates(2015, 2030), st.dates(max_value=date(9999, 6, 30))),
+        policy=st.sampled_from(list(UpgradePolicy)),
+    )
+    def test_trial_only_coverage_is_the_previous_bank_machines(
+        self, start: date, policy: UpgradePolicy
+    ) -> None:
+        # SPEC E1, E2, E12: a device with no license or warranty credit has the trial, then
+        # BASIC for good, with the reasons the bank machine gives, on any registration day.
+        fast = coverage(start, (), policy=policy)
+        assert fast == reference.coverage(start, (), policy=policy)
+        assert attrs.astuple(fast) == attrs.astuple(reference.coverage(start, (), policy=policy))
+
+    @given(
         start=dates(2015, 2030),
         data=st.data(),
         policy=st.sampled_from(list(UpgradePolicy)),

@@ -1010,6 +1010,8 @@ def _start_reason(lic: License, label: str) -> Reason:
 _TRIAL: Final = trial_license(date.min)
 _TRIAL_REASON: Final = _start_reason(_TRIAL, _license_label(_TRIAL))
 """Why every coverage starts with STANDARD: the same reason, whatever the day (SPEC E2)."""
+_TRIAL_REASONS: Final = (_TRIAL_REASON,)
+"""The reasons of the trial's segment when no license follows it."""
 
 
 def coverage(
@@ -1039,6 +1041,16 @@ def coverage(
     for lic in grants:
         if lic.assigned_on < registered_on:
             raise DateBeforeRegistration(f"license {lic.id}", lic.assigned_on, registered_on)
+    if not grants:  # the trial only (SPEC E2): what the timeline gives, without running it
+        trial_ends = add_months(registered_on, TRIAL_MONTHS)
+        return _trusted_coverage(
+            registered_on,
+            policy,
+            (
+                Segment(Plan.STANDARD, registered_on, trial_ends, _TRIAL_REASONS),
+                Segment(Plan.BASIC, trial_ends, None, _NO_TIME_LEFT),
+            ),
+        )
     if len(grants) > 1:
         grants.sort(key=_assigned_on)  # stable: same-day grants keep their order
     timeline = _Timeline(registered_on, policy)  # the trial running (SPEC E2)
