@@ -703,14 +703,21 @@ _Window = tuple[dict[EventId, tuple[set[Stage], date]], date | None, timedelta]
 def _window(sent: Iterable[SentStage], after: date | None, due_grace_days: int) -> _Window | None:
     """The checked arguments of :func:`next_notice_date`: the stages sent per event, the
     first day to consider and the grace; ``None`` when no day is left after ``after``."""
-    # (any grace past timedelta's range ends past date.max too: the same answer)
-    grace = timedelta(min(_require_grace(due_grace_days), timedelta.max.days))
+    if type(due_grace_days) is int and due_grace_days == DEFAULT_DUE_GRACE_DAYS:  # the default
+        grace = _DEFAULT_GRACE
+    else:  # (any grace past timedelta's range ends past date.max too: the same answer)
+        grace = timedelta(min(_require_grace(due_grace_days), timedelta.max.days))
     lower: date | None = None
     if after is not None:
         if require_date(after, "after") == date.max:
             return None
         lower = after + _ONE_DAY
+    if type(sent) is tuple and not sent:  # nothing sent: nothing to check or to index
+        return {}, lower, grace
     return _progress(require_items(sent, SentStage, "sent")), lower, grace
+
+
+_DEFAULT_GRACE: Final = timedelta(DEFAULT_DUE_GRACE_DAYS)
 
 
 def next_notice_date(
@@ -786,21 +793,20 @@ def _first_open_day_unsent(
     reported battery failure opens on ``max(reported, lower)``. A property test holds this
     to the event loop.
     """
-    dues = [device.battery_replace_by, device.warranty_expires_on, device.service_life_ends_on]
+    # lower <= due + grace, clamped at the calendar's ends as _shift clamps
+    earliest_due = date.min if lower is None else _shift(lower, -grace)
+    soonest: date | None = None
+    for due in (device.battery_replace_by, device.warranty_expires_on, device.service_life_ends_on):
+        if due is not None and due >= earliest_due and (soonest is None or due < soonest):
+            soonest = due
     # the plan expiries: every day the coverage falls to a lower plan (as in _event_specs)
     for before, after in itertools.pairwise(device.coverage.segments):
-        if after.plan < before.plan:
-            dues.append(after.start)
-    if lower is None:
-        soonest = min((due for due in dues if due is not None), default=None)
-        best = None if soonest is None else _shift(soonest, _OPENS[0])
-    else:
-        # lower <= due + grace, clamped at the calendar's ends as _shift clamps
-        earliest_due = _shift(lower, -grace)
-        soonest = min(
-            (due for due in dues if due is not None and due >= earliest_due), default=None
-        )
-        best = None if soonest is None else max(_shift(soonest, _OPENS[0]), lower)
+        due = after.start
+        if after.plan < before.plan and due >= earliest_due and (soonest is None or due < soonest):
+            soonest = due
+    best = None if soonest is None else _shift(soonest, _OPENS[0])
+    if best is not None and lower is not None and lower > best:
+        best = lower
     reported = device.battery_failure_reported_on
     if reported is not None:
         failure = reported if lower is None else max(reported, lower)
