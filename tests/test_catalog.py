@@ -234,6 +234,26 @@ class TestLookingUpAModel:
         assert Catalog.default().get(spelling).model == "SMT1500C"
         assert spelling in Catalog.default()
 
+    @given(
+        text=st.one_of(
+            st.sampled_from(sorted(Catalog.default())).flatmap(
+                lambda model: st.sampled_from([model, model.lower(), f" {model}", f"{model}\n"])
+            ),
+            st.text(max_size=20),
+        )
+    )
+    def test_a_lookup_is_the_lookup_of_the_normalized_code(self, text: str) -> None:
+        # SPEC C1, SPEC D5: a stored code is looked up as is (B1); any other spelling
+        # finds the same entry, or fails the same way, as its trimmed upper-case code.
+        catalog = Catalog.default()
+        try:
+            expected = catalog.get(text.strip().upper())
+        except UpslifeError as e:
+            with pytest.raises(type(e)):
+                catalog.get(text)
+            return
+        assert catalog.get(text) is expected
+
     def test_an_unknown_model_raises_unknown_model_which_is_a_lookup_error(self) -> None:
         # SPEC C1, SPEC D5
         with pytest.raises(UnknownModel) as caught:

@@ -454,6 +454,10 @@ class Catalog:
             UnknownModel: no entry for the model; the message says how to add one.
             InvalidInput: ``model`` is not a non-empty string.
         """
+        if type(model) is str:  # a model code as stored (trimmed, upper case) is a key as is
+            info = self._index.get(model)
+            if info is not None:
+                return info
         key = _model_key(model)
         try:
             return self._index[key]
