@@ -29,7 +29,7 @@ import difflib
 import enum
 import functools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from os import PathLike, fspath
 from pathlib import Path
@@ -592,6 +592,26 @@ def _comment(key: object) -> bool:
     return isinstance(key, str) and key.startswith("_")
 
 
+def _check_fields(
+    raw: Mapping[Any, object],
+    where: str,
+    known: Sequence[str],
+    required: Sequence[str],
+    *,
+    missing_note: str = "",
+) -> None:
+    """Refuse a catalog entry with a field outside ``known`` (``_`` comments aside) or
+    without one of ``required``, naming the entry and the fields."""
+    unknown = sorted(_shortened(repr(key)) for key in raw if key not in known and not _comment(key))
+    if unknown:
+        raise InvalidInput(
+            f"{where}: unknown field(s) {', '.join(unknown)}; known fields: {', '.join(known)}"
+        )
+    missing = [name for name in required if name not in raw]
+    if missing:
+        raise InvalidInput(f"{where}: missing field(s) {', '.join(missing)}{missing_note}")
+
+
 def _parse_plan_licenses(table: object, origin: str) -> list[PlanLicensePart]:
     """``{"STANDARD": {"1Y": {"part_number": ..., "source": ...}, ...}, ...}``; any part
     may be left out, and every error names the key it is about."""
@@ -637,21 +657,10 @@ def _parse_part(entry: object, plan: str, term: str, origin: str) -> PlanLicense
         raise InvalidInput(
             f"{where} must be an object with part_number and source, got {_json_type(entry)}"
         )
-    unknown = sorted(
-        _shortened(repr(key)) for key in entry
-        if key not in PLAN_LICENSE_FIELDS and not _comment(key)
-    )
-    if unknown:
-        raise InvalidInput(
-            f"{where}: unknown field(s) {', '.join(unknown)}; "
-            f"known fields: {', '.join(PLAN_LICENSE_FIELDS)}"
-        )
-    missing = [name for name in PLAN_LICENSE_FIELDS if name not in entry]
-    if missing:
-        raise InvalidInput(
-            f"{where}: missing field(s) {', '.join(missing)} (every part number names "
-            "its source, SPEC C1)"
-        )
+    _check_fields(
+        entry, where, PLAN_LICENSE_FIELDS, PLAN_LICENSE_FIELDS,
+        missing_note=" (every part number names its source, SPEC C1)",
+    )  # fmt: skip
     for name in PLAN_LICENSE_FIELDS:
         if not isinstance(entry[name], str):
             raise InvalidInput(
@@ -669,19 +678,7 @@ def _parse_entry(raw: object, where: str) -> ModelInfo:
     model = raw.get("model")
     if isinstance(model, str) and model.strip():
         where = f"{where} (model {model.strip().upper()})"
-    unknown = sorted(
-        _shortened(repr(key)) for key in raw
-        if key not in MODEL_FIELDS and key not in OPTIONAL_FIELDS and key != "sources"
-        and not (isinstance(key, str) and key.startswith("_"))
-    )
-    if unknown:
-        raise InvalidInput(
-            f"{where}: unknown field(s) {', '.join(unknown)}; "
-            f"known fields: {', '.join((*MODEL_FIELDS, *OPTIONAL_FIELDS))}, sources"
-        )
-    missing = [name for name in MODEL_FIELDS if name not in raw]
-    if missing:
-        raise InvalidInput(f"{where}: missing field(s) {', '.join(missing)}")
+    _check_fields(raw, where, (*MODEL_FIELDS, *OPTIONAL_FIELDS, "sources"), MODEL_FIELDS)
     values: dict[str, Any] = {}
     for name in MODEL_FIELDS:
         value = raw[name]
