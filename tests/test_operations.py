@@ -128,7 +128,6 @@ class TestTheDatabaseExitStatus:
         ["explain AS1", "sweep", "register --owner a@b.example --serial AS1 --model SMT1500C"],
     )
     def test_75_when_postgresql_refuses_the_connection(self, command: str) -> None:
-        pytest.importorskip("psycopg")
         from tests.peers import free_port
 
         port = free_port()  # nothing listens there: the server is down
@@ -144,7 +143,6 @@ class TestTheDatabaseExitStatus:
         assert "Traceback" not in result.stderr
 
     def test_75_when_postgresql_does_not_answer_in_time(self) -> None:
-        pytest.importorskip("psycopg")
         from tests.peers import silent_server
 
         with silent_server() as port:  # accepts, never speaks: a hung server
@@ -157,7 +155,6 @@ class TestTheDatabaseExitStatus:
         assert self.PASSWORD not in result.stderr
 
     def test_2_for_a_malformed_dsn(self) -> None:
-        pytest.importorskip("psycopg")
         dsn = f"postgresql://upslife:{self.PASSWORD}@127.0.0.1:5432/upslife?connect_timeout=soon"
         result = _upslife("--db", dsn, "explain", "AS1")
         assert result.returncode == 2, result.stderr
