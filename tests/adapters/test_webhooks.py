@@ -378,10 +378,13 @@ class TestDnsRebinding:
         assert lookups == [REBINDING]
         assert not failure.value.permanent
 
-    def test_a_pinned_connection_reaches_the_server_and_verifies_its_name(
-        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-    ) -> None:
-        cert, key = make_certificate(tmp_path, (REBINDING,))
+    @staticmethod
+    def pinned(
+        monkeypatch: pytest.MonkeyPatch, folder: Path, certified: str
+    ) -> tuple[WebhookSender, ssl.SSLContext, list[str]]:
+        """A sender trusting a certificate for ``certified``, the server context serving it,
+        and the lookups of :data:`REBINDING`, which resolves once to 127.0.0.1, then never."""
+        cert, key = make_certificate(folder, (certified,))
         server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         server.load_cert_chain(cert, key)
         resolve, lookups = rebinding_resolver("127.0.0.1", None)
@@ -389,6 +392,12 @@ class TestDnsRebinding:
         sender = WebhookSender(
             ssl_context=ssl.create_default_context(cafile=str(cert)), allow_hosts=["127.0.0.0/8"]
         )
+        return sender, server, lookups
+
+    def test_a_pinned_connection_reaches_the_server_and_verifies_its_name(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        sender, server, lookups = self.pinned(monkeypatch, tmp_path, REBINDING)
         with webhook(tls=server) as hook:
             sender.post(f"https://{REBINDING}:{hook.port}{SECRET_PATH}", PAYLOAD)
         [request] = hook.received
@@ -399,14 +408,7 @@ class TestDnsRebinding:
     def test_a_pinned_connection_refuses_a_certificate_for_another_name(
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     ) -> None:
-        cert, key = make_certificate(tmp_path, ("someone-else.test",))
-        server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        server.load_cert_chain(cert, key)
-        resolve, _ = rebinding_resolver("127.0.0.1", None)
-        monkeypatch.setattr(socket, "getaddrinfo", resolve)
-        sender = WebhookSender(
-            ssl_context=ssl.create_default_context(cafile=str(cert)), allow_hosts=["127.0.0.0/8"]
-        )
+        sender, server, _ = self.pinned(monkeypatch, tmp_path, "someone-else.test")
         with webhook(tls=server) as hook, pytest.raises(DeliveryFailed, match="certificate"):
             sender.post(f"https://{REBINDING}:{hook.port}{SECRET_PATH}", PAYLOAD)
         assert hook.received == []
