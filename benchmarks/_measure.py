@@ -25,6 +25,7 @@ __all__ = [
     "Figure",
     "NullChat",
     "NullMail",
+    "SqlClock",
     "Timing",
     "child_env",
     "hwm_mb",
@@ -59,6 +60,47 @@ def timed(fn: Callable[[], T]) -> tuple[T, Timing]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = fn()
     return result, Timing(time.perf_counter() - wall, time.process_time() - cpu)
+
+
+class SqlClock:
+    """Wall seconds a :class:`~upslife.adapters.sqlite.SqliteStore` spends in SQLite.
+
+    It wraps the store's two statement runners (``_execute`` and ``_execute_many``, every
+    statement goes through one of them), so a figure can say how much of a step is the
+    database's (statements, commits with their WAL checkpoints) and how much is Python's.
+    ``commit`` is the part spent in ``COMMIT``. A measuring tool only: it reaches into
+    the store's private methods, which no library code may do.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self.total = 0.0
+        self.commit = 0.0
+        run_one, run_many = store._execute, store._execute_many
+
+        def timed_one(sql: str, *args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return run_one(sql, *args, **kwargs)
+            finally:
+                took = time.perf_counter() - start
+                self.total += took
+                if sql == "COMMIT":
+                    self.commit += took
+
+        def timed_many(sql: str, *args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return run_many(sql, *args, **kwargs)
+            finally:
+                self.total += time.perf_counter() - start
+
+        store._execute, store._execute_many = timed_one, timed_many
+
+    def reset(self) -> tuple[float, float]:
+        """The (total, commit) seconds since the last reset, and start again."""
+        took = self.total, self.commit
+        self.total = self.commit = 0.0
+        return took
 
 
 def _status_mb(field: str) -> float | None:

@@ -2,7 +2,8 @@
 
 ``python -m benchmarks.sweep_child DB [--days N] [--profile DIR]`` sweeps day after day from
 :data:`~benchmarks.fleet.SWEEP_AT` (plan, fold digests, deliver to null senders) and prints
-one JSON object: per day the plan/digest/delivery reports with wall and CPU seconds, the
+one JSON object: per day the plan/digest/delivery reports with wall and CPU seconds (and
+the plan's seconds in SQLite, its commits apart), the
 resident set before the first sweep (imports done, store open: the baseline) and the peak
 (VmHWM) after the last, the Message-IDs sent and how many were duplicates, and the time to
 build a bare ``MIMEText`` per message sent on the first day (the delivery baseline).
@@ -20,7 +21,16 @@ from pathlib import Path
 
 import attrs
 
-from benchmarks._measure import NullChat, NullMail, hwm_mb, profiled, rss_mb, settings, timed
+from benchmarks._measure import (
+    NullChat,
+    NullMail,
+    SqlClock,
+    hwm_mb,
+    profiled,
+    rss_mb,
+    settings,
+    timed,
+)
 from benchmarks.fleet import SWEEP_AT
 from upslife.adapters.sqlite import SqliteStore
 from upslife.app.schedule import plan_scheduled
@@ -63,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     planner = plan_scheduled if args.planner == "scheduled" else plan_notices
     store = SqliteStore(args.db)
+    sql = SqlClock(store)
     catalog = Catalog.default()
     mail, chat, config = NullMail(), NullChat(), settings()
     start_rss = rss_mb()
@@ -71,7 +82,9 @@ def main(argv: list[str] | None = None) -> None:
         now = SWEEP_AT + timedelta(days=k)
         profile = args.profile if k == 0 else None
         with profiled(profile, f"sweep-plan-{args.planner}-{args.db.stem}"):
+            sql.reset()
             plan, t_plan = timed(lambda: planner(store, catalog, now))  # noqa: B023
+            plan_sql, plan_commit = sql.reset()
         digests, t_fold = timed(lambda: fold_digests(store, now))  # noqa: B023
         with profiled(profile, f"sweep-deliver-{args.db.stem}"):
             delivery, t_deliver = timed(
@@ -83,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
                 "plan": attrs.asdict(plan),
                 "plan_wall": t_plan.wall,
                 "plan_cpu": t_plan.cpu,
+                "plan_sql_wall": plan_sql,
+                "plan_commit_wall": plan_commit,
                 "digests": digests,
                 "fold_wall": t_fold.wall,
                 "delivery": attrs.asdict(delivery),

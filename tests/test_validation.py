@@ -35,7 +35,14 @@ from upslife import (
     promotions_from_config,
     register,
 )
-from upslife._validation import MAX_NAME, MAX_SERIAL, require_email, require_text, require_timezone
+from upslife._validation import (
+    MAX_NAME,
+    MAX_SERIAL,
+    _email_checked,
+    require_email,
+    require_text,
+    require_timezone,
+)
 from upslife.ports import Owner
 
 
@@ -78,6 +85,27 @@ class TestEmailAgreesWithEmailValidator:
     def test_a_malformed_address_is_refused(self, address: str) -> None:
         with pytest.raises(InvalidEmail):
             require_email(address)
+
+    @given(st.one_of(well_formed_emails, hostile_emails))
+    @example("a--b@x.com")
+    @example("a@ab--c.com")
+    @example(f"{'a' * 64}@x.com")
+    @example(f"{'a' * 65}@x.com")
+    @example(f"a@{'b' * 63}.com")
+    @example(f"a@{'b' * 64}.com")
+    @example(f"a@{'b.' * 125}co")
+    @example("a@x.COM")
+    def test_the_fast_path_returns_what_the_full_check_returns(self, address: str) -> None:
+        # docs/performance.md, B2a: a plain address is accepted by one match
+        try:
+            expected: str | None = _email_checked(address, "email")
+        except InvalidEmail:
+            expected = None
+        try:
+            got: str | None = require_email(address)
+        except InvalidEmail:
+            got = None
+        assert got == expected
 
     def test_an_internationalised_domain_is_accepted_in_lower_case_nfc(self) -> None:
         assert require_email("Jorg@BÜCHER.Example") == "Jorg@bücher.example"

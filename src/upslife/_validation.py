@@ -248,6 +248,11 @@ _LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 _LDH = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _TLD = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
 _IDN_CATEGORIES = frozenset({"Ll", "Lo", "Lm", "Mn", "Mc", "Nd"})
+# The common address, accepted by one match: an ASCII dot-atom, a lower-case LDH domain of
+# two or more labels of 63 characters at most, a letters-only top-level domain. Anything
+# else (upper case, IDNA, "--" in a label, lengths near the limits) takes the full check.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_PLAIN_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[a-z]{{2,63}}")
 
 
 def _domain_label(label: str, address: str, name: str) -> str:
@@ -291,6 +296,19 @@ def _domain_label(label: str, address: str, name: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _email(value: str, name: str) -> str:
+    """:func:`_email_checked`, with a fast path for the common address, which that check
+    returns unchanged (a property test holds the two equal)."""
+    if (
+        len(value) <= 254
+        and _PLAIN_EMAIL.fullmatch(value)
+        and "--" not in value
+        and value.index("@") <= 64  # atext holds no "@": the local part's length
+    ):
+        return value
+    return _email_checked(value, name)
+
+
+def _email_checked(value: str, name: str) -> str:
     if len(value.encode("utf-8", "surrogatepass")) > 254:
         raise InvalidEmail(f"{name} is longer than 254 octets (RFC 5321): {_short(value)}")
     local, at, domain = value.rpartition("@")

@@ -126,6 +126,11 @@ class EventKind(enum.Enum):
     BATTERY_FAILURE = "battery-failure"
     UPS_UPGRADE = "ups-upgrade"
 
+    # Members are singletons compared by identity, so identity's hash is theirs: a C call
+    # instead of Enum's Python-level ``hash(self._name_)`` (events and stages key the
+    # sweep's dicts; docs/performance.md, B2a).
+    __hash__ = object.__hash__
+
     @property
     def has_due_date(self) -> bool:
         """Every kind but a battery failure, which is notified at once (SPEC N1)."""
@@ -159,6 +164,8 @@ class Stage(enum.Enum):
     DUE = "due"
     IMMEDIATE = "immediate"
     REMINDER = "reminder"
+
+    __hash__ = object.__hash__  # as EventKind's
 
     @property
     def days_before(self) -> int | None:
@@ -260,7 +267,7 @@ def format_date(day: date) -> str:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # it keys the sweep's dicts: hashed once, not per lookup
 class EventId:
     """What identifies a lifecycle event: (device, kind, due date) (SPEC N1, N3).
 
@@ -321,7 +328,7 @@ class LifecycleEvent:
 _EVENT_SLOTS: Final = slot_setters(
     LifecycleEvent, "serial", "kind", "due", "plan", "sku", "model", "reported_on", "id"
 )
-_EVENT_ID_SLOTS: Final = slot_setters(EventId, "serial", "kind", "on")
+_EVENT_ID_SLOTS: Final = slot_setters(EventId, "serial", "kind", "on", "_attrs_cached_hash")
 
 
 def trusted_event(
@@ -340,10 +347,11 @@ def trusted_event(
     on = reported_on if due is None else due
     assert on is not None  # a failure has its reported day, other kinds a due date
     event_id = object.__new__(EventId)
-    set_serial, set_kind, set_on = _EVENT_ID_SLOTS
+    set_serial, set_kind, set_on, set_no_hash_yet = _EVENT_ID_SLOTS
     set_serial(event_id, serial)
     set_kind(event_id, kind)
     set_on(event_id, on)
+    set_no_hash_yet(event_id, None)
     event = object.__new__(LifecycleEvent)
     set_serial, set_kind, set_due, set_plan, set_sku, set_model, set_reported, set_id = (
         _EVENT_SLOTS
@@ -934,6 +942,21 @@ class Recipient:
         return cls(RecipientKind.CHAT, route.name, route.kind)
 
 
+_RECIPIENT_SLOTS: Final = slot_setters(Recipient, "kind", "address", "chat")
+
+
+def _trusted_recipient(kind: RecipientKind, address: str, chat: ChatKind | None) -> Recipient:
+    """A :class:`Recipient` of an address the library checked already (a :class:`Contact`'s
+    email, a checked reseller email, a :class:`ChatRoute`'s name), without checking it
+    again: the sweep's hot path. Never for caller input."""
+    recipient = object.__new__(Recipient)
+    set_kind, set_address, set_chat = _RECIPIENT_SLOTS
+    set_kind(recipient, kind)
+    set_address(recipient, address)
+    set_chat(recipient, chat)
+    return recipient
+
+
 def _recipient_parts(recipient: Recipient) -> tuple[str, str, str]:
     """The recipient's part of an idempotency key: kind, chat kind or "", address."""
     chat = recipient.chat.value if recipient.chat is not None else ""
@@ -1002,8 +1025,14 @@ def _audience(
 ) -> _Audience:
     chats: tuple[Recipient, ...] = ()
     if routes and can(plan_in_force, Feature.CHAT_ROUTING):
-        chats = tuple(dict.fromkeys(Recipient.route(route) for route in routes))
-    base = (Recipient.owner(owner.email), *chats)
+        # a ChatRoute's name is checked text, as Recipient.route would make it
+        chats = tuple(
+            dict.fromkeys(
+                _trusted_recipient(RecipientKind.CHAT, route.name, route.kind) for route in routes
+            )
+        )
+    # a Contact's email is checked and normalised, as Recipient.owner would make it
+    base = (_trusted_recipient(RecipientKind.OWNER, owner.email, None), *chats)
     if reseller_email is not None and reseller_state is InvitationState.ACCEPTED:
         return _Audience((base[0], Recipient.reseller(reseller_email), *chats), base)
     return _Audience(base, base)
@@ -1038,8 +1067,13 @@ def recipients_for(
 # --------------------------------------------------------------------------- notices
 
 
+_KEY_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""``json.dumps(parts, ensure_ascii=False, separators=(",", ":"))`` without building an
+encoder for every key (the plan makes one key per notice)."""
+
+
 def _sha256(parts: Iterable[str]) -> str:
-    canonical = json.dumps(list(parts), ensure_ascii=False, separators=(",", ":"))
+    canonical = _KEY_ENCODER.encode(list(parts))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -1123,6 +1157,33 @@ class Notice:
     def plan(self) -> Plan | None:
         """The plan that expires, for a plan-expiry notice."""
         return self.event.plan
+
+
+_NOTICE_SLOTS: Final = slot_setters(
+    Notice, "event", "stage", "recipient", "customer", "sent_on", "severity", "title", "key"
+)
+
+
+def _trusted_notice(
+    event: LifecycleEvent, stage: Stage, recipient: Recipient, customer: Contact, sent_on: date
+) -> Notice:
+    """``Notice(event, stage, recipient, customer, sent_on)`` of values the library checked
+    already and a stage :func:`_stage_on` picked for the event (so it fits its kind),
+    without the field validators: the sweep's hot path. Severity, title and key are
+    computed by the same functions as the public constructor's. Never for caller input."""
+    notice = object.__new__(Notice)
+    set_event, set_stage, set_recipient, set_customer, set_on, set_severity, set_title, set_key = (
+        _NOTICE_SLOTS
+    )
+    set_event(notice, event)
+    set_stage(notice, stage)
+    set_recipient(notice, recipient)
+    set_customer(notice, customer)
+    set_on(notice, sent_on)
+    set_severity(notice, _severity(event, stage, sent_on))
+    set_title(notice, title_for(event, sent_on))
+    set_key(notice, _notice_key(event, stage, recipient, sent_on))
+    return notice
 
 
 def sent_stages(notices: Iterable[Notice]) -> tuple[SentStage, ...]:
@@ -1213,7 +1274,7 @@ def scheduled_notices(
     routes = tuple(chat_routes)
     _check_audience(owner, reseller_email, reseller_state, routes)
     return _notices_of(
-        events, today, _progress(sent), grace, plan_on,
+        require_items(events, LifecycleEvent, "events"), today, _progress(sent), grace, plan_on,
         (owner, reseller_email, reseller_state, routes), frozenset(),
     )
 
@@ -1242,7 +1303,7 @@ def _notices_of(
             plan = plan_on(today)
             audience = _audience(owner, reseller_email, reseller_state, routes, plan)
         for recipient in audience.for_kind(event.kind):
-            notice = Notice(event, stage, recipient, owner, today)
+            notice = _trusted_notice(event, stage, recipient, owner, today)
             if notice.key not in sent_keys:
                 notices.append(notice)
     return tuple(notices)
