@@ -1181,6 +1181,41 @@ def test_a_trusted_event_is_the_event_the_public_constructor_builds(
     assert hash(fast) == hash(event)
 
 
+@given(parts=notice_parts(), customer=contacts(), on=dates(2015, 2040))
+def test_a_trusted_notice_is_the_notice_the_public_constructor_builds(
+    parts: tuple[LifecycleEvent, Stage, Recipient], customer: Contact, on: date
+) -> None:
+    # SPEC N5, N9 (docs/performance.md, B2a): the plan's notices, built without the
+    # validators, have the same fields, severity, title and idempotency key.
+    from upslife.notifications import _trusted_notice
+
+    event, stage, recipient = parts
+    fast = _trusted_notice(event, stage, recipient, customer, on)
+    checked = Notice(event, stage, recipient, customer, on)
+    assert fast == checked
+    assert attrs.astuple(fast, recurse=False) == attrs.astuple(checked, recurse=False)
+
+
+_ROUTES = st.builds(
+    ChatRoute, st.sampled_from(list(ChatKind)), st.sampled_from(["ops", " alerts ", "Ops Room"])
+)
+
+
+@given(customer=contacts(), route=_ROUTES)
+def test_trusted_recipients_are_the_recipients_the_public_constructors_build(
+    customer: Contact, route: ChatRoute
+) -> None:
+    # SPEC N6: an owner's address from its checked Contact, a route's name from its
+    # checked ChatRoute, as Recipient.owner and Recipient.route make them.
+    from upslife.notifications import RecipientKind, _trusted_recipient
+
+    owner = _trusted_recipient(RecipientKind.OWNER, customer.email, None)
+    assert owner == Recipient.owner(customer.email)
+    chat = _trusted_recipient(RecipientKind.CHAT, route.name, route.kind)
+    assert chat == Recipient.route(route)
+    assert hash(chat) == hash(Recipient.route(route))
+
+
 @st.composite
 def device_facts_values(draw: st.DrawFn) -> DeviceFacts:
     """Validated facts: any coverage of licenses, any of the dates, a failure or none."""
