@@ -44,6 +44,7 @@ __all__ = [
     "require_text",
     "require_timezone",
     "slot_setters",
+    "trusted_instance",
     "zone",
 ]
 
@@ -102,6 +103,17 @@ def slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ..
     constructor is held equal to the public one by a property test.
     """
     return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+def trusted_instance(
+    cls: type[_T], setters: tuple[Callable[[Any, Any], None], ...], *values: object
+) -> _T:
+    """An instance of ``cls`` with ``values`` set through ``setters`` (:func:`slot_setters`,
+    in the same order): a trusted constructor in one call. Same rules as there."""
+    instance = object.__new__(cls)
+    for set_slot, value in zip(setters, values, strict=True):
+        set_slot(instance, value)
+    return instance
 
 
 def require_optional(value: object, cls: type[_T], name: str) -> _T | None:

@@ -49,6 +49,7 @@ from upslife._validation import (
     require_items,
     require_text,
     slot_setters,
+    trusted_instance,
 )
 from upslife.entitlements import Coverage, Feature, Plan, add_months, can
 from upslife.errors import (
@@ -949,12 +950,7 @@ def _trusted_recipient(kind: RecipientKind, address: str, chat: ChatKind | None)
     """A :class:`Recipient` of an address the library checked already (a :class:`Contact`'s
     email, a checked reseller email, a :class:`ChatRoute`'s name), without checking it
     again: the sweep's hot path. Never for caller input."""
-    recipient = object.__new__(Recipient)
-    set_kind, set_address, set_chat = _RECIPIENT_SLOTS
-    set_kind(recipient, kind)
-    set_address(recipient, address)
-    set_chat(recipient, chat)
-    return recipient
+    return trusted_instance(Recipient, _RECIPIENT_SLOTS, kind, address, chat)
 
 
 def _recipient_parts(recipient: Recipient) -> tuple[str, str, str]:
@@ -1171,19 +1167,18 @@ def _trusted_notice(
     already and a stage :func:`_stage_on` picked for the event (so it fits its kind),
     without the field validators: the sweep's hot path. Severity, title and key are
     computed by the same functions as the public constructor's. Never for caller input."""
-    notice = object.__new__(Notice)
-    set_event, set_stage, set_recipient, set_customer, set_on, set_severity, set_title, set_key = (
-        _NOTICE_SLOTS
+    return trusted_instance(
+        Notice,
+        _NOTICE_SLOTS,
+        event,
+        stage,
+        recipient,
+        customer,
+        sent_on,
+        _severity(event, stage, sent_on),
+        title_for(event, sent_on),
+        _notice_key(event, stage, recipient, sent_on),
     )
-    set_event(notice, event)
-    set_stage(notice, stage)
-    set_recipient(notice, recipient)
-    set_customer(notice, customer)
-    set_on(notice, sent_on)
-    set_severity(notice, _severity(event, stage, sent_on))
-    set_title(notice, title_for(event, sent_on))
-    set_key(notice, _notice_key(event, stage, recipient, sent_on))
-    return notice
 
 
 def sent_stages(notices: Iterable[Notice]) -> tuple[SentStage, ...]:
