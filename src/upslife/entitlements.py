@@ -1034,27 +1034,8 @@ def coverage(
     if not isinstance(policy, UpgradePolicy):
         raise InvalidInput(f"policy must be an UpgradePolicy, got {policy!r}")
     require_date(plan_credit_cutoff, "plan_credit_cutoff")
-    return checked_coverage(
-        registered_on,
-        require_items(licenses, License, "licenses"),
-        require_items(warranties, ExtendedWarranty, "warranties"),
-        policy,
-        plan_credit_cutoff,
-    )
-
-
-def checked_coverage(
-    registered_on: date,
-    licenses: tuple[License, ...],
-    extensions: tuple[ExtendedWarranty, ...],
-    policy: UpgradePolicy,
-    plan_credit_cutoff: date = PLAN_CREDIT_CUTOFF,
-) -> Coverage:
-    """:func:`coverage` of arguments its caller checked already (the types :func:`coverage`
-    checks): the write path's, which checked them once for every rule it applies
-    (docs/performance.md, B1). The rules' own checks (a license before registration) are
-    made here. Never for unchecked input: :func:`coverage` is the public door."""
-    grants = list(licenses)  # the trial is the timeline's
+    grants = list(require_items(licenses, License, "licenses"))  # the trial is the timeline's
+    extensions = require_items(warranties, ExtendedWarranty, "warranties")
     if extensions:
         grants.extend(warranty_credits(extensions, cutoff=plan_credit_cutoff))
     for lic in grants:

@@ -66,7 +66,6 @@ from upslife.entitlements import (
     UpgradePolicy,
     Warranty,
     add_months,
-    checked_coverage,
     coverage,
     warranty,
     warranty_months,
@@ -505,11 +504,7 @@ def facts_of_parts(
     info = catalog.get(model)
     grants = require_items(licenses, License, "licenses")
     extended = require_items(extensions, ExtendedWarranty, "extensions")
-    # coverage()'s checks, then its rules on the items just checked
-    require_date(registered_on, "registered_on")
-    if not isinstance(policy, UpgradePolicy):
-        raise InvalidInput(f"policy must be an UpgradePolicy, got {policy!r}")
-    plan_coverage = checked_coverage(registered_on, grants, extended, policy)
+    plan_coverage = coverage(registered_on, grants, warranties=extended, policy=policy)
     # E8: warranty() without the battery warranty, which the facts do not hold
     warranty_expires_on = add_months(
         registered_on, warranty_months(registered_on, info.base_warranty_months, extended)
